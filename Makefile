@@ -1,0 +1,39 @@
+# One entry point for people and CI. Every target bootstraps what it needs: a fresh clone
+# on a fresh machine runs `make test` or `make dev` and nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Lambda runs python3.12: prefer the same interpreter so handler tests and .pyc match it.
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do \
+	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
+
+.PHONY: help venv postgres lint test
+
+help:
+	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
+	@echo "make lint   - ruff only"
+
+$(VENV)/.installed: $(REQS)
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found; install python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# The tests and `make dev` run a throwaway PostgreSQL server; install the binaries if absent.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+		echo "installing PostgreSQL server binaries (apt-get install postgresql)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: venv postgres lint
+	$(VENV)/bin/pytest
