@@ -1,0 +1,140 @@
+"""IAM and KMS policy documents as pure functions of plain values.
+
+Components call these inside ``Output.apply`` to render JSON once account ids are known; the
+functions themselves take strings and return dicts, so they are unit-tested without mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARTITION = "aws"
+
+# What a service needs to use a customer-managed key for envelope encryption.
+ENVELOPE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+ENVELOPE_ACTIONS_WITH_DESCRIBE = [*ENVELOPE_ACTIONS, "kms:DescribeKey"]
+
+KEY_PURPOSES = ("data", "logs", "messaging", "secrets")
+
+
+def account_root(account_id: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_id}:root"
+
+
+def document(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
+    """Key policy for one purpose-specific CMK in ``region``.
+
+    The account statement delegates access control to IAM (AWS's recommended default: without
+    it a key can become unmanageable). Service statements admit only the AWS services that
+    encrypt on their own behalf for this purpose, pinned to this account.
+    """
+    if purpose not in KEY_PURPOSES:
+        raise ValueError(f"unknown key purpose {purpose!r}; expected one of {KEY_PURPOSES}")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if purpose == "logs":
+        # CloudWatch Logs encrypts log groups itself; the encryption context names the group.
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ENVELOPE_ACTIONS_WITH_DESCRIBE,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{PARTITION}:logs:{region}:{account_id}:log-group:*"
+                        )
+                    }
+                },
+            }
+        )
+    if purpose == "messaging":
+        # SNS → encrypted SQS, CloudWatch alarms and EventBridge → encrypted SNS topics: these
+        # services call KMS as themselves, so the key policy (not IAM) must admit them.
+        statements.append(
+            {
+                "Sid": "AwsServicesPublishToEncryptedTopicsAndQueues",
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": [
+                        "sns.amazonaws.com",
+                        "cloudwatch.amazonaws.com",
+                        "events.amazonaws.com",
+                    ]
+                },
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        )
+    return document(*statements)
+
+
+def assume_role_policy(service: str, account_id: str) -> dict[str, Any]:
+    """Trust policy for a service role, scoped to this account (confused-deputy guard)."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+
+
+def flow_logs_delivery_policy(log_group_arn: str) -> dict[str, Any]:
+    """What VPC Flow Logs needs to write to exactly one log group."""
+    return document(
+        {
+            "Sid": "WriteFlowLogsToOneGroup",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            # DescribeLogGroups has no resource-level permissions; it only lists names.
+            "Sid": "FlowLogsChecksGroupExists",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": "*",
+        },
+    )
+
+
+def statements_of(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = policy.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_violations(policy: dict[str, Any]) -> list[str]:
+    """Statements that allow every action on every resource (forbidden, R-SEC-1)."""
+    problems = []
+    for i, statement in enumerate(statements_of(policy)):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = as_list(statement.get("Action", []))
+        resources = as_list(statement.get("Resource", []))
+        if "*" in actions and "*" in resources:
+            problems.append(f"statement {statement.get('Sid', i)} allows '*' on '*'")
+    return problems

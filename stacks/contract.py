@@ -1,0 +1,59 @@
+"""The contract between the global stack and the regional stacks (R-STACK-2).
+
+Every output the global stack exports and every output a regional stack reads is named here,
+once. The global stack exports through ``global_exports`` (which refuses names outside the
+contract and demands all of them); regional stacks read through ``GlobalStack`` (which refuses
+names outside the contract). A name changed on one side only fails the tests, not production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+# Topology as the global stack last deployed it; regional stacks check theirs agrees, which
+# also enforces the deploy order global → regions after a topology change.
+DOMAIN = "domain"
+PRIMARY_REGION = "primaryRegion"
+REGIONS = "regions"
+
+GLOBAL_OUTPUTS: frozenset[str] = frozenset({DOMAIN, PRIMARY_REGION, REGIONS})
+
+
+class ContractError(KeyError):
+    pass
+
+
+def global_exports(outputs: Mapping[str, pulumi.Input]) -> dict[str, pulumi.Input]:
+    """Validate the global stack's outputs against the contract (both directions)."""
+    unknown = set(outputs) - GLOBAL_OUTPUTS
+    missing = GLOBAL_OUTPUTS - set(outputs)
+    if unknown or missing:
+        raise ContractError(
+            f"global stack outputs differ from stacks/contract.py: "
+            f"not in contract {sorted(unknown)}, missing {sorted(missing)}"
+        )
+    return dict(outputs)
+
+
+class GlobalStack:
+    """The global stack as a regional stack sees it: contract names only."""
+
+    def __init__(self, name: str, fully_qualified_stack: str, opts=None):
+        self._ref = pulumi.StackReference(name, stack_name=fully_qualified_stack, opts=opts)
+        self.read: set[str] = set()
+
+    def require(self, output: str) -> pulumi.Output:
+        if output not in GLOBAL_OUTPUTS:
+            raise ContractError(f"{output!r} is not a global output named in stacks/contract.py")
+        self.read.add(output)
+        return self._ref.require_output(output)
+
+
+# What a regional stack exports, for operators, the DR runbook and the smoke test.
+REGIONAL_REGION = "region"
+REGIONAL_ROLE = "role"
+REGIONAL_PRIMARY_REGION = "primaryRegion"
+REGIONAL_VPC_ID = "vpcId"
+REGIONAL_PRIVATE_SUBNET_IDS = "privateSubnetIds"

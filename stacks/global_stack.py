@@ -1,0 +1,44 @@
+"""The global stack: what spans regions (edge in us-east-1, DNS, the Aurora global cluster,
+cross-region pairs). One provider per region it touches, all made here."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.keys import Keys, KeysArgs
+from settings import EDGE_REGION, Settings
+from stacks import contract
+from stacks.providers import account_id, aws_provider, in_region
+
+
+def build_global(settings: Settings) -> dict[str, pulumi.Input]:
+    assert settings.role == "global"
+    # us-east-1 for CloudFront-bound resources, plus every serving region for the
+    # cross-region pairs this stack owns; one provider per region even if they coincide.
+    providers = {
+        region: aws_provider(settings, region)
+        for region in dict.fromkeys((EDGE_REGION, *settings.region_names))
+    }
+    edge = providers[EDGE_REGION]
+    account = account_id(edge)
+
+    # Edge-region keys for what the global stack encrypts there (WAF logs, trail, secrets).
+    Keys(
+        "edge-keys",
+        KeysArgs(
+            account_id=account,
+            region=EDGE_REGION,
+            environment=settings.environment,
+            alias_prefix=f"mobile-backend/{settings.environment}/global",
+            purposes=("logs", "secrets"),
+        ),
+        opts=in_region(edge),
+    )
+
+    return contract.global_exports(
+        {
+            contract.DOMAIN: settings.domain,
+            contract.PRIMARY_REGION: settings.primary_region,
+            contract.REGIONS: list(settings.region_names),
+        }
+    )

@@ -1,0 +1,28 @@
+"""AWS providers: the only place providers are made (components receive them).
+
+Every resource goes through an explicit provider carrying the default tags (R-STACK-5); the
+default provider is never used, so a resource cannot land untagged or in the wrong region.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from settings import Settings
+
+
+def aws_provider(settings: Settings, region: str) -> aws.Provider:
+    return aws.Provider(
+        f"aws-{region}",
+        region=region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags(region)),
+    )
+
+
+def in_region(provider: aws.Provider, **kwargs) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(provider=provider, **kwargs)
+
+
+def account_id(provider: aws.Provider) -> pulumi.Output[str]:
+    return aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id

@@ -1,0 +1,43 @@
+"""Session fixtures: the three real stacks synthesized once each, regional stacks fed with the
+outputs the global synthesis actually exported (a renamed output breaks these, not prod)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.harness import Synthesis, load_stack_config, synthesize
+
+GLOBAL = "prod-global"
+REGIONAL = ("prod-eu", "prod-us")
+
+
+def global_stack_name(stack: str) -> str:
+    return load_stack_config(stack)["mobile-backend:globalStack"]
+
+
+@pytest.fixture(scope="session")
+def global_synth() -> Synthesis:
+    return synthesize(GLOBAL)
+
+
+@pytest.fixture(scope="session")
+def regional_synths(global_synth: Synthesis) -> dict[str, Synthesis]:
+    return {
+        stack: synthesize(stack, stack_outputs={global_stack_name(stack): global_synth.outputs})
+        for stack in REGIONAL
+    }
+
+
+@pytest.fixture(scope="session")
+def eu_synth(regional_synths) -> Synthesis:
+    return regional_synths["prod-eu"]
+
+
+@pytest.fixture(scope="session")
+def us_synth(regional_synths) -> Synthesis:
+    return regional_synths["prod-us"]
+
+
+@pytest.fixture(scope="session")
+def all_synths(global_synth, regional_synths) -> dict[str, Synthesis]:
+    return {GLOBAL: global_synth, **regional_synths}

@@ -1,0 +1,263 @@
+"""Offline synthesis of the real stacks under Pulumi mocks, with a record of every resource.
+
+``synthesize("prod-eu", global_outputs=...)`` loads ``Pulumi.yaml`` + ``Pulumi.prod-eu.yaml``
+exactly as the CLI would merge them, runs the program with mocks, and returns a ``Synthesis``
+listing every registered resource (type, name, inputs, parent, provider) plus the outputs the
+program exported. No Pulumi CLI, no AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, _ensure_event_loop
+from pulumi.runtime.settings import set_root_resource
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "mobile-backend"
+ACCOUNT = "123456789012"
+PROVIDER_TYPE = "pulumi:providers:aws"
+
+
+def _config_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def load_stack_config(stack: str) -> dict[str, str]:
+    """Merge project-level config (Pulumi.yaml) and the stack file, as the CLI does."""
+    project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    merged: dict[str, str] = {}
+    for key, spec in (project_file.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(spec, dict) and ("value" in spec or "default" in spec):
+            spec = spec.get("value", spec.get("default"))
+        merged[full] = _config_text(spec)
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    for key, value in (stack_file.get("config") or {}).items():
+        merged[key] = _config_text(value)
+    return merged
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str
+    provider: str
+    custom: bool
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name!r}"
+
+
+@dataclass
+class Synthesis:
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    config: dict[str, str]
+    stack_reference_reads: set[str] = field(default_factory=set)
+
+    def of_type(self, typ: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, predicate: Callable[[Resource], bool] = lambda r: True) -> Resource:
+        found = [r for r in self.of_type(typ) if predicate(r)]
+        assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Resource:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    @property
+    def providers(self) -> list[Resource]:
+        return self.of_type(PROVIDER_TYPE)
+
+    def provider_of(self, resource: Resource) -> Resource | None:
+        if not resource.provider:
+            return None
+        urn = resource.provider.rsplit("::", 1)[0]
+        return self.by_urn(urn)
+
+    def region_of(self, resource: Resource) -> str | None:
+        provider = self.provider_of(resource)
+        return provider.inputs.get("region") if provider else None
+
+    def aws_resources(self) -> list[Resource]:
+        return [r for r in self.resources if r.custom and r.type.startswith("aws:")]
+
+    def children_of(self, component: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == component.urn]
+
+
+def provider_tags(provider: Resource) -> dict[str, str]:
+    default_tags = provider.inputs.get("defaultTags") or {}
+    if isinstance(default_tags, str):
+        default_tags = json.loads(default_tags)
+    return default_tags.get("tags", {})
+
+
+class _RecordingMonitor(MockMonitor):
+    """MockMonitor that also records parent, provider and inputs of each registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.records: list[Resource] = []
+        self._lock = threading.Lock()
+
+    def _record(self, request, properties, custom: bool) -> None:
+        _ensure_event_loop()
+        record = Resource(
+            urn=self.make_urn(request.parent, request.type, request.name),
+            type=request.type,
+            name=request.name,
+            inputs=rpc.deserialize_properties(properties),
+            parent=request.parent,
+            provider=request.provider,
+            custom=custom,
+        )
+        with self._lock:
+            self.records.append(record)
+
+    def RegisterResource(self, request):  # gRPC method name
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, request.object, request.custom)
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request):  # StackReferences are reads
+        self._record(request, request.properties, True)
+        return super().ReadResource(request)
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Answers resource registrations with their inputs plus ARN-like ids, the invokes the
+    program makes (caller identity, AZs), and StackReferences from given outputs."""
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]]):
+        self.stack_outputs = stack_outputs
+        self.provider_regions: dict[str, str] = {}
+
+    def _region(self, provider_ref: str | None) -> str:
+        if not provider_ref:
+            return "us-east-1"
+        # "<urn>::<id>", and a URN ends in "::<name>": providers are keyed by name.
+        return self.provider_regions.get(provider_ref.split("::")[-2], "us-east-1")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name") or args.name
+            if name not in self.stack_outputs:
+                raise KeyError(f"no outputs mocked for stack reference {name!r}")
+            return f"{args.name}-id", {
+                "name": name,
+                "outputs": dict(self.stack_outputs[name]),
+                "secretOutputNames": [],
+            }
+        resource_id = f"{args.name}-id"
+        if args.typ == PROVIDER_TYPE:
+            self.provider_regions[args.name] = args.inputs.get("region", "us-east-1")
+            return resource_id, dict(args.inputs)
+        region = self._region(args.provider)
+        service = args.typ.split(":")[1].split("/")[0]
+        outputs = {
+            "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{args.name}",
+            "name": args.name,
+            "keyId": resource_id,
+            **args.inputs,
+        }
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        region = self._region(args.provider)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT,
+            }, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            # us-west-1 really has only two AZs for most accounts.
+            letters = "bc" if region == "us-west-1" else "abc"
+            names = [f"{region}{letter}" for letter in letters]
+            return {"names": names, "zoneIds": names, "id": region}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region}, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []
+
+
+def synthesize(
+    stack: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    remove: Iterable[str] = (),
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    via_main: bool = False,
+) -> Synthesis:
+    """Run the real program for ``stack`` under mocks and return what it declared."""
+    config = load_stack_config(stack)
+    for key in remove:
+        config.pop(key, None)
+    for key, value in (overrides or {}).items():
+        config[key] = _config_text(value)
+
+    # The root Stack resource outlives set_mocks; drop it so this stack gets its own.
+    set_root_resource(None)
+    mocks = AwsMocks(stack_outputs or {})
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+
+    import settings as settings_module
+    import stacks
+    from stacks import contract
+
+    exported: dict[str, Any] = {}
+    reads: set[str] = set()
+    original_require = contract.GlobalStack.require
+
+    def recording_require(self, output: str):
+        reads.add(output)
+        return original_require(self, output)
+
+    @pulumi.runtime.test
+    def program():
+        contract.GlobalStack.require = recording_require
+        original_export = pulumi.export
+        collected: dict[str, Any] = {}
+        try:
+            if via_main:
+                pulumi.export = collected.__setitem__
+                runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+                outputs = collected
+            else:
+                outputs = stacks.build(settings_module.load())
+        finally:
+            contract.GlobalStack.require = original_require
+            pulumi.export = original_export
+        return pulumi.Output.from_input(outputs).apply(exported.update)
+
+    program()
+    return Synthesis(stack, list(monitor.records), exported, config, reads)

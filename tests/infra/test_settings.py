@@ -1,0 +1,200 @@
+"""R-STACK-4: every validation rule rejects bad config with the key and the fix named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from settings import SettingsError, parse
+from tests.infra.harness import load_stack_config, synthesize
+
+NS = "mobile-backend"
+
+
+class DictSource:
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+
+def config_for(stack: str, **changes) -> dict[str, str]:
+    values = load_stack_config(stack)
+    for key, value in changes.items():
+        full = key if ":" in key else f"{NS}:{key}"
+        if value is None:
+            values.pop(full, None)
+        else:
+            values[full] = value if isinstance(value, str) else json.dumps(value)
+    return values
+
+
+def parse_stack(stack: str, **changes):
+    return parse(DictSource(config_for(stack, **changes)), project=NS, stack=stack)
+
+
+def problems_of(stack: str, **changes) -> dict[str, str]:
+    with pytest.raises(SettingsError) as raised:
+        parse_stack(stack, **changes)
+    return {p.key: f"{p.message} | fix: {p.fix}" for p in raised.value.problems}
+
+
+@pytest.mark.parametrize("stack", ["prod-global", "prod-eu", "prod-us"])
+def test_shipped_stack_files_are_valid(stack):
+    settings = parse_stack(stack)
+    assert settings.stack == stack
+    assert settings.primary_region == "eu-west-1"
+    assert settings.region_names == ("eu-west-1", "us-west-1")
+
+
+def test_roles_come_from_config_not_stack_name():
+    assert parse_stack("prod-global").role == "global"
+    eu = parse_stack("prod-eu")
+    us = parse_stack("prod-us")
+    assert (eu.role, eu.regional.is_primary) == ("regional", True)
+    assert (us.role, us.regional.is_primary) == ("regional", False)
+    renamed = parse(DictSource(config_for("prod-eu")), project=NS, stack="anything")
+    assert renamed.role == "regional" and renamed.regional.region == "eu-west-1"
+
+
+def test_regional_settings_carry_their_region_cidr_and_capacity():
+    us = parse_stack("prod-us").regional
+    assert us.cidr == "10.20.0.0/16"
+    assert us.az_count == 2
+    assert (us.db_capacity.min, us.db_capacity.max) == (0.5, 8.0)
+    assert us.provisioned_concurrency["api"] == 1
+    assert us.reserved_concurrency["api"] == 100
+
+
+REGIONS = {"eu-west-1": {"cidr": "10.10.0.0/16"}, "us-west-1": {"cidr": "10.20.0.0/16"}}
+
+BAD_CONFIG = [
+    # (stack, changes, key that must be named, words the message or fix must contain)
+    ("prod-eu", {"role": "edge"}, "role", "global|regional"),
+    ("prod-eu", {"role": None}, "role", "required"),
+    (
+        "prod-global",
+        {"regions": {**REGIONS, "eu-east-1": {"cidr": "10.30.0.0/16"}}},
+        "regions",
+        "not an AWS region",
+    ),
+    ("prod-eu", {"aws:region": "eu-east-1"}, "aws:region", "not an AWS region"),
+    ("prod-global", {"primaryRegion": "eu-central-1"}, "primaryRegion", "add eu-central-1"),
+    ("prod-eu", {"aws:region": "eu-central-1"}, "aws:region", "add eu-central-1 to regions"),
+    (
+        "prod-eu",
+        {"regions": {"eu-west-1": {"cidr": "10.10.0.0/33"}, "us-west-1": REGIONS["us-west-1"]}},
+        "regions.eu-west-1.cidr",
+        "not a valid CIDR",
+    ),
+    (
+        "prod-eu",
+        {"regions": {"eu-west-1": {"cidr": "10.10.0.1/16"}, "us-west-1": REGIONS["us-west-1"]}},
+        "regions.eu-west-1.cidr",
+        "host bits",
+    ),
+    (
+        "prod-eu",
+        {"regions": {"eu-west-1": {"cidr": "10.0.0.0/8"}, "us-west-1": REGIONS["us-west-1"]}},
+        "regions.eu-west-1.cidr",
+        "/16 to /24",
+    ),
+    (
+        "prod-eu",
+        {"regions": {"eu-west-1": {"cidr": "8.8.0.0/16"}, "us-west-1": REGIONS["us-west-1"]}},
+        "regions.eu-west-1.cidr",
+        "private",
+    ),
+    (
+        "prod-eu",
+        {
+            "regions": {
+                "eu-west-1": {"cidr": "10.10.0.0/16"},
+                "us-west-1": {"cidr": "10.10.128.0/17"},
+            }
+        },
+        "regions.us-west-1.cidr",
+        "overlaps eu-west-1",
+    ),
+    (
+        "prod-eu",
+        {"regions": {"eu-west-1": {}, "us-west-1": REGIONS["us-west-1"]}},
+        "regions.eu-west-1.cidr",
+        "required",
+    ),
+    ("prod-global", {"domain": None}, "domain", "required"),
+    ("prod-global", {"domain": "Not A Domain"}, "domain", "DNS name"),
+    ("prod-eu", {"alarmEmail": "oncall-at-example"}, "alarmEmail", "not an email"),
+    ("prod-eu", {"alarmEmail": None}, "alarmEmail", "required"),
+    ("prod-eu", {"dbCapacity": {"min": -1, "max": 8}}, "dbCapacity.min", "negative"),
+    ("prod-eu", {"dbCapacity": {"min": 0.5, "max": -2}}, "dbCapacity.max", "negative"),
+    ("prod-eu", {"dbCapacity": {"min": 16, "max": 4}}, "dbCapacity", "greater than max"),
+    ("prod-eu", {"dbCapacity": {"min": 0.7, "max": 4}}, "dbCapacity.min", "steps of 0.5"),
+    ("prod-eu", {"provisionedConcurrency": {"api": -1}}, "provisionedConcurrency.api", "negative"),
+    ("prod-eu", {"reservedConcurrency": {"api": -5}}, "reservedConcurrency.api", "negative"),
+    (
+        "prod-eu",
+        {"provisionedConcurrency": {"api": 500}},
+        "provisionedConcurrency.api",
+        "exceeds reservedConcurrency.api",
+    ),
+    (
+        "prod-eu",
+        {"provisionedConcurrency": {"apii": 1}},
+        "provisionedConcurrency.apii",
+        "unknown function",
+    ),
+    ("prod-eu", {"globalStack": None}, "globalStack", "required"),
+    ("prod-eu", {"globalStack": "prod-global"}, "globalStack", "<org>/<project>/<stack>"),
+    ("prod-eu", {"azCount": "1"}, "azCount", "outside 2..6"),
+    ("prod-eu", {"logRetentionDays": "42"}, "logRetentionDays", "not a CloudWatch Logs"),
+    ("prod-eu", {"environment": "Prod!"}, "environment", "lowercase"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "changes", "key", "words"),
+    BAD_CONFIG,
+    ids=[f"{case[2]}-{i}" for i, case in enumerate(BAD_CONFIG)],
+)
+def test_bad_config_is_rejected_naming_key_and_fix(stack, changes, key, words):
+    problems = problems_of(stack, **changes)
+    full_key = key if ":" in key else f"{NS}:{key}"
+    assert full_key in problems, f"expected {full_key} among {list(problems)}"
+    assert words in problems[full_key]
+    assert "fix:" in problems[full_key] and len(problems[full_key].split("fix:")[1]) > 8
+
+
+def test_all_problems_are_reported_together():
+    problems = problems_of("prod-eu", alarmEmail="nope", azCount="9", domain="x")
+    assert {f"{NS}:alarmEmail", f"{NS}:azCount", f"{NS}:domain"} <= set(problems)
+
+
+def test_error_text_lists_every_problem_with_its_fix():
+    with pytest.raises(SettingsError) as raised:
+        parse_stack("prod-eu", primaryRegion="us-east-2")
+    text = str(raised.value)
+    assert "mobile-backend:primaryRegion" in text
+    assert "'us-east-2' is not one of the serving regions (eu-west-1, us-west-1)" in text
+    assert "fix:" in text
+
+
+@pytest.mark.parametrize(
+    ("stack", "key", "value", "named"),
+    [
+        ("prod-eu", "mobile-backend:primaryRegion", "eu-east-1", "mobile-backend:primaryRegion"),
+        ("prod-us", "mobile-backend:alarmEmail", "not-an-email", "mobile-backend:alarmEmail"),
+        (
+            "prod-global",
+            "mobile-backend:regions",
+            '{"eu-west-1": {"cidr": "10.10.0.0/16"}, "us-west-1": {"cidr": "10.10.0.0/20"}}',
+            "mobile-backend:regions.us-west-1.cidr",
+        ),
+    ],
+)
+def test_broken_stack_file_fails_the_program_before_any_resource(stack, key, value, named):
+    with pytest.raises(SettingsError) as raised:
+        synthesize(stack, overrides={key: value})
+    assert named in str(raised.value)
