@@ -215,8 +215,13 @@ def synthesize(
     remove: Iterable[str] = (),
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     via_main: bool = False,
+    program_fn: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> Synthesis:
-    """Run the real program for ``stack`` under mocks and return what it declared."""
+    """Run the real program for ``stack`` under mocks and return what it declared.
+
+    ``program_fn(settings)`` replaces the stack program (component tests build one
+    component with the stack's real settings); it returns the outputs to resolve.
+    """
     config = load_stack_config(stack)
     for key in remove:
         config.pop(key, None)
@@ -248,7 +253,9 @@ def synthesize(
         original_export = pulumi.export
         collected: dict[str, Any] = {}
         try:
-            if via_main:
+            if program_fn is not None:
+                outputs = program_fn(settings_module.load())
+            elif via_main:
                 pulumi.export = collected.__setitem__
                 runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
                 outputs = collected

@@ -1,0 +1,229 @@
+"""One Lambda function done the same way everywhere (R-FN-1, R-SEC-1).
+
+Each function gets its own role holding only the statements its caller passes in, an explicit
+log group (retention + KMS) so logs never land in an unencrypted, never-expiring default
+group, X-Ray Active tracing, reserved concurrency, a published version behind a ``live``
+alias (provisioned concurrency attaches to the alias, never to $LATEST), and, for functions
+invoked asynchronously, retries with an on-failure destination so no event is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.policy_documents import assume_role_policy, document
+
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+ALIAS = "live"
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_ids: pulumi.Input[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class AsyncInvocation:
+    """How the function behaves when invoked with InvocationType=Event."""
+
+    on_failure_arn: pulumi.Input[str]
+    maximum_retry_attempts: int = 2
+    maximum_event_age_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    # Physical function name (also names the log group, so it must be known up front).
+    function_name: str
+    # "api" → handler "handlers.api.main.handler".
+    handler_package: str
+    description: str
+    code: pulumi.Input[pulumi.Archive]
+    account_id: pulumi.Input[str]
+    region: str
+    logs_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    reserved_concurrency: int
+    # IAM statements (dicts, may contain Outputs) the function needs beyond logging/tracing.
+    statements: Sequence[Mapping[str, Any]] = ()
+    layers: Sequence[pulumi.Input[str]] = ()
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # CMK for environment variables at rest (Lambda otherwise uses an AWS-managed key).
+    environment_key_arn: pulumi.Input[str] | None = None
+    provisioned_concurrency: int = 0
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+    vpc: VpcPlacement | None = None
+    async_invocation: AsyncInvocation | None = None
+
+
+def _logging_statements(log_group_arn: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group_arn}:*"],
+        },
+        {
+            # X-Ray has no resource-level permissions for these two write-only actions.
+            "Sid": "WriteTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
+    ]
+
+
+def _vpc_statements(region: str) -> list[dict[str, Any]]:
+    # What AWSLambdaVPCAccessExecutionRole grants: ENI management has no resource-level
+    # scoping at create time, so it is pinned to this region by condition instead.
+    return [
+        {
+            "Sid": "ManageVpcNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        }
+    ]
+
+
+class Function(pulumi.ComponentResource):
+    """Creates ``aws.cloudwatch.LogGroup`` ``/aws/lambda/<function_name>``, ``aws.iam.Role``
+    (trust: Lambda in this account) with one inline ``RolePolicy``, ``aws.lambda_.Function``
+    (python3.12 arm64, X-Ray Active, JSON logs, published), ``aws.lambda_.Alias`` ``live``,
+    optionally ``ProvisionedConcurrencyConfig`` on the alias and
+    ``FunctionEventInvokeConfig`` with an on-failure destination.
+
+    Attributes: ``function`` (the Function), ``alias`` (the Alias), ``role``,
+    ``invoke_arn`` (alias invoke ARN, for API Gateway), ``alias_arn``, ``log_group_name``.
+    """
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mobile-backend:compute:Function", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.function_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"Execution role of {args.function_name} (least privilege)",
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: json.dumps(assume_role_policy("lambda.amazonaws.com", account))
+            ),
+            opts=child,
+        )
+
+        def policy_json(values: list[Any]) -> str:
+            log_group_arn, statements = values
+            all_statements = _logging_statements(log_group_arn)
+            if args.vpc is not None:
+                all_statements += _vpc_statements(args.region)
+            all_statements += list(statements)
+            return json.dumps(document(*all_statements))
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(log_group.arn, [dict(s) for s in args.statements]).apply(
+                policy_json
+            ),
+            opts=child,
+        )
+
+        vpc_config = None
+        if args.vpc is not None:
+            vpc_config = aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.vpc.subnet_ids,
+                security_group_ids=args.vpc.security_group_ids,
+            )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            description=args.description,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=f"handlers.{args.handler_package}.main.handler",
+            code=args.code,
+            role=role.arn,
+            layers=list(args.layers),
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            publish=True,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
+            if args.environment
+            else None,
+            kms_key_arn=args.environment_key_arn,
+            vpc_config=vpc_config,
+            # The role's policy must exist before the first invocation can log.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
+        )
+        alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS,
+            function_name=function.name,
+            function_version=function.version,
+            opts=child,
+        )
+        if args.provisioned_concurrency > 0:
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=args.provisioned_concurrency,
+                opts=child,
+            )
+        if args.async_invocation is not None:
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=function.name,
+                qualifier=alias.name,
+                maximum_retry_attempts=args.async_invocation.maximum_retry_attempts,
+                maximum_event_age_in_seconds=args.async_invocation.maximum_event_age_seconds,
+                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                        destination=args.async_invocation.on_failure_arn
+                    )
+                ),
+                opts=child,
+            )
+
+        self.function = function
+        self.alias = alias
+        self.role = role
+        self.alias_arn = alias.arn
+        self.invoke_arn = alias.invoke_arn
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "alias_arn": self.alias_arn,
+                "invoke_arn": self.invoke_arn,
+                "log_group_name": self.log_group_name,
+            }
+        )

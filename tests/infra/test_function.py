@@ -1,0 +1,124 @@
+"""R-FN-1 / R-SEC-1: the shared Lambda function component."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.function import AsyncInvocation, Function, FunctionArgs, VpcPlacement
+from components.policy_documents import wildcard_violations
+from stacks.providers import aws_provider
+from tests.infra.harness import ACCOUNT, synthesize
+
+
+def build(vpc: bool, provisioned: int, async_: bool):
+    def program(settings):
+        provider = aws_provider(settings, "eu-west-1")
+        fn = Function(
+            "orders",
+            FunctionArgs(
+                function_name="mobile-backend-prod-orders",
+                handler_package="orders",
+                description="test function",
+                code=pulumi.AssetArchive({"handlers/__init__.py": pulumi.StringAsset("")}),
+                account_id=ACCOUNT,
+                region="eu-west-1",
+                logs_key_arn="arn:aws:kms:eu-west-1:123456789012:key/logs",
+                log_retention_days=365,
+                reserved_concurrency=7,
+                statements=[
+                    {
+                        "Effect": "Allow",
+                        "Action": ["sns:Publish"],
+                        "Resource": ["arn:aws:sns:eu-west-1:123456789012:events"],
+                    }
+                ],
+                environment={"EVENTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:events"},
+                provisioned_concurrency=provisioned,
+                vpc=VpcPlacement(["subnet-a", "subnet-b"], ["sg-1"]) if vpc else None,
+                async_invocation=AsyncInvocation("arn:aws:sqs:eu-west-1:123456789012:dlq")
+                if async_
+                else None,
+            ),
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
+        return {"alias": fn.alias_arn}
+
+    return synthesize("prod-eu", program_fn=program)
+
+
+@pytest.fixture(scope="module")
+def full():
+    return build(vpc=True, provisioned=3, async_=True)
+
+
+@pytest.fixture(scope="module")
+def minimal():
+    return build(vpc=False, provisioned=0, async_=False)
+
+
+def test_function_runtime_tracing_concurrency_and_logging(full):
+    fn = full.one("aws:lambda/function:Function")
+    assert fn.inputs["runtime"] == "python3.12"
+    assert fn.inputs["architectures"] == ["arm64"]
+    assert fn.inputs["handler"] == "handlers.orders.main.handler"
+    assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+    assert fn.inputs["reservedConcurrentExecutions"] == 7
+    assert fn.inputs["publish"] is True
+    assert fn.inputs["loggingConfig"]["logGroup"] == "/aws/lambda/mobile-backend-prod-orders"
+    assert fn.inputs["vpcConfig"] == {
+        "subnetIds": ["subnet-a", "subnet-b"],
+        "securityGroupIds": ["sg-1"],
+    }
+    assert fn.inputs["environment"]["variables"]["EVENTS_TOPIC_ARN"].endswith(":events")
+
+
+def test_log_group_is_explicit_encrypted_and_retained(full):
+    group = full.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/aws/lambda/mobile-backend-prod-orders"
+    assert group.inputs["retentionInDays"] == 365
+    assert group.inputs["kmsKeyId"].endswith("key/logs")
+
+
+def test_role_trusts_lambda_in_this_account_and_holds_only_its_statements(full):
+    role = full.one("aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    policy = json.loads(full.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert "sns:Publish" in actions and "logs:PutLogEvents" in actions
+    assert "ec2:CreateNetworkInterface" in actions
+    assert wildcard_violations(policy) == []
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "WriteOwnLogGroup")
+    # The mock ARN of the "orders-logs" group: the statement names that group only.
+    assert logs["Resource"] == [f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:orders-logs:*"]
+
+
+def test_functions_outside_the_vpc_get_no_eni_permissions(minimal):
+    policy = json.loads(minimal.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert not any(a.startswith("ec2:") for a in actions)
+    assert "vpcConfig" not in minimal.one("aws:lambda/function:Function").inputs
+
+
+def test_alias_carries_provisioned_concurrency(full, minimal):
+    alias = full.one("aws:lambda/alias:Alias")
+    assert alias.inputs["name"] == "live"
+    pc = full.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert pc.inputs["qualifier"] == "live"
+    assert pc.inputs["provisionedConcurrentExecutions"] == 3
+    assert (
+        minimal.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+        == []
+    )
+
+
+def test_async_invocations_retry_then_go_to_the_failure_destination(full, minimal):
+    config = full.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert config.inputs["maximumRetryAttempts"] == 2
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"].endswith(":dlq")
+    assert config.inputs["qualifier"] == "live"
+    assert minimal.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig") == []
