@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.keys import Keys, KeysArgs
 from components.network import Network, NetworkArgs
 from settings import Settings
@@ -59,6 +60,15 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         ),
         opts=in_region(provider),
     )
+    alarms = AlarmTopic(
+        "alarms",
+        AlarmTopicArgs(
+            account_id=account,
+            messaging_key_arn=keys.arns["messaging"],
+            email=settings.alarm_email,
+        ),
+        opts=in_region(provider),
+    )
 
     return {
         contract.REGIONAL_REGION: regional.region,
@@ -66,4 +76,5 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_PRIMARY_REGION: topology,
         contract.REGIONAL_VPC_ID: network.vpc_id,
         contract.REGIONAL_PRIVATE_SUBNET_IDS: network.private_subnet_ids,
+        contract.REGIONAL_ALARM_TOPIC_ARN: alarms.topic_arn,
     }

@@ -3,8 +3,11 @@ outputs the global synthesis actually exported (a renamed output breaks these, n
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from stacks import artifacts
 from tests.infra.harness import Synthesis, load_stack_config, synthesize
 
 GLOBAL = "prod-global"
@@ -13,6 +16,27 @@ REGIONAL = ("prod-eu", "prod-us")
 
 def global_stack_name(stack: str) -> str:
     return load_stack_config(stack)["mobile-backend:globalStack"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lambda_build(tmp_path_factory):
+    """A staged build tree with the layout ``make build`` produces (the stacks only point at
+    it; mocks never read archives). Tests of the build itself live with the build."""
+    root = tmp_path_factory.mktemp("build")
+    for name in artifacts.FUNCTIONS:
+        (root / "functions" / name / "handlers" / name).mkdir(parents=True)
+    sql = root / "functions" / "migrations" / "backend" / "migrations"
+    sql.mkdir(parents=True)
+    (sql / "0001_init.sql").write_text("CREATE TABLE example (id uuid PRIMARY KEY);\n")
+    for arch in artifacts.ARCHITECTURES:
+        (root / "layers" / arch / "python").mkdir(parents=True)
+    previous = os.environ.get("MOBILE_BACKEND_BUILD_DIR")
+    os.environ["MOBILE_BACKEND_BUILD_DIR"] = str(root)
+    yield root
+    if previous is None:
+        os.environ.pop("MOBILE_BACKEND_BUILD_DIR", None)
+    else:
+        os.environ["MOBILE_BACKEND_BUILD_DIR"] = previous
 
 
 @pytest.fixture(scope="session")
