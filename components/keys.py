@@ -70,3 +70,72 @@ class Keys(pulumi.ComponentResource):
             self.keys[purpose] = key
         self.arns = {purpose: key.arn for purpose, key in self.keys.items()}
         self.register_outputs({"arns": self.arns})
+
+
+@dataclass(frozen=True)
+class ReplicatedKeyArgs:
+    account_id: pulumi.Input[str]
+    purpose: str
+    environment: str
+    home_region: str
+    alias_prefix: str
+
+
+class ReplicatedKey(pulumi.ComponentResource):
+    """A multi-region KMS key: the primary in ``home_region`` and a ``ReplicaKey`` in every
+    other region, for data the global stack replicates across regions (secret replicas,
+    which need a key in each replica region before the regional stacks exist).
+
+    ``providers`` maps region → provider; the home region must be among them.
+    Attributes: ``arns`` (region → key ARN; same key id everywhere, as AWS defines MRKs).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: ReplicatedKeyArgs,
+        providers: dict[str, pulumi.ProviderResource],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mobile-backend:security:ReplicatedKey", name, None, opts)
+        home = args.home_region
+        policy_for = {
+            region: pulumi.Output.from_input(args.account_id).apply(
+                lambda account, region=region: json.dumps(key_policy(args.purpose, account, region))
+            )
+            for region in providers
+        }
+        primary = aws.kms.Key(
+            f"{name}-{home}",
+            description=f"mobile-backend {args.environment} {args.purpose} multi-region key",
+            multi_region=True,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=DELETION_WINDOW_DAYS,
+            policy=policy_for[home],
+            opts=pulumi.ResourceOptions(parent=self, provider=providers[home]),
+        )
+        self.arns: dict[str, pulumi.Output[str]] = {home: primary.arn}
+        for region, provider in providers.items():
+            in_region = pulumi.ResourceOptions(parent=self, provider=provider)
+            key_id = primary.key_id
+            if region != home:
+                replica = aws.kms.ReplicaKey(
+                    f"{name}-{region}",
+                    description=f"mobile-backend {args.environment} {args.purpose} replica",
+                    primary_key_arn=primary.arn,
+                    deletion_window_in_days=DELETION_WINDOW_DAYS,
+                    policy=policy_for[region],
+                    opts=in_region,
+                )
+                self.arns[region] = replica.arn
+                key_id = replica.key_id
+            aws.kms.Alias(
+                f"{name}-{region}-alias",
+                name=f"alias/{args.alias_prefix}/{args.purpose}",
+                target_key_id=key_id,
+                opts=in_region,
+            )
+        self.register_outputs({"arns": self.arns})

@@ -17,8 +17,12 @@ import pulumi
 DOMAIN = "domain"
 PRIMARY_REGION = "primaryRegion"
 REGIONS = "regions"
+# region → ARN of the multi-region key replica that encrypts replicated secrets there.
+REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
 
-GLOBAL_OUTPUTS: frozenset[str] = frozenset({DOMAIN, PRIMARY_REGION, REGIONS})
+GLOBAL_OUTPUTS: frozenset[str] = frozenset(
+    {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
+)
 
 
 class ContractError(KeyError):

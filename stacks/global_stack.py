@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.keys import Keys, KeysArgs
+from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
 from settings import EDGE_REGION, Settings
 from stacks import contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -35,8 +35,24 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    serving = {region: providers[region] for region in settings.region_names}
+    # Secrets the global stack replicates (DB credentials, origin-verify value) need a key in
+    # every replica region before any regional stack exists: one multi-region key.
+    replicated_secrets = ReplicatedKey(
+        "replicated-secrets",
+        ReplicatedKeyArgs(
+            account_id=account,
+            purpose="secrets",
+            environment=settings.environment,
+            home_region=settings.primary_region,
+            alias_prefix=f"mobile-backend/{settings.environment}/replicated",
+        ),
+        providers=serving,
+    )
+
     return contract.global_exports(
         {
+            contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,
             contract.REGIONS: list(settings.region_names),

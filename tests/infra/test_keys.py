@@ -87,3 +87,16 @@ def test_no_role_policy_in_any_stack_allows_everything(all_synths):
             assert wildcard_violations(json.loads(policy.inputs["policy"])) == [], (
                 f"{stack}: {policy}"
             )
+
+
+def test_replicated_secrets_key_is_multi_region_with_a_replica_per_serving_region(global_synth):
+    primary = global_synth.one("aws:kms/key:Key", lambda r: r.name.startswith("replicated"))
+    assert primary.inputs["multiRegion"] is True
+    assert primary.inputs["enableKeyRotation"] is True
+    assert global_synth.region_of(primary) == "eu-west-1"
+    replicas = global_synth.of_type("aws:kms/replicaKey:ReplicaKey")
+    assert [global_synth.region_of(r) for r in replicas] == ["us-west-1"]
+    assert replicas[0].inputs["primaryKeyArn"].endswith(f":{primary.name}")
+    arns = global_synth.outputs["replicatedSecretsKeyArns"]
+    assert set(arns) == {"eu-west-1", "us-west-1"}
+    assert arns["us-west-1"].startswith("arn:aws:kms:us-west-1:")
