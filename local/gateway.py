@@ -1,0 +1,248 @@
+"""A local stand-in for API Gateway (REST, Lambda proxy integration) driven by OpenAPI.
+
+Routes come from the same ``openapi/openapi.json`` API Gateway imports in the cloud: a path
+not in the document is a 404 and a method not declared for it a 405 (as API Gateway's
+"Missing Authentication Token"/method errors would stop it) before the handler ever runs.
+Protected routes go through an authorizer callable that returns the claims API Gateway would
+put in ``requestContext.authorizer.claims`` or raises ``Unauthorized``. Each request becomes
+a REST proxy event (payload format 1.0) for the real Lambda handler; one request runs at a
+time, as in one Lambda container.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Authorizer = Callable[[Mapping[str, str]], dict[str, Any]]
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+# Matches the deployed stage's payload limit: API Gateway refuses bodies over 10 MB.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class Unauthorized(Exception):
+    """The authorizer refused the request (API Gateway answers 401 without invoking)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    methods: frozenset[str]
+    secured: frozenset[str]
+    pattern: re.Pattern[str]
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return None if found is None else found.groupdict()
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    regex = ""
+    for part in parts:
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            greedy = name.endswith("+")
+            name = name.rstrip("+")
+            regex += f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)"
+        else:
+            regex += re.escape(part)
+    return re.compile(regex)
+
+
+def routes_from_openapi(document: Mapping[str, Any]) -> list[Route]:
+    """Routes in the order API Gateway prefers them: literal paths before templated ones."""
+    default_security = bool(document.get("security"))
+    routes = []
+    for template, item in document.get("paths", {}).items():
+        methods = {m for m in item if m in METHODS}
+        secured = set()
+        for method in methods:
+            operation = item[method]
+            security = operation.get("security")
+            if (security is None and default_security) or security:
+                secured.add(method)
+        routes.append(Route(template, frozenset(methods), frozenset(secured), _compile(template)))
+    return sorted(routes, key=lambda r: (r.template.count("{"), -len(r.template)))
+
+
+def _json_response(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return status, {"Content-Type": "application/json"}, body
+
+
+class Gateway:
+    """Turns HTTP requests into REST proxy events for ``handler`` and back."""
+
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        handler: Handler,
+        authorizer: Authorizer,
+        *,
+        stage: str = "local",
+        base_path: str = "",
+    ):
+        self.routes = routes_from_openapi(document)
+        self.handler = handler
+        self.authorizer = authorizer
+        self.stage = stage
+        self.base_path = base_path.rstrip("/")
+        self._one_at_a_time = threading.Lock()
+
+    def route(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(path)
+            if params is not None:
+                return route, params
+        return None
+
+    def event(
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        route: Route,
+        path_params: dict[str, str],
+        claims: dict[str, Any] | None,
+        source_ip: str,
+    ) -> dict[str, Any]:
+        split = urlsplit(raw_path)
+        multi_query = parse_qs(split.query, keep_blank_values=True)
+        text_body: str | None = None
+        is_base64 = False
+        if body:
+            try:
+                text_body = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text_body, is_base64 = base64.b64encode(body).decode(), True
+        request_id = str(uuid.uuid4())
+        context: dict[str, Any] = {
+            "resourcePath": route.template,
+            "httpMethod": method,
+            "path": f"/{self.stage}{split.path}",
+            "stage": self.stage,
+            "requestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
+        }
+        if claims is not None:
+            context["authorizer"] = {"claims": claims}
+        return {
+            "resource": route.template,
+            "path": split.path,
+            "httpMethod": method,
+            "headers": dict(headers),
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_params or None,
+            "stageVariables": None,
+            "requestContext": context,
+            "body": text_body,
+            "isBase64Encoded": is_base64,
+        }
+
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(raw_path).path
+        if self.base_path:
+            if not (path == self.base_path or path.startswith(self.base_path + "/")):
+                return _json_response(404, "NotFound", f"no route for {path}")
+            path = path[len(self.base_path) :] or "/"
+            raw_path = path + (f"?{urlsplit(raw_path).query}" if urlsplit(raw_path).query else "")
+        found = self.route(path)
+        if found is None:
+            return _json_response(404, "NotFound", f"no route for {path}")
+        route, params = found
+        lowered = method.lower()
+        if lowered not in route.methods:
+            return _json_response(405, "MethodNotAllowed", f"{method} not allowed on {path}")
+        claims = None
+        if lowered in route.secured:
+            try:
+                claims = self.authorizer(headers)
+            except Unauthorized as refusal:
+                return _json_response(401, "Unauthorized", str(refusal) or "Unauthorized")
+        event = self.event(method, raw_path, headers, body, route, params, claims, source_ip)
+        with self._one_at_a_time:
+            result = self.handler(event, LambdaContext())
+        return _from_proxy_result(result)
+
+
+def _from_proxy_result(result: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key] = ", ".join(str(v) for v in values)
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    return int(result.get("statusCode", 200)), headers, raw
+
+
+class LambdaContext:
+    """The attributes Powertools reads from the Lambda context object."""
+
+    function_name = "mobile-backend-local-api"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:000000000000:function:mobile-backend-local-api"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/mobile-backend-local-api"
+    log_stream_name = "local"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 10
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """Start serving in a daemon thread; the caller owns ``shutdown()``."""
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                status, headers, body = _json_response(413, "PayloadTooLarge", "body over 10 MB")
+            else:
+                body_in = self.rfile.read(length) if length else b""
+                request_headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    status, headers, body = gateway.handle(
+                        self.command, self.path, request_headers, body_in, self.client_address[0]
+                    )
+                except Exception:  # the handler's own 500 path failed: never leak a trace
+                    status, headers, body = _json_response(500, "InternalError", "internal error")
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), RequestHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
