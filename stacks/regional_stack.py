@@ -7,10 +7,15 @@ import pulumi
 
 from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.keys import Keys, KeysArgs
+from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from settings import Settings
 from stacks import contract
 from stacks.providers import account_id, aws_provider, in_region
+
+# The subscriber Function's timeout (logic tier passes the same value to its Function): the
+# events queue's visibility timeout is derived from it (>= 6 x timeout + batching window).
+SUBSCRIBER_TIMEOUT_SECONDS = 30
 
 
 def _check_topology(settings: Settings, deployed_primary: str, deployed_regions: list) -> str:
@@ -70,6 +75,36 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(provider),
     )
 
+    messaging = Messaging(
+        "messaging",
+        MessagingArgs(
+            account_id=account,
+            region=regional.region,
+            environment=settings.environment,
+            messaging_key_arn=keys.arns["messaging"],
+            subscriber_timeout_seconds=SUBSCRIBER_TIMEOUT_SECONDS,
+            batch_size=regional.messaging.subscriber_batch_size,
+            batch_window_seconds=regional.messaging.subscriber_batch_window_seconds,
+            max_receive_count=regional.messaging.dlq_max_receive_count,
+            # Lead: subscriber_arn=subscriber.alias_arn,
+            # subscriber_max_concurrency=regional.reserved_concurrency["subscriber"],
+        ),
+        opts=in_region(provider),
+    )
+    # Lead: api statements += messaging.publisher_statements + push.statements,
+    # env PUSH_PLATFORM_APPLICATIONS=push.env_json, EVENTS_TOPIC_ARN=messaging.topic_arn.
+    push = PushPlatforms(
+        "push",
+        PushPlatformsArgs(
+            account_id=account,
+            region=regional.region,
+            environment=settings.environment,
+            apns=regional.push.apns,
+            fcm=regional.push.fcm,
+        ),
+        opts=in_region(provider),
+    )
+
     return {
         contract.REGIONAL_REGION: regional.region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
@@ -77,4 +112,8 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_VPC_ID: network.vpc_id,
         contract.REGIONAL_PRIVATE_SUBNET_IDS: network.private_subnet_ids,
         contract.REGIONAL_ALARM_TOPIC_ARN: alarms.topic_arn,
+        contract.REGIONAL_EVENTS_TOPIC_ARN: messaging.topic_arn,
+        contract.REGIONAL_EVENTS_QUEUE_URL: messaging.queue_url,
+        contract.REGIONAL_EVENTS_DLQ_ARNS: [messaging.dlq_arn, messaging.delivery_dlq_arn],
+        contract.REGIONAL_PUSH_PLATFORM_APPLICATIONS: push.env_json,
     }
