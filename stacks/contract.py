@@ -68,3 +68,6 @@ REGIONAL_EVENTS_QUEUE_URL = "eventsQueueUrl"
 REGIONAL_EVENTS_DLQ_ARNS = "eventsDeadLetterQueueArns"
 # JSON platform → platform application ARN ("{}" when no push credentials are configured).
 REGIONAL_PUSH_PLATFORM_APPLICATIONS = "pushPlatformApplications"
+# The us-east-1 topic of this region's Route 53 health-check alarms.
+REGIONAL_HEALTH_ALARM_TOPIC_ARN = "healthAlarmTopicArn"
+REGIONAL_DASHBOARD_NAME = "dashboardName"
