@@ -145,6 +145,9 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         ),
         opts=in_region(edge),
     )
+    # Lead (R-OBS-3): SecurityGroupWatch("sg-watch", SecurityGroupWatchArgs(
+    #   topic_arn=alarms.topic_arn, security_group_ids=[<aurora sg>, <proxy sg>],
+    #   cluster_ids=[<cluster id>], proxy_names=[<proxy name>]), opts=in_region(provider))
     # Lead: Alarms("health-alarms", AlarmsArgs(topic_arn=health_alarm_topic.topic_arn,
     #   name_prefix=<as above>, region=EDGE_REGION, health_checks={"api": <check id>}),
     #   opts=in_region(edge))
