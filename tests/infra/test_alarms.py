@@ -4,6 +4,7 @@ the dashboard built from the same specs."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ from components.alarms import (
     dashboard_body,
 )
 from stacks.providers import aws_provider, in_region
-from tests.infra.harness import ACCOUNT, synthesize
+from tests.infra.harness import ACCOUNT, ROOT, synthesize
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
@@ -431,3 +432,12 @@ def test_each_region_has_a_us_east_1_topic_for_its_health_check_alarms(regional_
         region = synth.config["aws:region"]
         assert alias.inputs["name"] == f"alias/mobile-backend/prod/{region}-health/messaging"
         assert synth.outputs["healthAlarmTopicArn"].startswith("arn:aws:sns:us-east-1:")
+
+
+def test_runbook_has_an_entry_for_every_alarm():
+    text = (ROOT / "docs" / "observability.md").read_text()
+    anchors = set(re.findall(r"^#### ([a-z0-9-]+)$", text, re.MULTILINE))
+    anchors |= set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    keys = {s.key for s in alarm_specs(full_args())} | {"health-api"}
+    keys |= {f"{fn}-spillover" for fn in ("subscriber", "user-migration")}
+    assert sorted(keys - anchors) == []
