@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
@@ -28,6 +28,8 @@ LOG_RETENTION_DAYS = frozenset(
 )
 DATA_CLASSIFICATIONS = ("phi", "pii", "confidential", "internal")
 ROLES = ("global", "regional")
+# HIPAA §164.316(b)(2): documentation (audit records included) is kept six years.
+AUDIT_LOG_RETENTION_DAYS = 6 * 365
 
 _HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
@@ -44,6 +46,9 @@ def _known_regions() -> frozenset[str]:
 
 class ConfigSource(Protocol):
     def get(self, key: str) -> str | None: ...
+
+    # Optional: sources that know which keys are encrypted in the stack file answer
+    # ``is_secret(key)``; a source without it is treated as holding no secrets.
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,41 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class MessagingSettings:
+    """SQS → subscriber delivery (R-MSG-1). Defaults suit a few hundred messages a minute."""
+
+    subscriber_batch_size: int = 10
+    subscriber_batch_window_seconds: int = 1
+    dlq_max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class ApnsCredentials:
+    """Token-based APNs (a .p8 signing key never expires, unlike certificates)."""
+
+    signing_key: str = field(repr=False)
+    key_id: str
+    team_id: str
+    bundle_id: str
+    sandbox: bool
+
+
+@dataclass(frozen=True)
+class FcmCredentials:
+    """FCM HTTP v1: the Firebase service account key JSON."""
+
+    service_account_json: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """SNS mobile push platforms (R-MSG-2); a platform without credentials is not created."""
+
+    apns: ApnsCredentials | None = None
+    fcm: FcmCredentials | None = None
+
+
+@dataclass(frozen=True)
 class RegionalSettings:
     region: str
     global_stack: str
@@ -89,6 +129,8 @@ class RegionalSettings:
     db_capacity: Capacity
     provisioned_concurrency: Mapping[str, int]
     reserved_concurrency: Mapping[str, int]
+    messaging: MessagingSettings = MessagingSettings()
+    push: PushSettings = PushSettings()
 
 
 @dataclass(frozen=True)
@@ -106,6 +148,8 @@ class Settings:
     compliance_scope: str
     log_retention_days: int
     regional: RegionalSettings | None = None
+    # Object-lock retention of the CloudTrail bucket (HIPAA keeps audit records 6 years).
+    audit_log_retention_days: int = 2190
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -172,6 +216,10 @@ class _Reader:
                 f"pulumi config set {name} <a value between {minimum} and {maximum}>",
             )
         return number
+
+    def is_secret(self, name: str) -> bool:
+        checker = getattr(self.source, "is_secret", None)
+        return bool(checker(self.key(name))) if checker is not None else False
 
     def obj(self, name: str, *, fix: str) -> Any:
         value = self.raw(name)
@@ -247,6 +295,10 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
             f"use one of {', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))}",
         )
 
+    audit_retention = r.integer(
+        "auditLogRetentionDays", AUDIT_LOG_RETENTION_DAYS, minimum=1, maximum=3653
+    )
+
     regional = None
     if role == "regional":
         known_deploy_region = deploy_region if deploy_region in known_regions else None
@@ -270,6 +322,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         compliance_scope=scope or "hipaa-gdpr",
         log_retention_days=retention,
         regional=regional,
+        audit_log_retention_days=audit_retention,
     )
 
 
@@ -356,6 +409,8 @@ def _parse_regional(
                 f"{count} exceeds reservedConcurrency.{fn} ({reserved.get(fn, 0)})",
                 f"lower provisionedConcurrency.{fn} or raise reservedConcurrency.{fn}",
             )
+    messaging = _parse_messaging(r)
+    push = _parse_push(r)
     if region is None or region not in by_name or global_stack is None:
         return None
     return RegionalSettings(
@@ -367,6 +422,8 @@ def _parse_regional(
         db_capacity=capacity,
         provisioned_concurrency=MappingProxyType(provisioned),
         reserved_concurrency=MappingProxyType(reserved),
+        messaging=messaging,
+        push=push,
     )
 
 
@@ -414,12 +471,130 @@ def _parse_concurrency(r: _Reader, name: str, *, default: int) -> dict[str, int]
     return result
 
 
+def _parse_messaging(r: _Reader) -> MessagingSettings:
+    defaults = MessagingSettings()
+    fix = "set subscriberBatch: {size: 10, windowSeconds: 1} (size 1-10000, window 0-300 s)"
+    raw = r.obj("subscriberBatch", fix=fix) or {}
+    size, window = defaults.subscriber_batch_size, defaults.subscriber_batch_window_seconds
+    if not isinstance(raw, dict):
+        r.fail("subscriberBatch", "must be a map {size, windowSeconds}", fix)
+        raw = {}
+    for bound, low, high in (("size", 1, 10000), ("windowSeconds", 0, 300)):
+        if bound not in raw:
+            continue
+        value = raw[bound]
+        key = f"subscriberBatch.{bound}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            r.fail(key, f"{value!r} is not a whole number", fix)
+        elif not low <= value <= high:
+            r.fail(key, f"{value} is outside {low}..{high}", fix)
+        elif bound == "size":
+            size = value
+        else:
+            window = value
+    # Lambda rejects an SQS mapping with more than 10 records per batch and no batching window.
+    if size > 10 and window < 1:
+        r.fail(
+            "subscriberBatch.windowSeconds",
+            f"a batch size of {size} (> 10) needs a batching window of at least 1 s",
+            "set subscriberBatch.windowSeconds >= 1 or subscriberBatch.size <= 10",
+        )
+    # Fewer than 5 receives sends messages to the DLQ during an ordinary throttle or a short
+    # database failover; AWS recommends at least 5 for Lambda consumers.
+    receives = r.integer(
+        "dlqMaxReceiveCount", defaults.dlq_max_receive_count, minimum=5, maximum=1000
+    )
+    return MessagingSettings(size, window, receives)
+
+
+_APNS_ID = re.compile(r"^[A-Z0-9]{10}$")
+_BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PLAINTEXT_FIX = "pulumi config set --secret --path {key} <value> (never store it in plain text)"
+
+
+def _parse_push(r: _Reader) -> PushSettings:
+    return PushSettings(apns=_parse_apns(r), fcm=_parse_fcm(r))
+
+
+def _require_secret(r: _Reader, name: str, field_name: str) -> bool:
+    if r.is_secret(name):
+        return True
+    r.fail(
+        f"{name}.{field_name}",
+        "holds a credential but is stored in plain text",
+        _PLAINTEXT_FIX.format(key=f"{name}.{field_name}"),
+    )
+    return False
+
+
+def _parse_apns(r: _Reader) -> ApnsCredentials | None:
+    fix = (
+        "set pushApns: {signingKey: <secret .p8>, keyId: ABCDE12345, teamId: ABCDE12345, "
+        "bundleId: com.example.app, sandbox: false}"
+    )
+    raw = r.obj("pushApns", fix=fix)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        r.fail("pushApns", "must be a map", fix)
+        return None
+    before = len(r.problems)
+    signing_key = raw.get("signingKey")
+    if not isinstance(signing_key, str) or "BEGIN PRIVATE KEY" not in signing_key:
+        r.fail("pushApns.signingKey", "is not the PEM text of an APNs .p8 signing key", fix)
+    else:
+        _require_secret(r, "pushApns", "signingKey")
+    for name in ("keyId", "teamId"):
+        value = raw.get(name)
+        if not isinstance(value, str) or not _APNS_ID.match(value):
+            r.fail(f"pushApns.{name}", f"{value!r} is not a 10-character Apple identifier", fix)
+    bundle_id = raw.get("bundleId")
+    if not isinstance(bundle_id, str) or not _BUNDLE_ID.match(bundle_id):
+        r.fail("pushApns.bundleId", f"{bundle_id!r} is not a bundle identifier", fix)
+    sandbox = raw.get("sandbox", False)
+    if not isinstance(sandbox, bool):
+        r.fail("pushApns.sandbox", f"{sandbox!r} is not true or false", fix)
+    if len(r.problems) > before:
+        return None
+    return ApnsCredentials(signing_key, raw["keyId"], raw["teamId"], bundle_id, sandbox)
+
+
+def _parse_fcm(r: _Reader) -> FcmCredentials | None:
+    fix = "set pushFcm: {serviceAccountJson: <secret: the Firebase service account key JSON>}"
+    raw = r.obj("pushFcm", fix=fix)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        r.fail("pushFcm", "must be a map", fix)
+        return None
+    text = raw.get("serviceAccountJson")
+    try:
+        account = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        account = None
+    needed = ("project_id", "private_key", "client_email")
+    if not isinstance(account, dict) or account.get("type") != "service_account":
+        r.fail("pushFcm.serviceAccountJson", "is not a service account key JSON", fix)
+        return None
+    missing = [name for name in needed if not account.get(name)]
+    if missing:
+        r.fail("pushFcm.serviceAccountJson", f"lacks {', '.join(missing)}", fix)
+        return None
+    if not _require_secret(r, "pushFcm", "serviceAccountJson"):
+        return None
+    return FcmCredentials(text)
+
+
 class _PulumiSource:
     """Adapts pulumi.Config (namespaced by the key's prefix) to ConfigSource."""
 
     def get(self, key: str) -> str | None:
         namespace, _, name = key.partition(":")
         return pulumi.Config(namespace).get(name)
+
+    def is_secret(self, key: str) -> bool:
+        # A map with one secure leaf (pulumi config set --secret --path) is secret as a whole.
+        return pulumi.runtime.is_config_secret(key)
 
 
 def load() -> Settings:

@@ -62,3 +62,12 @@ REGIONAL_PRIMARY_REGION = "primaryRegion"
 REGIONAL_VPC_ID = "vpcId"
 REGIONAL_PRIVATE_SUBNET_IDS = "privateSubnetIds"
 REGIONAL_ALARM_TOPIC_ARN = "alarmTopicArn"
+REGIONAL_EVENTS_TOPIC_ARN = "eventsTopicArn"
+REGIONAL_EVENTS_QUEUE_URL = "eventsQueueUrl"
+# [consumer DLQ, SNS delivery DLQ]: what an operator inspects and redrives after an incident.
+REGIONAL_EVENTS_DLQ_ARNS = "eventsDeadLetterQueueArns"
+# JSON platform → platform application ARN ("{}" when no push credentials are configured).
+REGIONAL_PUSH_PLATFORM_APPLICATIONS = "pushPlatformApplications"
+# The us-east-1 topic of this region's Route 53 health-check alarms.
+REGIONAL_HEALTH_ALARM_TOPIC_ARN = "healthAlarmTopicArn"
+REGIONAL_DASHBOARD_NAME = "dashboardName"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.audit import AuditTrail, AuditTrailArgs
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
 from settings import EDGE_REGION, Settings
 from stacks import contract
@@ -23,7 +24,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
     account = account_id(edge)
 
     # Edge-region keys for what the global stack encrypts there (WAF logs, trail, secrets).
-    Keys(
+    edge_keys = Keys(
         "edge-keys",
         KeysArgs(
             account_id=account,
@@ -48,6 +49,21 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             alias_prefix=f"mobile-backend/{settings.environment}/replicated",
         ),
         providers=serving,
+    )
+
+    # One multi-region trail for the account, homed with the other global resources.
+    AuditTrail(
+        "audit",
+        AuditTrailArgs(
+            account_id=account,
+            region=EDGE_REGION,
+            environment=settings.environment,
+            logs_key_arn=edge_keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            retention_days=settings.audit_log_retention_days,
+            # Lead: data_event_bucket_arns=[<assets bucket ARN of each region>],
+        ),
+        opts=in_region(edge),
     )
 
     return contract.global_exports(

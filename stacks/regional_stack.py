@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import Alarms, AlarmsArgs, QueueTarget
 from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.keys import Keys, KeysArgs
+from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
-from settings import Settings
+from settings import EDGE_REGION, Settings
 from stacks import contract
 from stacks.providers import account_id, aws_provider, in_region
+
+# The subscriber Function's timeout (logic tier passes the same value to its Function): the
+# events queue's visibility timeout is derived from it (>= 6 x timeout + batching window).
+SUBSCRIBER_TIMEOUT_SECONDS = 30
 
 
 def _check_topology(settings: Settings, deployed_primary: str, deployed_regions: list) -> str:
@@ -70,6 +76,82 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(provider),
     )
 
+    messaging = Messaging(
+        "messaging",
+        MessagingArgs(
+            account_id=account,
+            region=regional.region,
+            environment=settings.environment,
+            messaging_key_arn=keys.arns["messaging"],
+            subscriber_timeout_seconds=SUBSCRIBER_TIMEOUT_SECONDS,
+            batch_size=regional.messaging.subscriber_batch_size,
+            batch_window_seconds=regional.messaging.subscriber_batch_window_seconds,
+            max_receive_count=regional.messaging.dlq_max_receive_count,
+            # Lead: subscriber_arn=subscriber.alias_arn,
+            # subscriber_max_concurrency=regional.reserved_concurrency["subscriber"],
+        ),
+        opts=in_region(provider),
+    )
+    # Lead: api statements += messaging.publisher_statements + push.statements,
+    # env PUSH_PLATFORM_APPLICATIONS=push.env_json, EVENTS_TOPIC_ARN=messaging.topic_arn.
+    push = PushPlatforms(
+        "push",
+        PushPlatformsArgs(
+            account_id=account,
+            region=regional.region,
+            environment=settings.environment,
+            apns=regional.push.apns,
+            fcm=regional.push.fcm,
+        ),
+        opts=in_region(provider),
+    )
+
+    # Lead: add api=ApiTarget(...), functions={fn: FunctionTarget(...)}, database=...,
+    # replication=[ReplicationTarget(...)], waf=WafTarget(...), business=BusinessTarget(...).
+    slo_alarms = Alarms(
+        "slo-alarms",
+        AlarmsArgs(
+            topic_arn=alarms.topic_arn,
+            name_prefix=f"mobile-backend-{settings.environment}-{regional.region}",
+            region=regional.region,
+            queue=QueueTarget(
+                queue_name=messaging.queue_name,
+                dead_letter_queue_names=[messaging.dlq_name, messaging.delivery_dlq_name],
+            ),
+            dashboard_name=f"mobile-backend-{settings.environment}-{regional.region}",
+        ),
+        opts=in_region(provider),
+    )
+    # Route 53 publishes health-check metrics only in us-east-1: this region's health-check
+    # alarms live there, notifying a topic (and key) of their own in that region.
+    edge = provider if regional.region == EDGE_REGION else aws_provider(settings, EDGE_REGION)
+    health_keys = Keys(
+        "health-keys",
+        KeysArgs(
+            account_id=account,
+            region=EDGE_REGION,
+            environment=settings.environment,
+            alias_prefix=f"mobile-backend/{settings.environment}/{regional.region}-health",
+            purposes=("messaging",),
+        ),
+        opts=in_region(edge),
+    )
+    health_alarm_topic = AlarmTopic(
+        "health-alarm-topic",
+        AlarmTopicArgs(
+            account_id=account,
+            messaging_key_arn=health_keys.arns["messaging"],
+            email=settings.alarm_email,
+        ),
+        opts=in_region(edge),
+    )
+    # Lead (R-OBS-3): SecurityGroupWatch("sg-watch", SecurityGroupWatchArgs(
+    #   topic_arn=alarms.topic_arn, security_group_ids=[<aurora sg>, <proxy sg>],
+    #   cluster_ids=[<cluster id>], proxy_names=[<proxy name>]), opts=in_region(provider))
+    # Lead: Alarms("health-alarms", AlarmsArgs(topic_arn=health_alarm_topic.topic_arn,
+    #   name_prefix=<as above>, region=EDGE_REGION, health_checks={"api": <check id>}),
+    #   opts=in_region(edge))
+
     return {
         contract.REGIONAL_REGION: regional.region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
@@ -77,4 +159,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_VPC_ID: network.vpc_id,
         contract.REGIONAL_PRIVATE_SUBNET_IDS: network.private_subnet_ids,
         contract.REGIONAL_ALARM_TOPIC_ARN: alarms.topic_arn,
+        contract.REGIONAL_EVENTS_TOPIC_ARN: messaging.topic_arn,
+        contract.REGIONAL_EVENTS_QUEUE_URL: messaging.queue_url,
+        contract.REGIONAL_EVENTS_DLQ_ARNS: [messaging.dlq_arn, messaging.delivery_dlq_arn],
+        contract.REGIONAL_PUSH_PLATFORM_APPLICATIONS: push.env_json,
+        contract.REGIONAL_HEALTH_ALARM_TOPIC_ARN: health_alarm_topic.topic_arn,
+        contract.REGIONAL_DASHBOARD_NAME: slo_alarms.dashboard_name,
     }

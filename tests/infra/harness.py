@@ -216,6 +216,7 @@ def synthesize(
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     via_main: bool = False,
     program_fn: Callable[[Any], Mapping[str, Any]] | None = None,
+    secret_keys: Iterable[str] = (),
 ) -> Synthesis:
     """Run the real program for ``stack`` under mocks and return what it declared.
 
@@ -233,7 +234,8 @@ def synthesize(
     mocks = AwsMocks(stack_outputs or {})
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
+    # Keys a stack file holds as `secure:` values (the CLI passes their names the same way).
+    pulumi.runtime.set_all_config(config, list(secret_keys))
 
     import settings as settings_module
     import stacks

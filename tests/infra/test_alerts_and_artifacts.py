@@ -16,7 +16,9 @@ def test_each_region_has_an_encrypted_alarm_topic_with_email(regional_synths):
     for stack, synth in regional_synths.items():
         topic = synth.one("aws:sns/topic:Topic", lambda r: r.name.startswith("alarms"))
         assert topic.inputs["kmsMasterKeyId"].endswith(":keys-messaging"), stack
-        sub = synth.one("aws:sns/topicSubscription:TopicSubscription")
+        sub = synth.one(
+            "aws:sns/topicSubscription:TopicSubscription", lambda r: r.name.startswith("alarms")
+        )
         assert (sub.inputs["protocol"], sub.inputs["endpoint"]) == (
             "email",
             "oncall@examplehealth.eu",
@@ -58,5 +60,9 @@ def test_unknown_function_is_a_programming_error():
 
 
 def test_topic_policy_is_valid_json_in_the_stack(eu_synth):
-    policy = json.loads(eu_synth.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
+    policy = json.loads(
+        eu_synth.one(
+            "aws:sns/topicPolicy:TopicPolicy", lambda r: r.name.startswith("alarms")
+        ).inputs["policy"]
+    )
     assert policy["Statement"][0]["Resource"].endswith(":alarms-topic")

@@ -69,6 +69,23 @@ def test_regional_settings_carry_their_region_cidr_and_capacity():
 
 
 REGIONS = {"eu-west-1": {"cidr": "10.10.0.0/16"}, "us-west-1": {"cidr": "10.20.0.0/16"}}
+APNS_CONFIG = {
+    "signingKey": "-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMG\n-----END PRIVATE KEY-----",
+    "keyId": "ABCDE12345",
+    "teamId": "TEAM123456",
+    "bundleId": "eu.examplehealth.app",
+    "sandbox": True,
+}
+FCM_CONFIG = {
+    "serviceAccountJson": json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "examplehealth",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
+            "client_email": "sns@examplehealth.iam.gserviceaccount.com",
+        }
+    )
+}
 
 BAD_CONFIG = [
     # (stack, changes, key that must be named, words the message or fix must contain)
@@ -151,6 +168,51 @@ BAD_CONFIG = [
     ("prod-eu", {"azCount": "1"}, "azCount", "outside 2..6"),
     ("prod-eu", {"logRetentionDays": "42"}, "logRetentionDays", "not a CloudWatch Logs"),
     ("prod-eu", {"environment": "Prod!"}, "environment", "lowercase"),
+    ("prod-eu", {"subscriberBatch": {"size": 0}}, "subscriberBatch.size", "outside 1..10000"),
+    (
+        "prod-eu",
+        {"subscriberBatch": {"size": 10, "windowSeconds": 301}},
+        "subscriberBatch.windowSeconds",
+        "outside 0..300",
+    ),
+    (
+        "prod-eu",
+        {"subscriberBatch": {"size": 50, "windowSeconds": 0}},
+        "subscriberBatch.windowSeconds",
+        "at least 1 s",
+    ),
+    ("prod-eu", {"subscriberBatch": {"size": "ten"}}, "subscriberBatch.size", "not a whole"),
+    ("prod-eu", {"dlqMaxReceiveCount": "2"}, "dlqMaxReceiveCount", "outside 5..1000"),
+    ("prod-global", {"auditLogRetentionDays": "0"}, "auditLogRetentionDays", "outside 1..3653"),
+    ("prod-eu", {"pushApns": {**APNS_CONFIG}}, "pushApns.signingKey", "--secret"),
+    (
+        "prod-eu",
+        {"pushApns": {**APNS_CONFIG, "signingKey": "not a key"}},
+        "pushApns.signingKey",
+        ".p8 signing key",
+    ),
+    ("prod-eu", {"pushApns": {**APNS_CONFIG, "keyId": "abc"}}, "pushApns.keyId", "10-character"),
+    ("prod-eu", {"pushApns": {**APNS_CONFIG, "teamId": None}}, "pushApns.teamId", "10-character"),
+    (
+        "prod-eu",
+        {"pushApns": {**APNS_CONFIG, "bundleId": "no spaces allowed"}},
+        "pushApns.bundleId",
+        "bundle identifier",
+    ),
+    ("prod-eu", {"pushApns": {**APNS_CONFIG, "sandbox": "yes"}}, "pushApns.sandbox", "true or"),
+    (
+        "prod-eu",
+        {"pushFcm": {"serviceAccountJson": "{}"}},
+        "pushFcm.serviceAccountJson",
+        "key JSON",
+    ),
+    (
+        "prod-eu",
+        {"pushFcm": {"serviceAccountJson": json.dumps({"type": "service_account"})}},
+        "pushFcm.serviceAccountJson",
+        "lacks project_id, private_key, client_email",
+    ),
+    ("prod-eu", {"pushFcm": {**FCM_CONFIG}}, "pushFcm.serviceAccountJson", "--secret"),
 ]
 
 
@@ -198,3 +260,39 @@ def test_broken_stack_file_fails_the_program_before_any_resource(stack, key, val
     with pytest.raises(SettingsError) as raised:
         synthesize(stack, overrides={key: value})
     assert named in str(raised.value)
+
+
+class SecretAwareSource(DictSource):
+    """Like the CLI: knows which keys the stack file holds as `secure:` values."""
+
+    def __init__(self, values: dict[str, str], secret_keys: set[str]):
+        super().__init__(values)
+        self.secret_keys = secret_keys
+
+    def is_secret(self, key: str) -> bool:
+        return key in self.secret_keys
+
+
+def test_messaging_defaults_and_stack_values():
+    eu = parse_stack("prod-eu").regional
+    assert (eu.messaging.subscriber_batch_size, eu.messaging.subscriber_batch_window_seconds) == (
+        10,
+        1,
+    )
+    assert eu.messaging.dlq_max_receive_count == 5
+    assert eu.push.apns is None and eu.push.fcm is None
+    assert parse_stack("prod-global").audit_log_retention_days == 2190
+
+
+def test_push_credentials_stored_as_secrets_are_accepted_and_never_printed():
+    values = config_for("prod-us", pushApns=APNS_CONFIG, pushFcm=FCM_CONFIG)
+    secret = {f"{NS}:pushApns", f"{NS}:pushFcm"}
+    push = parse(SecretAwareSource(values, secret), project=NS, stack="prod-us").regional.push
+    assert (push.apns.key_id, push.apns.team_id, push.apns.sandbox) == (
+        "ABCDE12345",
+        "TEAM123456",
+        True,
+    )
+    assert push.apns.signing_key.startswith("-----BEGIN PRIVATE KEY-----")
+    assert json.loads(push.fcm.service_account_json)["project_id"] == "examplehealth"
+    assert "PRIVATE KEY" not in repr(push)

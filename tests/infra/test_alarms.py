@@ -1,0 +1,443 @@
+"""R-OBS-1/R-OBS-2: every SLO alarm with its metric, statistic, threshold and action, per region;
+the dashboard built from the same specs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components.alarms import (
+    Alarms,
+    AlarmsArgs,
+    ApiTarget,
+    BusinessTarget,
+    DatabaseTarget,
+    FunctionTarget,
+    QueueTarget,
+    ReplicationTarget,
+    WafTarget,
+    alarm_specs,
+    dashboard_body,
+)
+from stacks.providers import aws_provider, in_region
+from tests.infra.harness import ACCOUNT, ROOT, synthesize
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+US_TOPIC = f"arn:aws:sns:us-west-1:{ACCOUNT}:mobile-backend-prod-alarms"
+EDGE_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:mobile-backend-prod-us-west-1-health"
+PREFIX = "mobile-backend-prod-us-west-1"
+
+
+def full_args(topic_arn: str = US_TOPIC) -> AlarmsArgs:
+    """What the lead will pass in prod-us once every tier has landed (realistic values)."""
+    return AlarmsArgs(
+        topic_arn=topic_arn,
+        name_prefix=PREFIX,
+        region="us-west-1",
+        api=ApiTarget(api_name="mobile-backend-prod-api", stage_name="v1"),
+        functions={
+            "api": FunctionTarget("mobile-backend-prod-api", 100, 1),
+            "subscriber": FunctionTarget("mobile-backend-prod-subscriber", 10, 0),
+            "user-migration": FunctionTarget("mobile-backend-prod-user_migration", 0, 0),
+        },
+        queue=QueueTarget(
+            queue_name="mobile-backend-prod-events",
+            dead_letter_queue_names=[
+                "mobile-backend-prod-events-dlq",
+                "mobile-backend-prod-events-delivery-dlq",
+            ],
+        ),
+        database=DatabaseTarget(
+            cluster_id="mobile-backend-prod-us-west-1",
+            max_capacity_acu=8,
+            is_secondary=True,
+            proxy_name="mobile-backend-prod",
+            proxy_client_connection_limit=110,
+        ),
+        replication=[
+            ReplicationTarget(
+                "mobile-backend-prod-assets-us-west-1",
+                "mobile-backend-prod-assets-eu-west-1",
+                "to-eu-west-1",
+            )
+        ],
+        waf=WafTarget("mobile-backend-prod-api-us-west-1", "us-west-1"),
+        business=BusinessTarget(service="subscriber"),
+        dashboard_name=PREFIX,
+    )
+
+
+@pytest.fixture(scope="module")
+def full():
+    def program(settings):
+        provider = aws_provider(settings, settings.regional.region)
+        alarms = Alarms("slo-alarms", full_args(), opts=in_region(provider))
+        return {"keys": list(alarms.alarm_arns)}
+
+    return synthesize("prod-us", program_fn=program)
+
+
+def alarm(synth, key: str):
+    return synth.one(ALARM, lambda a: a.inputs["name"] == f"{PREFIX}-{key}")
+
+
+def single(synth, key: str) -> tuple[str, str, dict, str, float, str]:
+    a = alarm(synth, key).inputs
+    stat = a.get("extendedStatistic") or a.get("statistic")
+    return (
+        a["namespace"],
+        a["metricName"],
+        a["dimensions"],
+        stat,
+        a["threshold"],
+        a["comparisonOperator"],
+    )
+
+
+def queries(synth, key: str) -> dict[str, dict]:
+    return {q["id"]: q for q in alarm(synth, key).inputs["metricQueries"]}
+
+
+EXPECTED_KEYS = {
+    "api-latency-p50",
+    "api-latency-p95",
+    "api-latency-p99",
+    "api-5xx-rate",
+    "api-4xx-rate",
+    "api-request-anomaly",
+    "api-errors",
+    "api-throttles",
+    "api-concurrency",
+    "api-spillover",
+    "subscriber-errors",
+    "subscriber-throttles",
+    "subscriber-concurrency",
+    "user-migration-errors",
+    "user-migration-throttles",
+    "dlq-1-depth",
+    "dlq-2-depth",
+    "queue-oldest-message",
+    "db-rpo-lag",
+    "db-replication-lag",
+    "db-capacity",
+    "db-proxy-connections",
+    "s3-replication-latency",
+    "s3-replication-failed",
+    "waf-blocked-spike",
+    "subscriber-duplicate-ratio",
+}
+
+
+def test_every_expected_alarm_exists_once(full):
+    names = sorted(a.inputs["name"] for a in full.of_type(ALARM))
+    assert names == sorted(f"{PREFIX}-{k}" for k in EXPECTED_KEYS)
+
+
+def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(full):
+    for a in full.of_type(ALARM):
+        assert a.inputs["alarmActions"] == [US_TOPIC], a.name
+        assert a.inputs["okActions"] == [US_TOPIC], a.name
+        assert a.inputs["actionsEnabled"] is True, a.name
+        assert (
+            f"docs/observability.md#{a.name.removeprefix('slo-alarms-')}"
+            in (a.inputs["alarmDescription"])
+        ), a.name
+        assert full.region_of(a) == "us-west-1", a.name
+
+
+@pytest.mark.parametrize(("pct", "ms"), [("p50", 100), ("p95", 300), ("p99", 500)])
+def test_latency_slo_alarms(full, pct, ms):
+    dims = {"ApiName": "mobile-backend-prod-api", "Stage": "v1"}
+    assert single(full, f"api-latency-{pct}") == (
+        "AWS/ApiGateway",
+        "Latency",
+        dims,
+        pct,
+        ms,
+        "GreaterThanThreshold",
+    )
+    inputs = alarm(full, f"api-latency-{pct}").inputs
+    assert "statistic" not in inputs or inputs["statistic"] is None
+    assert (inputs["period"], inputs["evaluationPeriods"], inputs["datapointsToAlarm"]) == (
+        60,
+        5,
+        3,
+    )
+    assert inputs["treatMissingData"] == "notBreaching"
+
+
+def test_5xx_rate_uses_guarded_metric_math_against_1_percent(full):
+    q = queries(full, "api-5xx-rate")
+    assert q["num"]["metric"]["metricName"] == "5XXError"
+    assert q["den"]["metric"]["metricName"] == "Count"
+    assert {q["num"]["metric"]["stat"], q["den"]["metric"]["stat"]} == {"Sum"}
+    assert q["rate"]["expression"] == "IF(den > 0, 100 * num / den, 0)"
+    assert q["rate"]["returnData"] is True
+    assert alarm(full, "api-5xx-rate").inputs["threshold"] == 1
+    assert queries(full, "api-4xx-rate")["num"]["metric"]["metricName"] == "4XXError"
+
+
+def test_request_count_anomaly_band_has_width_two(full):
+    inputs = alarm(full, "api-request-anomaly").inputs
+    q = {x["id"]: x for x in inputs["metricQueries"]}
+    assert q["ad1"]["expression"] == "ANOMALY_DETECTION_BAND(m1, 2)"
+    assert q["m1"]["metric"]["metricName"] == "Count"
+    assert q["m1"]["metric"]["namespace"] == "AWS/ApiGateway"
+    assert inputs["comparisonOperator"] == "LessThanLowerOrGreaterThanUpperThreshold"
+    assert inputs["thresholdMetricId"] == "ad1"
+    assert inputs.get("threshold") is None
+
+
+def test_lambda_alarms_per_function(full):
+    api = {"FunctionName": "mobile-backend-prod-api"}
+    assert queries(full, "api-errors")["num"]["metric"]["dimensions"] == api
+    assert single(full, "api-throttles")[1:] == (
+        "Throttles",
+        api,
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    # 80 % of reserved concurrency: api 100 → 80, subscriber 10 → 8.
+    assert single(full, "api-concurrency")[1:] == (
+        "ConcurrentExecutions",
+        api,
+        "Maximum",
+        80,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert single(full, "subscriber-concurrency")[4] == 8
+    assert single(full, "api-spillover")[1:3] == (
+        "ProvisionedConcurrencySpilloverInvocations",
+        {"FunctionName": "mobile-backend-prod-api", "Resource": "mobile-backend-prod-api:live"},
+    )
+    # No provisioned concurrency → no spillover alarm; no reservation → no concurrency alarm.
+    keys = {a.inputs["name"].removeprefix(f"{PREFIX}-") for a in full.of_type(ALARM)}
+    assert "subscriber-spillover" not in keys
+    assert "user-migration-concurrency" not in keys
+
+
+def test_dead_letter_and_queue_age_alarms(full):
+    for key, queue in (
+        ("dlq-1-depth", "mobile-backend-prod-events-dlq"),
+        ("dlq-2-depth", "mobile-backend-prod-events-delivery-dlq"),
+    ):
+        assert single(full, key) == (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": queue},
+            "Maximum",
+            0,
+            "GreaterThanThreshold",
+        )
+        assert alarm(full, key).inputs["datapointsToAlarm"] == 1
+    assert single(full, "queue-oldest-message")[1:5] == (
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": "mobile-backend-prod-events"},
+        "Maximum",
+        300,
+    )
+
+
+def test_database_alarms(full):
+    cluster = {"DBClusterIdentifier": "mobile-backend-prod-us-west-1"}
+    # Lag metrics are in milliseconds: 30 s RPO = 30000.
+    assert single(full, "db-rpo-lag") == (
+        "AWS/RDS",
+        "AuroraGlobalDBRPOLag",
+        cluster,
+        "Maximum",
+        30000,
+        "GreaterThanThreshold",
+    )
+    assert single(full, "db-replication-lag")[1] == "AuroraGlobalDBReplicationLag"
+    assert single(full, "db-capacity")[1:] == (
+        "ServerlessDatabaseCapacity",
+        cluster,
+        "Maximum",
+        7.2,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert single(full, "db-proxy-connections")[1:5] == (
+        "ClientConnections",
+        {"ProxyName": "mobile-backend-prod"},
+        "Maximum",
+        88,
+    )
+
+
+def test_primary_cluster_has_no_global_lag_alarms():
+    args = AlarmsArgs(
+        topic_arn="t",
+        name_prefix="p",
+        region="eu-west-1",
+        database=DatabaseTarget("mobile-backend-prod-eu-west-1", 16, is_secondary=False),
+    )
+    assert [s.key for s in alarm_specs(args)] == ["db-capacity"]
+
+
+def test_replication_waf_and_business_alarms(full):
+    assert single(full, "s3-replication-latency") == (
+        "AWS/S3",
+        "ReplicationLatency",
+        {
+            "SourceBucket": "mobile-backend-prod-assets-us-west-1",
+            "DestinationBucket": "mobile-backend-prod-assets-eu-west-1",
+            "RuleId": "to-eu-west-1",
+        },
+        "Maximum",
+        900,
+        "GreaterThanThreshold",
+    )
+    assert single(full, "s3-replication-failed")[1] == "OperationsFailedReplication"
+    waf = alarm(full, "waf-blocked-spike").inputs
+    m1 = next(q for q in waf["metricQueries"] if q["id"] == "m1")["metric"]
+    assert (m1["namespace"], m1["metricName"]) == ("AWS/WAFV2", "BlockedRequests")
+    assert m1["dimensions"] == {
+        "WebACL": "mobile-backend-prod-api-us-west-1",
+        "Region": "us-west-1",
+        "Rule": "ALL",
+    }
+    assert waf["comparisonOperator"] == "GreaterThanUpperThreshold"
+    dup = queries(full, "subscriber-duplicate-ratio")
+    assert dup["dup"]["metric"]["namespace"] == "MobileBackend"
+    assert dup["dup"]["metric"]["metricName"] == "DuplicateMessagesSkipped"
+    assert dup["applied"]["metric"]["metricName"] == "MessagesApplied"
+    assert dup["dup"]["metric"]["dimensions"] == {"service": "subscriber"}
+
+
+def test_health_check_alarms_live_in_us_east_1_with_that_regions_topic():
+    def program(settings):
+        edge = aws_provider(settings, "us-east-1")
+        Alarms(
+            "health-alarms",
+            AlarmsArgs(
+                topic_arn=EDGE_TOPIC,
+                name_prefix=PREFIX,
+                region="us-east-1",
+                health_checks={"api": "hc-0123456789"},
+            ),
+            opts=in_region(edge),
+        )
+        return {}
+
+    synth = synthesize("prod-us", program_fn=program)
+    (health,) = synth.of_type(ALARM)
+    assert synth.region_of(health) == "us-east-1"
+    assert health.inputs["alarmActions"] == [EDGE_TOPIC]
+    assert (health.inputs["namespace"], health.inputs["metricName"]) == (
+        "AWS/Route53",
+        "HealthCheckStatus",
+    )
+    assert health.inputs["dimensions"] == {"HealthCheckId": "hc-0123456789"}
+    assert (health.inputs["statistic"], health.inputs["threshold"]) == ("Minimum", 1)
+    assert health.inputs["comparisonOperator"] == "LessThanThreshold"
+    assert health.inputs["treatMissingData"] == "breaching"
+
+
+def test_dashboard_shows_every_alarmed_metric(full):
+    dashboard = full.one(DASHBOARD)
+    assert dashboard.inputs["dashboardName"] == PREFIX
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    graphs = {
+        w["properties"]["title"]: w["properties"] for w in body["widgets"] if w["type"] == "metric"
+    }
+    assert set(graphs) == {
+        "API SLO",
+        "Lambda",
+        "Messaging",
+        "Database",
+        "Replication",
+        "Security",
+        "Business",
+        "Business events",
+    }
+    assert all(g["region"] == "us-west-1" for g in graphs.values())
+    text = json.dumps(body)
+    for metric in (
+        "Latency",
+        "5XXError",
+        "ApproximateNumberOfMessagesVisible",
+        "AuroraGlobalDBRPOLag",
+        "ReplicationLatency",
+        "UsersCreated",
+        "MessagesApplied",
+        "DuplicateMessagesSkipped",
+    ):
+        assert metric in text, metric
+    slo_lines = {a["value"] for a in graphs["API SLO"]["annotations"]["horizontal"]}
+    assert {100, 300, 500, 1} <= slo_lines
+    (status,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(status["properties"]["alarms"]) == len(EXPECTED_KEYS)
+
+
+def test_dashboard_query_ids_are_unique_per_graph():
+    specs = [s.as_dict() for s in alarm_specs(full_args())]
+    body = dashboard_body("us-west-1", specs, [])
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        ids = [line[-1]["id"] for line in widget["properties"]["metrics"] if "id" in line[-1]]
+        assert len(ids) == len(set(ids)), widget["properties"]["title"]
+        for line in widget["properties"]["metrics"]:
+            if "expression" in line[0]:
+                referenced = [t for t in ids if t in line[0]["expression"]]
+                assert referenced, line
+
+
+def test_no_groups_no_alarms_and_keys_are_unique():
+    assert alarm_specs(AlarmsArgs(topic_arn="t", name_prefix="p", region="r")) == []
+    colliding = AlarmsArgs(
+        topic_arn="t",
+        name_prefix="p",
+        region="r",
+        functions={"health": FunctionTarget("a", 0)},
+        health_checks={"errors": "hc-1"},
+    )
+    with pytest.raises(ValueError, match=r"repeated: \['health-errors'\]"):
+        alarm_specs(colliding)
+
+
+def test_each_regional_stack_alarms_its_queues_into_its_own_topic(regional_synths):
+    for stack, synth in regional_synths.items():
+        region = {"prod-eu": "eu-west-1", "prod-us": "us-west-1"}[stack]
+        alarms = synth.of_type(ALARM)
+        assert alarms, stack
+        for a in alarms:
+            (action,) = a.inputs["alarmActions"]
+            assert action == f"arn:aws:sns:{region}:{ACCOUNT}:alarms-topic", f"{stack}: {a.name}"
+            assert a.inputs["okActions"] == [action], f"{stack}: {a.name}"
+        dlq_alarms = {
+            a.inputs["dimensions"]["QueueName"]
+            for a in alarms
+            if a.inputs.get("metricName") == "ApproximateNumberOfMessagesVisible"
+        }
+        assert dlq_alarms == {
+            "mobile-backend-prod-events-dlq",
+            "mobile-backend-prod-events-delivery-dlq",
+        }, stack
+        dashboard = synth.one(DASHBOARD)
+        assert dashboard.inputs["dashboardName"] == f"mobile-backend-prod-{region}"
+
+
+def test_each_region_has_a_us_east_1_topic_for_its_health_check_alarms(regional_synths):
+    for stack, synth in regional_synths.items():
+        topic = synth.one("aws:sns/topic:Topic", lambda t: t.name == "health-alarm-topic-topic")
+        assert synth.region_of(topic) == "us-east-1", stack
+        assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:"), stack
+        alias = synth.one("aws:kms/alias:Alias", lambda a: a.name.startswith("health-keys"))
+        region = synth.config["aws:region"]
+        assert alias.inputs["name"] == f"alias/mobile-backend/prod/{region}-health/messaging"
+        assert synth.outputs["healthAlarmTopicArn"].startswith("arn:aws:sns:us-east-1:")
+
+
+def test_runbook_has_an_entry_for_every_alarm():
+    text = (ROOT / "docs" / "observability.md").read_text()
+    anchors = set(re.findall(r"^#### ([a-z0-9-]+)$", text, re.MULTILINE))
+    anchors |= set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    keys = {s.key for s in alarm_specs(full_args())} | {"health-api"}
+    keys |= {f"{fn}-spillover" for fn in ("subscriber", "user-migration")}
+    assert sorted(keys - anchors) == []
