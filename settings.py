@@ -27,6 +27,13 @@ LOG_RETENTION_DAYS = frozenset(
     | {2922, 3288, 3653}
 )
 DATA_CLASSIFICATIONS = ("phi", "pii", "confidential", "internal")
+PERSONAL_DATA_CLASSIFICATIONS = ("phi", "pii")
+# GDPR Chapter V instruments a transfer of EU personal data out of the EU can rest on.
+_TRANSFER_MECHANISM = re.compile(
+    r"data privacy framework|\bDPF\b|\bSCCs?\b|standard contractual clauses|"
+    r"binding corporate rules|\bBCRs?\b|adequacy decision|art(icle)?\.? ?49",
+    re.IGNORECASE,
+)
 ROLES = ("global", "regional")
 
 _HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -106,6 +113,8 @@ class Settings:
     compliance_scope: str
     log_retention_days: int
     regional: RegionalSettings | None = None
+    # GDPR Chapter V mechanism for EU personal data held outside the EU (None: none declared).
+    gdpr_transfer_mechanism: str | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -238,6 +247,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
             f"use one of {', '.join(DATA_CLASSIFICATIONS)}",
         )
     scope = r.text("complianceScope", required=False, fix="", default="hipaa-gdpr")
+    transfer_mechanism = _parse_transfer_mechanism(r, regions, classification)
 
     retention = r.integer("logRetentionDays", 365, minimum=1, maximum=3653)
     if retention not in LOG_RETENTION_DAYS:
@@ -269,8 +279,39 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         data_classification=classification,
         compliance_scope=scope or "hipaa-gdpr",
         log_retention_days=retention,
+        gdpr_transfer_mechanism=transfer_mechanism,
         regional=regional,
     )
+
+
+def _parse_transfer_mechanism(
+    r: _Reader, regions: tuple[RegionSpec, ...], classification: str
+) -> str | None:
+    """The GDPR transfer mechanism: required once personal data has a non-EU serving region
+    (every region holds the replicated data); the policy pack enforces it per resource too."""
+    fix = (
+        "set gdprTransferMechanism in Pulumi.yaml to the Chapter V instrument, e.g. "
+        "'EU-US Data Privacy Framework + SCCs (2021/914)'"
+    )
+    value = r.text("gdprTransferMechanism", required=False, fix=fix)
+    outside = [spec.name for spec in regions if not spec.name.startswith("eu-")]
+    if value is None:
+        if outside and classification in PERSONAL_DATA_CLASSIFICATIONS:
+            r.fail(
+                "gdprTransferMechanism",
+                f"is required: {classification} data is replicated to {', '.join(outside)} "
+                "outside the EU (a GDPR Chapter V transfer)",
+                fix,
+            )
+        return None
+    value = value.strip()
+    if not 10 <= len(value) <= 300 or not _TRANSFER_MECHANISM.search(value):
+        r.fail(
+            "gdprTransferMechanism",
+            f"{value!r} names no GDPR transfer mechanism (DPF, SCCs, BCRs, adequacy, Art. 49)",
+            fix,
+        )
+    return value
 
 
 def _parse_regions(r: _Reader, known: frozenset[str]) -> tuple[RegionSpec, ...]:
