@@ -469,6 +469,8 @@ def trail_problems(res: Res) -> list[str]:
         out.append("has no log file validation; fix: enable_log_file_validation=True")
     if not _cmk(p.get("kmsKeyId")):
         out.append("is not KMS-encrypted with a CMK; fix: set kms_key_id")
+    if not _set(p.get("cloudWatchLogsGroupArn")):
+        out.append("is not delivered to CloudWatch Logs; fix: set cloud_watch_logs_group_arn")
     if _is_false(p.get("includeGlobalServiceEvents")):
         out.append("skips global service events (IAM, STS); fix: remove the False")
     if _is_false(p.get("enableLogging")):
@@ -732,7 +734,14 @@ CONTROLS: tuple[Control, ...] = (
         cmk_encryption,
         (HIPAA_ENCRYPTION,),
         ("Art. 32(1)(a)",),
-        ("RDS.27", "SNS.1", "SQS.1", "SecretsManager (CMK)", "CloudWatch Logs KMS"),
+        (
+            "RDS.27",
+            "SNS.1",
+            "SQS.1",
+            "Config secretsmanager-using-cmk",
+            "Config cloudwatch-log-group-encrypted",
+            "Config dynamodb-table-encrypted-kms",
+        ),
     ),
     Control(
         "s3-cmk-encryption",
@@ -769,7 +778,7 @@ CONTROLS: tuple[Control, ...] = (
         cloudfront_https_tls_waf,
         (HIPAA_TRANSMISSION, "164.308(a)(1)(ii)(B)"),
         ("Art. 32(1)(a)", "Art. 32(1)(b)"),
-        ("CloudFront.3", "CloudFront.6", "CloudFront.9", "CloudFront.10"),
+        ("CloudFront.3", "CloudFront.6", "CloudFront.7", "CloudFront.9", "CloudFront.10"),
     ),
     Control(
         "cloudfront-access-logging",
@@ -796,7 +805,7 @@ CONTROLS: tuple[Control, ...] = (
         api_stage_logging,
         (HIPAA_AUDIT,),
         ("Art. 30", "Art. 32(1)(d)"),
-        ("APIGateway.1", "APIGateway.3", "APIGateway.5", "APIGateway.9"),
+        ("APIGateway.1", "APIGateway.3", "APIGateway.5"),
     ),
     Control(
         "lambda-tracing-runtime",
@@ -805,7 +814,7 @@ CONTROLS: tuple[Control, ...] = (
         lambda_tracing_runtime,
         (HIPAA_AUDIT, "164.308(a)(1)(ii)(A)"),
         ("Art. 32(1)(d)",),
-        ("Lambda.2", "Config lambda-function-settings-check"),
+        ("Lambda.2", "Lambda.7"),
     ),
     Control(
         "lambda-declared-log-group",
@@ -823,7 +832,7 @@ CONTROLS: tuple[Control, ...] = (
         aurora_protection,
         (HIPAA_CONTINGENCY, "164.308(a)(7)(ii)(A)", HIPAA_AUTH),
         ("Art. 32(1)(b)", "Art. 32(1)(c)"),
-        ("RDS.7", "RDS.11", "RDS.12", "RDS.2", "RDS.14"),
+        ("RDS.7", "RDS.11", "RDS.12", "RDS.2"),
     ),
     Control(
         "rds-proxy-tls",
@@ -832,7 +841,7 @@ CONTROLS: tuple[Control, ...] = (
         rds_proxy_tls,
         (HIPAA_TRANSMISSION,),
         ("Art. 32(1)(a)",),
-        ("Config rds-proxy-tls-encryption",),
+        (),
     ),
     Control(
         "kms-key-rotation",
@@ -868,7 +877,7 @@ CONTROLS: tuple[Control, ...] = (
         cognito_user_pool,
         (HIPAA_AUTH, "164.308(a)(5)(ii)(D)"),
         ("Art. 32(1)(b)",),
-        ("Cognito.1 (threat protection)", "Cognito.3 (password policy)", "Cognito.5 (MFA)"),
+        ("Cognito.3", "Cognito.5"),
     ),
     Control(
         "cognito-no-unauthenticated-identities",
@@ -881,12 +890,13 @@ CONTROLS: tuple[Control, ...] = (
     ),
     Control(
         "cloudtrail-multi-region-validated",
-        "CloudTrail trails are multi-region, validated, CMK-encrypted and logging",
+        "CloudTrail trails are multi-region, validated, CMK-encrypted, logging and delivered "
+        "to CloudWatch Logs",
         "resource",
         cloudtrail_trail,
         (HIPAA_AUDIT, HIPAA_INTEGRITY),
         ("Art. 30", "Art. 33"),
-        ("CloudTrail.1", "CloudTrail.2", "CloudTrail.4"),
+        ("CloudTrail.1", "CloudTrail.2", "CloudTrail.4", "CloudTrail.5"),
     ),
     Control(
         "cloudtrail-present",
@@ -904,7 +914,7 @@ CONTROLS: tuple[Control, ...] = (
         gdpr_residency,
         (),
         ("Art. 44", "Art. 45", "Art. 46(2)(c)"),
-        ("(no AWS control: organisational)",),
+        (),
     ),
 )
 

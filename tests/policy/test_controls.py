@@ -585,6 +585,7 @@ def test_cloudtrail_multi_region_validated__violating():
         "Trail 'audit' is single-region; fix: is_multi_region_trail=True",
         "Trail 'audit' has no log file validation; fix: enable_log_file_validation=True",
         "Trail 'audit' is not KMS-encrypted with a CMK; fix: set kms_key_id",
+        "Trail 'audit' is not delivered to CloudWatch Logs; fix: set cloud_watch_logs_group_arn",
         "Trail 'audit' skips global service events (IAM, STS); fix: remove the False",
         "Trail 'audit' is not logging; fix: enable_logging=True",
     ]
