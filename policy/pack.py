@@ -10,7 +10,7 @@ it (e.g. ``policyPackConfigs`` in CI).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -23,14 +23,42 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 if __package__:
-    from .controls import CONTROLS, Context, Control, Res, evaluate
+    from .controls import COMPUTED, CONTROLS, Context, Control, Res, evaluate
 else:  # run by the Pulumi CLI from the pack directory
-    from controls import CONTROLS, Context, Control, Res, evaluate
+    from controls import COMPUTED, CONTROLS, Context, Control, Res, evaluate
 
 PROJECT = "mobile-backend"
 PACK_NAME = "mobile-backend-compliance"
+
+
+def plain(value: Any) -> Any:
+    """The engine's props with every unknown (preview) value replaced by ``COMPUTED``.
+
+    ``pulumi_policy`` raises on reading an unknown, which would turn the whole policy into an
+    advisory "can't run during preview" note. A computed value is one another resource
+    produces (a key ARN, a bucket id): the controls treat it as set, and ``pulumi up`` checks
+    the real value again once it is known.
+    """
+    if isinstance(value, Mapping):
+        out = {}
+        for key in value:
+            try:
+                out[key] = plain(value[key])
+            except UnknownValueError:
+                out[key] = COMPUTED
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        items = []
+        for i in range(len(value)):
+            try:
+                items.append(plain(value[i]))
+            except UnknownValueError:
+                items.append(COMPUTED)
+        return items
+    return value
 
 
 def _tags_of(provider_props: Mapping[str, Any] | None, props: Mapping[str, Any]) -> dict:
@@ -54,9 +82,13 @@ def to_res(
     provider_props: Mapping[str, Any] | None,
     deps: Mapping[str, list[Any]] | None = None,
 ) -> Res:
+    props = plain(props)
+    provider_props = plain(provider_props) if provider_props is not None else None
     region = props.get("region") or (provider_props or {}).get("region")
     ids = frozenset(
-        v for k in ("id", "arn", "name", "bucket") if isinstance(v := props.get(k), str) and v
+        v
+        for k in ("id", "arn", "name", "bucket")
+        if isinstance(v := props.get(k), str) and v and v != COMPUTED
     )
     return Res(
         urn=urn,

@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policy import pack
 from policy.controls import BUCKET, BUCKET_SSE, CONTROLS, QUEUE
@@ -115,6 +115,45 @@ def test_stack_policy_follows_property_dependencies_while_ids_are_unknown():
     assert reported == []
     policy.validate(StackValidationArgs([bucket]), report)
     assert [urn for _, urn in reported] == ["urn:bucket"]
+
+
+def test_preview_unknowns_neither_abort_nor_pass_a_stack_policy():
+    """During a first preview ids, ARNs and key ARNs are unknown: the policy still runs."""
+
+    def resource(typ, name, props, deps=None):
+        return PolicyResource(
+            typ,
+            unknown_checking_proxy(props),
+            f"urn:{name}",
+            name,
+            _options(),
+            None,
+            None,
+            [],
+            deps or {},
+        )
+
+    buckets = [
+        resource(BUCKET, name, {"arn": UNKNOWN_STRING_VALUE}) for name in ("encrypted", "plain")
+    ]
+    rule = {
+        "applyServerSideEncryptionByDefault": {
+            "sseAlgorithm": "aws:kms",
+            "kmsMasterKeyId": UNKNOWN_STRING_VALUE,
+        }
+    }
+    sse = resource(
+        BUCKET_SSE,
+        "encrypted-sse",
+        {"bucket": UNKNOWN_STRING_VALUE, "rules": [rule]},
+        {"bucket": [buckets[0]]},
+    )
+    reported: list[tuple[str, str | None]] = []
+    _policy("s3-cmk-encryption").validate(
+        StackValidationArgs([*buckets, sse]),
+        lambda message, urn=None: reported.append((message, urn)),
+    )
+    assert [urn for _, urn in reported] == ["urn:plain"]
 
 
 # --- the pack as the CLI runs it --------------------------------------------------------------
