@@ -633,6 +633,8 @@ def cloudfront_logging(resources: Sequence[Res], ctx: Context) -> list[tuple[str
 
 
 def _same_stage(settings: Res, stage: Res) -> bool:
+    if stage.urn in settings.deps.get("stageName", frozenset()):
+        return True
     if settings.props.get("stageName") != stage.props.get("stageName"):
         return False
     api_deps = settings.deps.get("restApi", frozenset()) & stage.deps.get("restApi", frozenset())

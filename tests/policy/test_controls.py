@@ -96,6 +96,13 @@ def test_cmk_encryption_at_rest__compliant(store):
             ],
         ),
         (
+            res(c.SECRET, "db-credentials"),
+            [
+                "Secret 'db-credentials' uses the AWS-managed secrets key; fix: set kms_key_id "
+                "to the secrets key ARN"
+            ],
+        ),
+        (
             res(c.SECRET, "s", kmsKeyId=CMK, replicas=[{"region": "us-west-1"}]),
             [
                 "Secret 's' replica in us-west-1 has no customer-managed key; fix: set "
@@ -344,6 +351,15 @@ def test_api_stage_logging_tracing__compliant():
     assert messages("api-stage-logging-tracing", stage(), method_settings()) == []
     info = method_settings(loggingLevel="INFO")
     assert messages("api-stage-logging-tracing", stage(), info) == []
+    # Linked by the engine's property dependency on the stage (stage_name=stage.stage_name).
+    linked = Res(
+        urn="urn:ms",
+        type=c.METHOD_SETTINGS,
+        name="ms",
+        props=dict(method_settings().props) | {"stageName": c.COMPUTED, "restApi": c.COMPUTED},
+        deps={"stageName": frozenset({stage().urn})},
+    )
+    assert messages("api-stage-logging-tracing", stage(), linked) == []
 
 
 def test_api_stage_logging_tracing__violating():
