@@ -27,6 +27,13 @@ LOG_RETENTION_DAYS = frozenset(
     | {2922, 3288, 3653}
 )
 DATA_CLASSIFICATIONS = ("phi", "pii", "confidential", "internal")
+PERSONAL_DATA_CLASSIFICATIONS = ("phi", "pii")
+# GDPR Chapter V instruments a transfer of EU personal data out of the EU can rest on.
+_TRANSFER_MECHANISM = re.compile(
+    r"data privacy framework|\bDPF\b|\bSCCs?\b|standard contractual clauses|"
+    r"binding corporate rules|\bBCRs?\b|adequacy decision|art(icle)?\.? ?49",
+    re.IGNORECASE,
+)
 ROLES = ("global", "regional")
 # HIPAA §164.316(b)(2): documentation (audit records included) is kept six years.
 AUDIT_LOG_RETENTION_DAYS = 6 * 365
@@ -150,6 +157,8 @@ class Settings:
     regional: RegionalSettings | None = None
     # Object-lock retention of the CloudTrail bucket (HIPAA keeps audit records 6 years).
     audit_log_retention_days: int = 2190
+    # GDPR Chapter V mechanism for EU personal data held outside the EU (None: none declared).
+    gdpr_transfer_mechanism: str | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -286,6 +295,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
             f"use one of {', '.join(DATA_CLASSIFICATIONS)}",
         )
     scope = r.text("complianceScope", required=False, fix="", default="hipaa-gdpr")
+    transfer_mechanism = _parse_transfer_mechanism(r, regions, classification)
 
     retention = r.integer("logRetentionDays", 365, minimum=1, maximum=3653)
     if retention not in LOG_RETENTION_DAYS:
@@ -321,9 +331,40 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         data_classification=classification,
         compliance_scope=scope or "hipaa-gdpr",
         log_retention_days=retention,
+        gdpr_transfer_mechanism=transfer_mechanism,
         regional=regional,
         audit_log_retention_days=audit_retention,
     )
+
+
+def _parse_transfer_mechanism(
+    r: _Reader, regions: tuple[RegionSpec, ...], classification: str
+) -> str | None:
+    """The GDPR transfer mechanism: required once personal data has a non-EU serving region
+    (every region holds the replicated data); the policy pack enforces it per resource too."""
+    fix = (
+        "set gdprTransferMechanism in Pulumi.yaml to the Chapter V instrument, e.g. "
+        "'EU-US Data Privacy Framework + SCCs (2021/914)'"
+    )
+    value = r.text("gdprTransferMechanism", required=False, fix=fix)
+    outside = [spec.name for spec in regions if not spec.name.startswith("eu-")]
+    if value is None:
+        if outside and classification in PERSONAL_DATA_CLASSIFICATIONS:
+            r.fail(
+                "gdprTransferMechanism",
+                f"is required: {classification} data is replicated to {', '.join(outside)} "
+                "outside the EU (a GDPR Chapter V transfer)",
+                fix,
+            )
+        return None
+    value = value.strip()
+    if not 10 <= len(value) <= 300 or not _TRANSFER_MECHANISM.search(value):
+        r.fail(
+            "gdprTransferMechanism",
+            f"{value!r} names no GDPR transfer mechanism (DPF, SCCs, BCRs, adequacy, Art. 49)",
+            fix,
+        )
+    return value
 
 
 def _parse_regions(r: _Reader, known: frozenset[str]) -> tuple[RegionSpec, ...]:

@@ -12,11 +12,18 @@ import pulumi_aws as aws
 from settings import Settings
 
 
-def aws_provider(settings: Settings, region: str) -> aws.Provider:
+def aws_provider(
+    settings: Settings, region: str, *, data_classification: str | None = None
+) -> aws.Provider:
+    """``data_classification`` overrides the stack's for a provider whose resources never hold
+    personal data (tags drive the GDPR residency policy, so they must be accurate)."""
+    tags = settings.tags(region)
+    if data_classification is not None:
+        tags["data-classification"] = data_classification
     return aws.Provider(
         f"aws-{region}",
         region=region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags(region)),
+        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
     )
 
 

@@ -124,7 +124,13 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     )
     # Route 53 publishes health-check metrics only in us-east-1: this region's health-check
     # alarms live there, notifying a topic (and key) of their own in that region.
-    edge = provider if regional.region == EDGE_REGION else aws_provider(settings, EDGE_REGION)
+    # Health-check alarms carry check ids and states, never personal data: tagged "internal",
+    # they are not a GDPR transfer when an EU stack places them in us-east-1.
+    edge = (
+        provider
+        if regional.region == EDGE_REGION
+        else aws_provider(settings, EDGE_REGION, data_classification="internal")
+    )
     health_keys = Keys(
         "health-keys",
         KeysArgs(

@@ -73,6 +73,10 @@ class Synthesis:
     config: dict[str, str]
     stack_reference_reads: set[str] = field(default_factory=set)
 
+    @property
+    def role(self) -> str:
+        return self.config.get(f"{PROJECT}:role", "")
+
     def of_type(self, typ: str) -> list[Resource]:
         return [r for r in self.resources if r.type == typ]
 

@@ -1,0 +1,221 @@
+"""The GitHub Actions workflows (R-CI-1): actionlint and zizmor run offline from the test suite,
+plus the properties neither linter knows we promised: OIDC only, pinned actions, least
+privilege, previews of every stack with the policy pack, deploy order global → primary →
+secondaries with an approval-capable environment per stack, a smoke test after each region.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.infra.harness import ROOT, load_stack_config
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+# Keep the linters off the network and away from any token in the caller's environment.
+OFFLINE_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN", "GH_HOST")
+}
+
+
+def _actionlint(*paths: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            str(BIN / "actionlint"),
+            "-no-color",
+            "-oneline",
+            f"-shellcheck={BIN / 'shellcheck'}",
+            "-pyflakes=",
+            *map(str, paths),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=OFFLINE_ENV,
+        check=False,
+    )
+
+
+def _zizmor(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--persona=pedantic", "--no-progress", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=OFFLINE_ENV,
+        check=False,
+    )
+
+
+def _load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the bare key `on` as True.
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
+
+
+def _steps(job: dict) -> list[dict]:
+    return job.get("steps", [])
+
+
+def _uses(job: dict, action: str) -> list[dict]:
+    return [s for s in _steps(job) if s.get("uses", "").startswith(f"{action}@")]
+
+
+def _stacks() -> list[str]:
+    return sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml")
+    )
+
+
+def _deploy_order() -> list[str]:
+    """global first, then the primary region's stack, then the secondaries (R-STACK-3)."""
+    configs = {stack: load_stack_config(stack) for stack in _stacks()}
+
+    def rank(stack: str) -> tuple[int, str]:
+        config = configs[stack]
+        if config["mobile-backend:role"] == "global":
+            return (0, stack)
+        primary = config["mobile-backend:primaryRegion"] == config["aws:region"]
+        return (1 if primary else 2, stack)
+
+    return sorted(configs, key=rank)
+
+
+WORKFLOW_FILES = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+def test_there_are_a_pull_request_and_a_deploy_workflow():
+    assert WORKFLOW_FILES == ["deploy.yml", "pull-request.yml"]
+    assert _deploy_order() == ["prod-global", "prod-eu", "prod-us"]
+
+
+def test_actionlint_passes_with_shellcheck():
+    result = _actionlint(*(WORKFLOWS / name for name in WORKFLOW_FILES))
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_zizmor_passes_offline_with_the_pedantic_persona():
+    result = _zizmor(WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def test_the_linters_do_catch_a_broken_workflow(tmp_path):
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(
+        "on: pull_request\n"
+        "jobs:\n"
+        "  greet:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+        "      - run: echo ${{ needs.nothing.outputs.x }}\n"
+    )
+    linted = _actionlint(broken, cwd=tmp_path)
+    assert linted.returncode == 1
+    assert "potentially untrusted" in linted.stdout
+    assert 'property "nothing" is not defined' in linted.stdout
+    audited = _zizmor(broken)
+    assert audited.returncode != 0
+    for audit in ("template-injection", "unpinned-uses", "artipacked", "excessive-permissions"):
+        assert audit in audited.stdout, audit
+
+
+@pytest.mark.parametrize("name", WORKFLOW_FILES)
+def test_every_action_is_pinned_to_a_commit_with_its_version(name):
+    text = (WORKFLOWS / name).read_text()
+    uses = re.findall(r"uses: (.+)$", text, flags=re.MULTILINE)
+    assert uses
+    assert [u for u in uses if not PINNED.match(u)] == []
+
+
+@pytest.mark.parametrize("name", WORKFLOW_FILES)
+def test_least_privilege_and_no_long_lived_credentials(name):
+    workflow = _load(name)
+    text = (WORKFLOWS / name).read_text()
+    assert workflow["permissions"] == {}
+    assert "pull_request_target" not in workflow["on"]
+    for forbidden in ("aws-access-key-id", "AWS_SECRET_ACCESS_KEY", "PULUMI_ACCESS_TOKEN"):
+        assert forbidden not in text
+    assert "secrets." not in text
+    for job_name, job in workflow["jobs"].items():
+        permissions = job["permissions"]
+        assert set(permissions.values()) <= {"read", "write"}, job_name
+        assert permissions.get("contents") == "read", job_name
+        cloud = _uses(job, "aws-actions/configure-aws-credentials") + _uses(
+            job, "pulumi/auth-actions"
+        )
+        # OIDC tokens only where a job assumes a role.
+        assert (permissions.get("id-token") == "write") == bool(cloud), job_name
+        writes = {k for k, v in permissions.items() if v == "write"}
+        assert writes <= {"id-token", "pull-requests"}, job_name
+        for checkout in _uses(job, "actions/checkout"):
+            assert checkout["with"]["persist-credentials"] is False, job_name
+        for aws in _uses(job, "aws-actions/configure-aws-credentials"):
+            assert aws["with"]["role-to-assume"].startswith("${{ vars."), job_name
+
+
+def test_pull_request_previews_every_stack_with_the_policy_pack():
+    workflow = _load("pull-request.yml")
+    assert workflow["on"] == {"pull_request": {"branches": ["main"]}}
+    test, preview = workflow["jobs"]["test"], workflow["jobs"]["preview"]
+    assert [s.get("run") for s in _steps(test) if s.get("run", "").startswith("make")] == [
+        "make lint",
+        "make test",
+    ]
+    assert preview["needs"] == "test"
+    assert preview["strategy"]["matrix"]["stack"] == _deploy_order()
+    assert preview["permissions"]["pull-requests"] == "write"
+    (pulumi,) = _uses(preview, "pulumi/actions")
+    assert pulumi["with"] == {
+        "command": "preview",
+        "stack-name": "${{ vars.PULUMI_ORG }}/mobile-backend/${{ matrix.stack }}",
+        "policyPacks": "policy",
+        "comment-on-pr": True,
+        "edit-pr-comment": True,
+        "diff": True,
+    }
+
+
+def test_main_deploys_in_order_with_environments_and_smoke_tests():
+    workflow = _load("deploy.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    jobs = workflow["jobs"]
+    up_jobs = {
+        job["environment"]: (name, job)
+        for name, job in jobs.items()
+        if _uses(job, "pulumi/actions")
+    }
+    assert list(up_jobs) == _deploy_order()
+    previous = "test"
+    for stack, (name, job) in up_jobs.items():
+        assert job["needs"] == previous, name
+        (pulumi,) = _uses(job, "pulumi/actions")
+        assert pulumi["with"]["command"] == "up"
+        assert pulumi["with"]["stack-name"].endswith(f"/mobile-backend/{stack}")
+        assert pulumi["with"]["policyPacks"] == "policy"
+        steps = _steps(job)
+        if stack != "prod-global":
+            smoke = steps[-1]
+            assert smoke["run"] == 'python scripts/smoke.py "$API_URL"'
+            assert smoke["env"] == {"API_URL": "${{ steps.up.outputs.apiUrl }}"}
+            assert steps.index(pulumi) < steps.index(smoke)
+        previous = name
+    edge = jobs["smoke-edge"]
+    assert edge["needs"] == ["up-global", previous]
+    assert _steps(edge)[-1]["run"] == 'python scripts/smoke.py "https://$DOMAIN"'
