@@ -144,10 +144,16 @@ class Aws:
         raw = self.client("rds", region).describe_global_clusters(
             GlobalClusterIdentifier=identifier
         )
-        clusters = raw.get("GlobalClusters", [])
-        if not clusters:
+        # Match the identifier ourselves: an API (or a fake of it) that ignores the filter
+        # must not make us act on the wrong global cluster.
+        found = [
+            c
+            for c in raw.get("GlobalClusters", [])
+            if c.get("GlobalClusterIdentifier") == identifier
+        ]
+        if not found:
             raise LookupError(f"global cluster {identifier!r} not found (asked {region})")
-        return GlobalCluster.parse(clusters[0])
+        return GlobalCluster.parse(found[0])
 
     def cluster(self, arn: str) -> Cluster:
         raw = self.client("rds", region_of_arn(arn)).describe_db_clusters(DBClusterIdentifier=arn)

@@ -356,7 +356,8 @@ def report_status(
         )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     for row in rows:
-        out("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+        cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        out("  ".join(cells).rstrip())
     writer = gc.writer
     if configured_primary is not None:
         if writer is not None and writer.region != configured_primary:
