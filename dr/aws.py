@@ -122,7 +122,9 @@ def _boto3_client(service: str, region: str) -> Any:
     from botocore.config import Config
 
     # Fail fast on a lost region instead of botocore's default 60 s x retries.
-    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"})
+    config = Config(
+        connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 2}
+    )
     return boto3.client(service, region_name=region, config=config)
 
 

@@ -23,6 +23,8 @@ ABORTED = 1  # nothing was changed
 UNVERIFIED = 3  # the change was requested but a post-check failed or timed out: look now
 DECLINED = 4  # the operator did not confirm; nothing was changed
 
+RTO_TARGET_S = 60.0
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -152,6 +154,12 @@ class Runbook:
             self._log(f"DONE {number}/{len(steps)} in {took:.1f}s: {detail}")
         total = self.clock() - started
         self._log(f"COMPLETE {kind}: {target.region} is the writer ({total:.1f}s after request)")
+        if kind == "failover" and total >= RTO_TARGET_S:
+            self._log(
+                f"NOTE promotion and verification took {total:.0f}s, not below the "
+                f"{RTO_TARGET_S:.0f}s RTO: AWS does not guarantee Aurora promotion time "
+                "(docs/dr.md); record it in the incident timeline"
+            )
         return Outcome(OK, True, old_region, target.region)
 
     def _abort_message(self, kind: Kind, findings: Findings) -> None:
@@ -333,6 +341,7 @@ def report_status(
                     attention.append(f"{region} lag {lag.seconds:.1f}s exceeds RPO {rpo_s:g}s")
             elif lag_text == "-":
                 lag_text = "no data"
+                attention.append(f"{region} publishes no replication-lag metric")
         health = "-"
         if region in health_checks:
             try:

@@ -307,3 +307,13 @@ def test_python_dash_m_dr_help_runs_without_aws():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("RTO worst case 41 s (target < 60 s):")
+
+
+def test_status_without_lag_data_needs_attention(moto_env, recorder, project_dir):
+    build_moto_world(lag_ms=None)
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID],
+        aws=Aws(client_factory=moto_factory(recorder)),
+    )
+    assert code == 1
+    assert lines[-1] == "ATTENTION us-west-1 publishes no replication-lag metric"
