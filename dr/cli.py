@@ -18,7 +18,7 @@ from pathlib import Path
 from dr import budget as budget_module
 from dr.aws import Aws
 from dr.probe import HttpHealthProbe, Probe
-from dr.runbook import ABORTED, OK, UNVERIFIED, Outcome, Runbook, _utcnow, report_status
+from dr.runbook import ABORTED, OK, UNVERIFIED, Outcome, Runbook, report_status, utcnow
 from dr.stack_config import (
     ConfigEditError,
     Project,
@@ -172,7 +172,7 @@ def main(
     read: Callable[[str], str] = input,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
 ) -> int:
     parser = _parser()
     args = parser.parse_args(argv)

@@ -40,7 +40,7 @@ class _Step:
     action: Callable[[], tuple[bool, str]]
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
@@ -55,7 +55,7 @@ class Runbook:
         out: Callable[[str], None] = print,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
         poll_interval_s: float = 10.0,
         timeout_s: float = 900.0,
     ):
@@ -291,7 +291,7 @@ def report_status(
     configured_primary: str | None,
     rpo_s: float,
     out: Callable[[str], None] = print,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
 ) -> int:
     """Roles, lag and health per region. 0 when all is well, 1 when something needs a human."""
     gc: GlobalCluster | None = None

@@ -317,3 +317,17 @@ def test_status_without_lag_data_needs_attention(moto_env, recorder, project_dir
     )
     assert code == 1
     assert lines[-1] == "ATTENTION us-west-1 publishes no replication-lag metric"
+
+
+def test_importing_the_cli_loads_neither_boto3_nor_yaml():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dr.cli; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'yaml', 'pulumi') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
