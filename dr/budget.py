@@ -1,0 +1,260 @@
+"""The RTO/RPO budget of a region loss (R-DR-2), as pure arithmetic with every term named.
+
+RTO (worst case, from the last good answer of the lost region to clients reaching the survivor):
+  health-check detection   request interval x failure threshold
+  probe timeout            a probe may take 4 s to connect + 2 s to answer before it counts
+  DNS record TTL           resolvers may serve the old answer that long (an alias record has
+                           its target's TTL: 60 s for API Gateway; a CNAME's TTL is ours)
+  CloudFront re-resolution CloudFront honours the TTL, but a request bound to the dead origin
+                           address just before it re-resolves keeps trying for the origin's
+                           ``connectionAttempts`` x ``connectionTimeout`` (AWS defaults 3 x 10 s)
+RPO (worst case data loss on an unplanned failover):
+  ``rds.global_db_rpo``    the primary blocks commits when no secondary is within it, so a
+                           secondary never misses more than that
+The replication-lag alarm threshold is not a term: it is detection. It must sit at or below the
+RPO target, or lag between the two goes unnoticed. ``budget_from_synthesis`` reads every number
+from synthesized stacks (``tests.infra.harness.Synthesis``) and names what it cannot find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+RTO_TARGET_S = 60.0  # "RTO < 1 min": strictly below
+RPO_TARGET_S = 30.0  # "RPO <= 30 s"
+PROBE_CONNECT_S = 4.0
+PROBE_RESPONSE_S = 2.0
+API_GATEWAY_ALIAS_TTL_S = 60
+CLOUDFRONT_CONNECTION_ATTEMPTS = 3  # CloudFront's defaults for an origin
+CLOUDFRONT_CONNECTION_TIMEOUT_S = 10.0
+ROUTE53_DEFAULT_INTERVAL_S = 30  # what AWS uses when requestInterval is not set
+ROUTE53_DEFAULT_THRESHOLD = 3
+RDS_MIN_GLOBAL_DB_RPO_S = 20
+LAG_METRICS = ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag")
+ENDPOINT_CHECK_TYPES = frozenset({"HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP"})
+
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+RECORD = "aws:route53/record:Record"
+PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    seconds: float
+    source: str
+
+    def line(self) -> str:
+        return f"  {self.seconds:6.1f} s  {self.name}  ({self.source})"
+
+
+@dataclass(frozen=True)
+class Budget:
+    rto_terms: tuple[Term, ...]
+    rpo_terms: tuple[Term, ...]
+    lag_alarm_threshold_s: float
+    rto_target_s: float = RTO_TARGET_S
+    rpo_target_s: float = RPO_TARGET_S
+
+    @property
+    def rto_s(self) -> float:
+        return sum(t.seconds for t in self.rto_terms)
+
+    @property
+    def rpo_s(self) -> float:
+        return sum(t.seconds for t in self.rpo_terms)
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        found = []
+        if self.rto_s >= self.rto_target_s:
+            found.append(f"RTO {self.rto_s:g} s is not below the {self.rto_target_s:g} s target")
+        if self.rpo_s > self.rpo_target_s:
+            found.append(f"RPO {self.rpo_s:g} s exceeds the {self.rpo_target_s:g} s target")
+        if self.lag_alarm_threshold_s > self.rpo_target_s:
+            found.append(
+                f"replication-lag alarm threshold {self.lag_alarm_threshold_s:g} s is above the "
+                f"{self.rpo_target_s:g} s RPO target: lag in between goes unnoticed"
+            )
+        return tuple(found)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def render(self) -> str:
+        lines = [f"RTO worst case {self.rto_s:g} s (target < {self.rto_target_s:g} s):"]
+        lines += [t.line() for t in self.rto_terms]
+        lines.append(f"RPO worst case {self.rpo_s:g} s (target <= {self.rpo_target_s:g} s):")
+        lines += [t.line() for t in self.rpo_terms]
+        lines.append(f"replication-lag alarm at {self.lag_alarm_threshold_s:g} s")
+        lines += [f"VIOLATION {v}" for v in self.violations] or ["within targets"]
+        return "\n".join(lines)
+
+
+def compute_budget(
+    *,
+    health_check_interval_s: float,
+    health_check_failure_threshold: int,
+    dns_ttl_s: float,
+    lag_alarm_threshold_s: float,
+    global_db_rpo_s: float,
+    probe_timeout_s: float = PROBE_CONNECT_S + PROBE_RESPONSE_S,
+    cloudfront_connection_attempts: int = CLOUDFRONT_CONNECTION_ATTEMPTS,
+    cloudfront_connection_timeout_s: float = CLOUDFRONT_CONNECTION_TIMEOUT_S,
+    dns_ttl_source: str = "record TTL",
+    rto_target_s: float = RTO_TARGET_S,
+    rpo_target_s: float = RPO_TARGET_S,
+) -> Budget:
+    """Worst-case RTO and RPO of a region loss, each term named."""
+    if health_check_interval_s <= 0 or health_check_failure_threshold < 1 or dns_ttl_s < 0:
+        raise ValueError("interval must be > 0, threshold >= 1 and TTL >= 0")
+    detection = health_check_interval_s * health_check_failure_threshold
+    rto = (
+        Term(
+            "health-check detection",
+            detection,
+            f"{health_check_interval_s:g} s interval x {health_check_failure_threshold} failures",
+        ),
+        Term("health-check probe timeout", probe_timeout_s, "4 s connect + 2 s response"),
+        Term("DNS TTL", dns_ttl_s, dns_ttl_source),
+        Term(
+            "CloudFront origin re-resolution",
+            cloudfront_connection_attempts * cloudfront_connection_timeout_s,
+            f"{cloudfront_connection_attempts} connection attempt(s) x "
+            f"{cloudfront_connection_timeout_s:g} s on the old origin address",
+        ),
+    )
+    rpo = (
+        Term(
+            "rds.global_db_rpo",
+            global_db_rpo_s,
+            "the primary blocks commits beyond this secondary lag",
+        ),
+    )
+    return Budget(rto, rpo, lag_alarm_threshold_s, rto_target_s, rpo_target_s)
+
+
+# --- from synthesized stacks -------------------------------------------------------------
+class BudgetInputsMissing(LookupError):
+    """The synthesized stacks lack something the budget needs; the message lists all of it."""
+
+
+def _resources(synths: Any) -> list[tuple[str, Any]]:
+    items = synths.values() if hasattr(synths, "values") else synths
+    return [(s.stack, r) for s in items for r in s.resources]
+
+
+def _is_latency_record(inputs: dict[str, Any]) -> bool:
+    return bool(inputs.get("latencyRoutingPolicies") or inputs.get("latencyRoutingPolicy"))
+
+
+def _alarm_metric(inputs: dict[str, Any]) -> str | None:
+    if inputs.get("metricName") in LAG_METRICS:
+        return inputs["metricName"]
+    for query in inputs.get("metricQueries") or []:
+        metric = (query.get("metric") or {}).get("metricName")
+        if metric in LAG_METRICS:
+            return metric
+    return None
+
+
+def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budget:
+    """The budget of the deployed configuration, read from ``Synthesis`` objects (a mapping
+    stack → Synthesis or an iterable of them). Takes the worst value where regions differ.
+    Raises ``BudgetInputsMissing`` naming every missing input."""
+    resources = _resources(synths)
+    stacks = sorted({stack for stack, _ in resources}) or ["(none)"]
+    where = f"in stacks {', '.join(stacks)}"
+    missing: list[str] = []
+
+    # Calculated and CloudWatch-alarm checks have no probe interval of their own.
+    checks = [
+        r
+        for _, r in resources
+        if r.type == HEALTH_CHECK and r.inputs.get("type", "HTTPS") in ENDPOINT_CHECK_TYPES
+    ]
+    detection: tuple[float, int, str] | None = None
+    for check in checks:
+        interval = check.inputs.get("requestInterval") or ROUTE53_DEFAULT_INTERVAL_S
+        threshold = check.inputs.get("failureThreshold") or ROUTE53_DEFAULT_THRESHOLD
+        if detection is None or interval * threshold > detection[0] * detection[1]:
+            detection = (float(interval), int(threshold), check.name)
+    if detection is None:
+        missing.append(f"no {HEALTH_CHECK} {where} (R-API-5 health check on /health)")
+
+    records = [r for _, r in resources if r.type == RECORD and _is_latency_record(r.inputs)]
+    ttl: tuple[float, str] | None = None
+    for record in records:
+        if record.inputs.get("aliases"):
+            value, why = API_GATEWAY_ALIAS_TTL_S, f"alias {record.name}: target's TTL"
+        elif record.inputs.get("ttl") is not None:
+            value, why = float(record.inputs["ttl"]), f"TTL of {record.name}"
+        else:
+            missing.append(f"latency record {record.name} has neither ttl nor aliases")
+            continue
+        if ttl is None or value > ttl[0]:
+            ttl = (float(value), why)
+    if not records:
+        missing.append(f"no latency-routed {RECORD} {where} (R-API-5 api.<domain> records)")
+
+    rpo: float | None = None
+    for _, group in resources:
+        if group.type != PARAMETER_GROUP:
+            continue
+        for parameter in group.inputs.get("parameters") or []:
+            if parameter.get("name") == "rds.global_db_rpo":
+                value = float(parameter["value"])
+                rpo = value if rpo is None else max(rpo, value)
+    if rpo is None:
+        missing.append(f"no rds.global_db_rpo parameter in any {PARAMETER_GROUP} {where}")
+
+    thresholds = [
+        float(r.inputs["threshold"]) / 1000.0  # both lag metrics are in milliseconds
+        for _, r in resources
+        if r.type == METRIC_ALARM and _alarm_metric(r.inputs) and "threshold" in r.inputs
+    ]
+    if not thresholds:
+        missing.append(f"no {METRIC_ALARM} on AuroraGlobalDBRPOLag with a threshold {where}")
+
+    if missing:
+        raise BudgetInputsMissing(
+            "cannot compute the RTO/RPO budget:\n" + "\n".join(f"  - {m}" for m in missing)
+        )
+    assert detection is not None and ttl is not None and rpo is not None
+    arguments: dict[str, Any] = {
+        "health_check_interval_s": detection[0],
+        "health_check_failure_threshold": detection[1],
+        "dns_ttl_s": ttl[0],
+        "dns_ttl_source": ttl[1],
+        "lag_alarm_threshold_s": max(thresholds),
+        "global_db_rpo_s": rpo,
+    }
+    # The API origin is the custom (non-S3) origin; unset values are CloudFront's defaults.
+    api_origins = [
+        origin
+        for _, r in resources
+        if r.type == DISTRIBUTION
+        for origin in r.inputs.get("origins") or []
+        if origin.get("customOriginConfig")
+    ]
+    if api_origins:
+        worst = max(
+            api_origins,
+            key=lambda o: (
+                (o.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS)
+                * (o.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S)
+            ),
+        )
+        arguments["cloudfront_connection_attempts"] = int(
+            worst.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS
+        )
+        arguments["cloudfront_connection_timeout_s"] = float(
+            worst.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S
+        )
+    arguments.update(overrides)
+    return compute_budget(**arguments)

@@ -1,0 +1,291 @@
+"""Fixtures for the runbook tests: a moto world (global cluster, EU writer, US secondary, lag
+metrics, health checks), botocore Stubbers for what moto lacks (switchover/failover), a
+recorder of every AWS operation in call order, and a fake clock whose sleep advances time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from dr.aws import Aws
+from dr.probe import ProbeResult
+
+GLOBAL_ID = "mobile-backend-prod"
+ACCOUNT = "123456789012"
+EU, US = "eu-west-1", "us-west-1"
+EU_CLUSTER, US_CLUSTER = "mobile-backend-prod-eu", "mobile-backend-prod-us"
+EU_ARN = f"arn:aws:rds:{EU}:{ACCOUNT}:cluster:{EU_CLUSTER}"
+US_ARN = f"arn:aws:rds:{US}:{ACCOUNT}:cluster:{US_CLUSTER}"
+MUTATIONS = {"SwitchoverGlobalCluster", "FailoverGlobalCluster"}
+
+
+@dataclass
+class FakeClock:
+    """``clock()`` for elapsed time and ``sleep(s)`` that advances it: no real waiting."""
+
+    t: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+@dataclass
+class Recorder:
+    """Every AWS operation as (region, operation, params), in the order the code made them."""
+
+    calls: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def attach(self, client: Any, region: str) -> Any:
+        def record(params: dict, model: Any, **_: Any) -> None:
+            self.calls.append((region, model.name, dict(params)))
+
+        client.meta.events.register("before-parameter-build.*.*", record)
+        return client
+
+    @property
+    def operations(self) -> list[str]:
+        return [name for _, name, _ in self.calls]
+
+    @property
+    def mutations(self) -> list[tuple[str, str, dict]]:
+        return [call for call in self.calls if call[1] in MUTATIONS]
+
+
+@dataclass
+class ScriptedProbe:
+    """Answers ``probe(region)`` from a per-region script; the last answer repeats."""
+
+    script: dict[str, list[ProbeResult]]
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, region: str) -> ProbeResult:
+        self.asked.append(region)
+        answers = self.script[region]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+
+WRITER = ProbeResult(True, "writer", "role 'writer'")
+READER = ProbeResult(True, "reader", "role 'reader'")
+DOWN = ProbeResult(False, None, "unreachable: timed out")
+
+NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def moto_env(monkeypatch) -> Iterator[None]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield
+
+
+def moto_factory(recorder: Recorder) -> Callable[[str, str], Any]:
+    return lambda service, region: recorder.attach(
+        boto3.client(service, region_name=region), region
+    )
+
+
+def build_moto_world(
+    *,
+    eu_version: str = "16.4",
+    us_version: str = "16.4",
+    writer: str = EU,
+    lag_ms: float | None = 1200.0,
+    timestamp: datetime = NOW - timedelta(seconds=30),
+) -> dict[str, str]:
+    """A global cluster whose writer is ``writer``; returns the Route 53 health-check ids."""
+    boto3.client("rds", region_name=writer).create_global_cluster(
+        GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql", EngineVersion=eu_version
+    )
+    order = [(EU, EU_CLUSTER, eu_version), (US, US_CLUSTER, us_version)]
+    if writer == US:
+        order.reverse()
+    for region, name, version in order:
+        boto3.client("rds", region_name=region).create_db_cluster(
+            DBClusterIdentifier=name,
+            Engine="aurora-postgresql",
+            EngineVersion=version,
+            GlobalClusterIdentifier=GLOBAL_ID,
+            MasterUsername="mbadmin",
+            MasterUserPassword="not-a-real-password-1",
+        )
+    secondary_region, secondary = (US, US_CLUSTER) if writer == EU else (EU, EU_CLUSTER)
+    if lag_ms is not None:
+        boto3.client("cloudwatch", region_name=secondary_region).put_metric_data(
+            Namespace="AWS/RDS",
+            MetricData=[
+                {
+                    "MetricName": "AuroraGlobalDBRPOLag",
+                    "Dimensions": [{"Name": "DBClusterIdentifier", "Value": secondary}],
+                    "Value": lag_ms,
+                    "Unit": "Milliseconds",
+                    "Timestamp": timestamp,
+                }
+            ],
+        )
+    route53 = boto3.client("route53", region_name="us-east-1")
+    ids = {}
+    for region in (EU, US):
+        check = route53.create_health_check(
+            CallerReference=f"api-{region}",
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": f"api-{region}.mobile.examplehealth.eu",
+                "ResourcePath": "/health",
+                "RequestInterval": 10,
+                "FailureThreshold": 2,
+            },
+        )
+        ids[region] = check["HealthCheck"]["Id"]
+    return ids
+
+
+# --- Stubber side: what moto does not implement --------------------------------------------
+def member(arn: str, *, writer: bool, sync: str | None = "connected") -> dict:
+    raw: dict[str, Any] = {"DBClusterArn": arn, "IsWriter": writer, "Readers": []}
+    if not writer and sync:
+        raw["SynchronizationStatus"] = sync
+        raw["GlobalWriteForwardingStatus"] = "enabled"
+    return raw
+
+
+def global_cluster(
+    *, writer: str = EU, status: str = "available", failover: dict | None = None, members=None
+) -> dict:
+    if members is None:
+        members = [member(EU_ARN, writer=writer == EU), member(US_ARN, writer=writer == US)]
+    raw: dict[str, Any] = {
+        "GlobalClusterIdentifier": GLOBAL_ID,
+        "GlobalClusterArn": f"arn:aws:rds::{ACCOUNT}:global-cluster:{GLOBAL_ID}",
+        "Status": status,
+        "Engine": "aurora-postgresql",
+        "EngineVersion": "16.4",
+        "GlobalClusterMembers": members,
+    }
+    if failover:
+        raw["FailoverState"] = failover
+    return {"GlobalClusters": [raw]}
+
+
+def db_cluster(arn: str, *, status: str = "available", version: str = "16.4") -> dict:
+    return {
+        "DBClusters": [
+            {
+                "DBClusterArn": arn,
+                "DBClusterIdentifier": arn.rsplit(":", 1)[-1],
+                "Status": status,
+                "Engine": "aurora-postgresql",
+                "EngineVersion": version,
+            }
+        ]
+    }
+
+
+@dataclass
+class StubbedRds:
+    """One stubbed RDS client per region; everything else (CloudWatch, Route 53) is moto."""
+
+    recorder: Recorder
+    clients: dict[str, Any] = field(default_factory=dict)
+    stubbers: dict[str, Stubber] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for region in (EU, US):
+            client = boto3.client(
+                "rds",
+                region_name=region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            self.recorder.attach(client, region)
+            self.stubbers[region] = Stubber(client)
+            self.stubbers[region].activate()
+            self.clients[region] = client
+
+    def expect(self, region: str, operation: str, response: dict, params: dict) -> None:
+        self.stubbers[region].add_response(operation, response, params)
+
+    def describe_global(self, region: str, **kwargs: Any) -> None:
+        self.expect(
+            region,
+            "describe_global_clusters",
+            global_cluster(**kwargs),
+            {"GlobalClusterIdentifier": GLOBAL_ID},
+        )
+
+    def describe_cluster(self, arn: str, **kwargs: Any) -> None:
+        region = arn.split(":")[3]
+        self.expect(
+            region, "describe_db_clusters", db_cluster(arn, **kwargs), {"DBClusterIdentifier": arn}
+        )
+
+    def assert_done(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+    def aws(self, recorder: Recorder, lost: set[str] = frozenset()) -> Aws:
+        def factory(service: str, region: str) -> Any:
+            if service == "rds":
+                if region in lost:
+                    return LostRegionClient(region)
+                return self.clients[region]
+            return recorder.attach(boto3.client(service, region_name=region), region)
+
+        return Aws(client_factory=factory)
+
+
+class LostRegionClient:
+    """A client for a region that is down: every call fails to connect."""
+
+    def __init__(self, region: str):
+        self.region = region
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        from botocore.exceptions import EndpointConnectionError
+
+        def fail(**_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url=f"https://rds.{self.region}.amazonaws.com")
+
+        return fail
+
+
+@pytest.fixture
+def stubbed(recorder: Recorder, moto_env) -> StubbedRds:
+    return StubbedRds(recorder)
+
+
+def put_lag(region: str, cluster: str, lag_ms: float, metric: str = "AuroraGlobalDBRPOLag"):
+    boto3.client("cloudwatch", region_name=region).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster}],
+                "Value": lag_ms,
+                "Unit": "Milliseconds",
+                "Timestamp": NOW - timedelta(seconds=30),
+            }
+        ],
+    )

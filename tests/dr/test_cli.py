@@ -1,0 +1,333 @@
+"""The CLI end to end: status on moto, switchover through the Stubber with the config change
+printed or applied to a copy of the project, usage errors, confirmation, budget."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dr.aws import Aws
+from dr.cli import main
+from tests.dr.conftest import (
+    EU,
+    EU_ARN,
+    GLOBAL_ID,
+    NOW,
+    READER,
+    US,
+    US_ARN,
+    US_CLUSTER,
+    WRITER,
+    ScriptedProbe,
+    build_moto_world,
+    moto_factory,
+    put_lag,
+)
+from tests.dr.test_runbook import queue_prechecks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    for path in ROOT.glob("Pulumi*.yaml"):
+        shutil.copyfile(path, tmp_path / path.name)
+    return tmp_path
+
+
+def run(argv, **kwargs) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    kwargs.setdefault("clock", lambda: 0.0)
+    code = main(argv, out=lines.append, now=lambda: NOW, **kwargs)
+    return code, lines
+
+
+# --- status -------------------------------------------------------------------------------------
+def test_status_shows_roles_lag_and_health_for_both_regions(moto_env, recorder, project_dir):
+    # GIVEN EU writer, US secondary 1.2 s behind, both health checks passing
+    checks = build_moto_world()
+    aws = Aws(client_factory=moto_factory(recorder))
+
+    # WHEN the operator asks for the status
+    code, lines = run(
+        [
+            "--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID,
+            "--health-check", f"{EU}={checks[EU]}", "--health-check", f"{US}={checks[US]}",
+        ],
+        aws=aws,
+    )  # fmt: skip
+
+    # THEN one row per region, no attention needed, config agrees with the writer
+    assert code == 0
+    assert lines == [
+        f"global cluster {GLOBAL_ID}: status available, engine 16.4, "
+        "switchover/failover in progress: none",
+        "region     role       cluster                 status     engine  sync  lag   health check",
+        "eu-west-1  writer     mobile-backend-prod-eu  available  16.4    -     -     "
+        "healthy (1/1 checkers OK)",
+        "us-west-1  secondary  mobile-backend-prod-us  available  16.4    -     1.2s  "
+        "healthy (1/1 checkers OK)",
+        "Pulumi.yaml primaryRegion eu-west-1 matches the writer",
+    ]
+    assert recorder.mutations == []
+
+
+def test_status_flags_config_drift_after_a_switchover(moto_env, recorder, project_dir):
+    # GIVEN the US is the writer but Pulumi.yaml still says EU
+    build_moto_world(writer=US)
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID],
+        aws=Aws(client_factory=moto_factory(recorder)),
+    )
+    assert code == 1
+    assert lines[-2:] == [
+        "DRIFT Pulumi.yaml primaryRegion is eu-west-1 but the writer is us-west-1: run "
+        "`python -m dr config --new-primary us-west-1` before the next `pulumi up`",
+        "ATTENTION stack config drift",
+    ]
+
+
+def test_status_reads_identifiers_from_stack_outputs(moto_env, recorder, project_dir, tmp_path):
+    # GIVEN `pulumi stack output --json` files using the proposed contract names
+    checks = build_moto_world()
+    global_outputs = tmp_path / "prod-global.json"
+    global_outputs.write_text(json.dumps({"auroraGlobalClusterId": GLOBAL_ID, "domain": "x"}))
+    us_outputs = tmp_path / "prod-us.json"
+    us_outputs.write_text(json.dumps({"region": US, "apiHealthCheckId": checks[US]}))
+
+    # WHEN status is run from them
+    code, lines = run(
+        [
+            "--project-dir", str(project_dir), "status",
+            "--outputs", str(global_outputs), "--outputs", str(us_outputs),
+        ],
+        aws=Aws(client_factory=moto_factory(recorder)),
+    )  # fmt: skip
+
+    # THEN the global cluster and the US health check come from the files
+    assert code == 0
+    assert lines[2].endswith("-     -     -")  # EU: no health check given
+    assert lines[3].endswith("healthy (1/1 checkers OK)")
+
+
+def test_status_with_lag_above_the_rpo_needs_attention(moto_env, recorder, project_dir):
+    build_moto_world(lag_ms=31000)
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID],
+        aws=Aws(client_factory=moto_factory(recorder)),
+    )
+    assert code == 1
+    assert lines[-1] == "ATTENTION us-west-1 lag 31.0s exceeds RPO 30s"
+
+
+# --- switchover through the CLI ------------------------------------------------------------------
+def switchover_argv(project_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--project-dir", str(project_dir), "switchover", "--to", US,
+        "--global-cluster", GLOBAL_ID, *extra,
+    ]  # fmt: skip
+
+
+def test_cli_dry_run_prints_plan_diff_and_deploy_order_and_changes_nothing(
+    stubbed, recorder, project_dir
+):
+    # GIVEN a healthy world and no mutating response queued
+    put_lag(US, US_CLUSTER, 1200)
+    queue_prechecks(stubbed)
+    before = (project_dir / "Pulumi.yaml").read_bytes()
+
+    # WHEN the operator runs a dry run, even asking for --apply-config
+    code, lines = run(
+        switchover_argv(project_dir, "--dry-run", "--apply-config"), aws=stubbed.aws(recorder)
+    )
+
+    # THEN the plan, the diff and the deploy order are printed; no AWS or file change
+    assert code == 0
+    assert recorder.mutations == []
+    stubbed.assert_done()
+    assert (project_dir / "Pulumi.yaml").read_bytes() == before
+    tail = lines[lines.index("[   0.0s] DRY RUN complete: pre-checks passed, no change made") :]
+    assert tail[1:3] == [
+        "DRY RUN --apply-config: the change below would be written after success",
+        "--- stack configuration: primaryRegion → us-west-1",
+    ]
+    assert "-    value: eu-west-1\n+    value: us-west-1" in tail[3]
+    assert tail[-4:] == [
+        "--- then deploy, in this order (global → new primary → new secondary):",
+        "  1. pulumi up -s prod-global",
+        "  2. pulumi up -s prod-us",
+        "  3. pulumi up -s prod-eu",
+    ]
+
+
+def queue_switchover_happy(stubbed):
+    stubbed.expect(
+        US,
+        "switchover_global_cluster",
+        {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
+        {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": US_ARN},
+    )
+    stubbed.describe_global(US, writer=US)
+    stubbed.describe_cluster(US_ARN)
+    stubbed.describe_global(US, writer=US)
+
+
+def test_cli_switchover_with_apply_config_records_the_new_primary(stubbed, recorder, project_dir):
+    # GIVEN a healthy world
+    put_lag(US, US_CLUSTER, 1200)
+    queue_prechecks(stubbed)
+    queue_switchover_happy(stubbed)
+    original = (project_dir / "Pulumi.yaml").read_text()
+
+    # WHEN the switchover runs with --yes --apply-config
+    code, lines = run(
+        switchover_argv(project_dir, "--yes", "--apply-config"),
+        aws=stubbed.aws(recorder),
+        probe=ScriptedProbe({US: [WRITER], EU: [READER]}),
+        sleep=pytest.fail,
+    )
+
+    # THEN AWS was switched over once and Pulumi.yaml now says us-west-1 (one line changed)
+    assert code == 0
+    assert [m[1] for m in recorder.mutations] == ["SwitchoverGlobalCluster"]
+    assert (project_dir / "Pulumi.yaml").read_text() == original.replace(
+        "  primaryRegion:\n    value: eu-west-1\n", "  primaryRegion:\n    value: us-west-1\n"
+    )
+    assert "CONFIG applied to Pulumi.yaml; commit it" in lines
+
+    # AND switching back is the same procedure in the other direction
+    put_lag(EU, "mobile-backend-prod-eu", 900)
+    stubbed.describe_global(EU, writer=US)
+    stubbed.describe_cluster(EU_ARN)
+    stubbed.describe_cluster(US_ARN)
+    stubbed.expect(
+        EU,
+        "switchover_global_cluster",
+        {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
+        {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": EU_ARN},
+    )
+    stubbed.describe_global(EU, writer=EU)
+    stubbed.describe_cluster(EU_ARN)
+    stubbed.describe_global(EU, writer=EU)
+    code, lines = run(
+        [
+            "--project-dir", str(project_dir), "switchover", "--to", EU,
+            "--global-cluster", GLOBAL_ID, "--yes", "--apply-config",
+        ],
+        aws=stubbed.aws(recorder),
+        probe=ScriptedProbe({EU: [WRITER], US: [READER]}),
+        sleep=pytest.fail,
+    )  # fmt: skip
+    assert code == 0
+    assert (project_dir / "Pulumi.yaml").read_text() == original
+    assert lines[-3:] == [
+        "  1. pulumi up -s prod-global",
+        "  2. pulumi up -s prod-eu",
+        "  3. pulumi up -s prod-us",
+    ]
+    stubbed.assert_done()
+
+
+def test_cli_without_yes_asks_for_the_target_region(stubbed, recorder, project_dir):
+    # GIVEN a healthy world
+    put_lag(US, US_CLUSTER, 1200)
+    queue_prechecks(stubbed)
+    asked: list[str] = []
+
+    # WHEN the operator types the wrong region at the prompt
+    code, _ = run(
+        switchover_argv(project_dir),
+        aws=stubbed.aws(recorder),
+        read=lambda prompt: asked.append(prompt) or "eu-west-1",
+    )
+
+    # THEN nothing is changed
+    assert code == 4
+    assert recorder.mutations == []
+    assert asked == ["type the target region (us-west-1) to proceed: "]
+
+
+def test_cli_rejects_a_region_outside_the_project(project_dir):
+    code, lines = run(
+        ["--project-dir", str(project_dir), "switchover", "--to", "eu-east-1",
+         "--global-cluster", GLOBAL_ID],
+        aws=Aws(client_factory=pytest.fail),
+    )  # fmt: skip
+    assert code == 2
+    assert lines == ["error: --to eu-east-1 is not a serving region (eu-west-1, us-west-1)"]
+
+
+def test_cli_needs_a_global_cluster(project_dir):
+    code, lines = run(["--project-dir", str(project_dir), "status"], aws=Aws(pytest.fail))
+    assert code == 2
+    assert lines == [
+        "error: no global cluster: pass --global-cluster ID or --outputs <global>.json"
+    ]
+
+
+def test_cli_rejects_a_malformed_pair(project_dir):
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID,
+         "--health-check", "eu-west-1"],
+        aws=Aws(pytest.fail),
+    )  # fmt: skip
+    assert code == 2
+    assert lines == ["error: --health-check expects REGION=VALUE, got 'eu-west-1'"]
+
+
+# --- config and budget -------------------------------------------------------------------------
+def test_config_command_applies_the_change(project_dir):
+    code, lines = run(["--project-dir", str(project_dir), "config", "--new-primary", US, "--apply"])
+    assert code == 0
+    assert "    value: us-west-1\n" in (project_dir / "Pulumi.yaml").read_text()
+    code, lines = run(["--project-dir", str(project_dir), "config", "--new-primary", US])
+    assert lines[1] == (
+        "CONFIG already primaryRegion us-west-1 in every stack file: nothing to change"
+    )
+
+
+@pytest.mark.parametrize(("ttl", "code"), [("10", 0), ("60", 1)])
+def test_budget_command_exit_code_says_whether_the_targets_hold(ttl, code):
+    assert run(["budget", "--ttl", ttl])[0] == code
+
+
+def test_python_dash_m_dr_help_runs_without_aws():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dr", "budget"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("RTO worst case 41 s (target < 60 s):")
+
+
+def test_status_without_lag_data_needs_attention(moto_env, recorder, project_dir):
+    build_moto_world(lag_ms=None)
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--global-cluster", GLOBAL_ID],
+        aws=Aws(client_factory=moto_factory(recorder)),
+    )
+    assert code == 1
+    assert lines[-1] == "ATTENTION us-west-1 publishes no replication-lag metric"
+
+
+def test_importing_the_cli_loads_neither_boto3_nor_yaml():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dr.cli; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'yaml', 'pulumi') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
