@@ -6,10 +6,11 @@ from __future__ import annotations
 import pulumi
 
 from components.alerts import AlarmTopic, AlarmTopicArgs
+from components.database import Database, DatabaseArgs, DatabaseCode
 from components.keys import Keys, KeysArgs
 from components.network import Network, NetworkArgs
 from settings import Settings
-from stacks import contract
+from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
 
 
@@ -70,7 +71,51 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(provider),
     )
 
+    data = settings.data
+    region = regional.region
+    database = Database(
+        "database",
+        DatabaseArgs(
+            environment=settings.environment,
+            region=region,
+            account_id=account,
+            is_primary=regional.is_primary,
+            is_secret_home=region == data.secret_home_region,
+            global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
+            engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
+            secret_arn=global_stack.require(contract.DB_SECRET_ARNS).apply(lambda m: m[region]),
+            secrets_key_arn=global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS).apply(
+                lambda m: m[region]
+            ),
+            data_key_arn=keys.arns["data"],
+            logs_key_arn=keys.arns["logs"],
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            availability_zones=network.availability_zones,
+            endpoint_security_group_id=network.endpoint_security_group_id,
+            alarm_topic_arn=alarms.topic_arn,
+            min_capacity=regional.db_capacity.min,
+            max_capacity=regional.db_capacity.max,
+            instance_count=data.instance_count,
+            log_retention_days=settings.log_retention_days,
+            rotation_days=data.secret_rotation_days,
+            write_forward_consistency=data.write_forward_consistency,
+            rpo_seconds=data.rpo_seconds,
+            code=DatabaseCode(
+                migrations=artifacts.function_code("migrations"),
+                rotation=artifacts.function_code("db_rotation"),
+                layer=artifacts.layer_code("arm64"),
+                migrations_checksum=artifacts.migrations_checksum(),
+            ),
+        ),
+        opts=in_region(provider),
+    )
+
     return {
+        contract.REGIONAL_DB_CLUSTER_ID: database.cluster_identifier,
+        contract.REGIONAL_DB_PROXY_ENDPOINT: database.proxy_endpoint,
+        contract.REGIONAL_DB_PROXY_READER_ENDPOINT: database.proxy_reader_endpoint,
+        contract.REGIONAL_DB_SECRET_ARN: database.secret_arn,
         contract.REGIONAL_REGION: regional.region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
         contract.REGIONAL_PRIMARY_REGION: topology,
