@@ -54,6 +54,35 @@ def proxy_name(environment: str) -> str:
     return f"mobile-backend-{environment}-db"
 
 
+def proxy_connect_arn(proxy_arn: str, user: str) -> str:
+    """``rds-db:connect`` resource for IAM auth through a proxy: the proxy's resource id
+    (the ``prx-…`` last part of its ARN) takes the place of a cluster resource id."""
+    _, partition, _, region, account, resource = proxy_arn.split(":", 5)
+    return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource.split(':')[-1]}/{user}"
+
+
+def app_environment(
+    *, role_hint: str, proxy_endpoint: Any, reader_endpoint: Any, secret_arn: Any
+) -> dict[str, Any]:
+    """The ``DB_*`` handler variables for application functions (api, subscriber, …).
+
+    ``DB_HOST`` is the proxy's read/write endpoint, ``DB_READER_HOST`` its read-only endpoint;
+    the handlers try the endpoint their role hint prefers first and re-select on SQLSTATE
+    25006, so a switchover needs no redeploy (docs/data.md).
+    """
+    return {
+        "APP_ROLE_HINT": role_hint,
+        "DB_HOST": proxy_endpoint,
+        "DB_READER_HOST": reader_endpoint,
+        "DB_PORT": str(PORT),
+        "DB_NAME": DB_NAME,
+        "DB_USER": MASTER_USERNAME,
+        "DB_AUTH": "iam",
+        "DB_SECRET_ARN": secret_arn,
+        "DB_SSLMODE": "require",
+    }
+
+
 def parameter_family(engine_version: str) -> str:
     """``16.6`` → ``aurora-postgresql16`` (parameter groups are per major version)."""
     return f"{ENGINE}{engine_version.split('.')[0]}"

@@ -186,7 +186,8 @@ class Database(pulumi.ComponentResource):
 
     Attributes: ``cluster_identifier``, ``cluster_endpoint``, ``proxy_endpoint``,
     ``proxy_reader_endpoint``, ``proxy_arn``, ``client_security_group_id``, ``secret_arn``,
-    ``db_name``, ``db_user``.
+    ``db_name``, ``db_user``, and for application functions ``app_environment`` (the
+    ``DB_*`` handler variables) and ``app_statements`` (IAM ``rds-db:connect`` via the proxy).
     """
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -363,6 +364,8 @@ class Database(pulumi.ComponentResource):
 
         rule = aws.cloudwatch.EventRule(
             f"{name}-sg-changes",
+            # A predictable ARN lets the alarm topic's policy name its publishers.
+            name=f"{prefix}-db-sg-changes",
             description="Changes to the Aurora or RDS Proxy security groups (R-OBS-3)",
             event_pattern=pulumi.Output.all(db_sg.id, proxy_sg.id).apply(
                 lambda ids: json.dumps(rules.security_group_change_pattern(list(ids)))
@@ -385,6 +388,23 @@ class Database(pulumi.ComponentResource):
         self.secret_arn = pulumi.Output.from_input(args.secret_arn)
         self.db_name = rules.DB_NAME
         self.db_user = rules.MASTER_USERNAME
+        # For the logic tier: what an application function needs to use the database.
+        self.app_environment = rules.app_environment(
+            role_hint="primary" if args.is_primary else "secondary",
+            proxy_endpoint=self.proxy_endpoint,
+            reader_endpoint=self.proxy_reader_endpoint,
+            secret_arn=self.secret_arn,
+        )
+        self.app_statements = [
+            {
+                "Sid": "ConnectThroughRdsProxyWithIam",
+                "Effect": "Allow",
+                "Action": ["rds-db:connect"],
+                "Resource": self.proxy_arn.apply(
+                    lambda arn: rules.proxy_connect_arn(arn, rules.MASTER_USERNAME)
+                ),
+            }
+        ]
         self.register_outputs(
             {
                 "cluster_identifier": self.cluster_identifier,
@@ -506,7 +526,8 @@ class Database(pulumi.ComponentResource):
             connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
                 max_connections_percent=rules.proxy_max_connections_percent(),
                 max_idle_connections_percent=50,
-                connection_borrow_timeout=10,
+                # Fail fast inside a 10 s Lambda rather than queue behind a saturated pool.
+                connection_borrow_timeout=5,
             ),
             opts=child,
         )
@@ -605,7 +626,6 @@ class Database(pulumi.ComponentResource):
                 layers=[layer.arn],
                 environment={
                     "DB_SSLMODE": "require",
-                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.region}.amazonaws.com",
                     "POWERTOOLS_SERVICE_NAME": "db-rotation",
                     "LOG_LEVEL": "INFO",
                 },

@@ -323,7 +323,7 @@ def test_security_group_changes_alert_the_alarm_topic(regional):
     }
     target = synth.one("aws:cloudwatch/eventTarget:EventTarget")
     assert target.inputs["arn"] == synth.outputs[contract.REGIONAL_ALARM_TOPIC_ARN]
-    assert target.inputs["rule"] == rule.name == "database-sg-changes"
+    assert target.inputs["rule"] == rule.inputs["name"] == "mobile-backend-prod-db-sg-changes"
 
 
 # --- secret seed and rotation -----------------------------------------------------------
@@ -530,6 +530,22 @@ def test_names_and_families():
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mobile-backend/prod/db/master-Ab12Cd"
     )
     assert rules.replica_arn(arn, "us-west-1") == arn.replace("eu-west-1", "us-west-1")
+
+
+def test_application_wiring_uses_the_proxy_with_iam():
+    arn = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
+    assert rules.proxy_connect_arn(arn, "mobile_admin") == (
+        "arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/mobile_admin"
+    )
+    env = rules.app_environment(
+        role_hint="secondary", proxy_endpoint="rw", reader_endpoint="ro", secret_arn="arn:s"
+    )
+    assert (env["DB_HOST"], env["DB_READER_HOST"], env["APP_ROLE_HINT"]) == (
+        "rw",
+        "ro",
+        "secondary",
+    )
+    assert (env["DB_AUTH"], env["DB_SSLMODE"], env["DB_PORT"]) == ("iam", "require", "5432")
 
 
 def test_every_data_tier_policy_is_free_of_wildcards(regional_synths):
