@@ -201,6 +201,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             outputs["readerEndpoint"] = f"{args.name}.cluster-ro-abc.{region}.rds.amazonaws.com"
         if args.typ in ("aws:rds/proxy:Proxy", "aws:rds/proxyEndpoint:ProxyEndpoint"):
             outputs["endpoint"] = f"{args.name}.proxy-abc.{region}.rds.amazonaws.com"
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = f"mock-password-of-{args.name}"
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):

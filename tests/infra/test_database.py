@@ -329,11 +329,29 @@ def test_security_group_changes_alert_the_alarm_topic(regional):
 # --- secret seed and rotation -----------------------------------------------------------
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value
+
+
 def test_only_the_home_region_seeds_the_secret_and_never_overwrites_it(eu_synth, us_synth):
     seed = eu_synth.one("aws:secretsmanager/secretVersion:SecretVersion")
     assert seed.inputs["secretId"].split(":")[3] == "eu-west-1"
     assert "secretString" in seed.ignore_changes and seed.retain_on_delete
     assert us_synth.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
+    # The value is a Pulumi secret, in AWS's RDS format, matching the cluster it unlocks.
+    wrapped = seed.inputs["secretString"]
+    assert SECRET_SIG in wrapped, "the seeded credentials must be a Pulumi secret"
+    value = json.loads(wrapped["value"])
+    cluster = eu_synth.one(CLUSTER).inputs
+    assert value == {
+        "engine": "postgres",
+        "host": "database-cluster.cluster-abc.eu-west-1.rds.amazonaws.com",
+        "port": 5432,
+        "username": cluster["masterUsername"],
+        "password": cluster["masterPassword"]["value"],
+        "dbname": cluster["databaseName"],
+        "dbClusterIdentifier": cluster["clusterIdentifier"],
+    }
+    assert SECRET_SIG in cluster["masterPassword"]
 
 
 def test_rotation_runs_in_the_writer_region_only_within_30_days(eu_synth, us_synth, global_synth):
