@@ -256,7 +256,9 @@ class Database(pulumi.ComponentResource):
             engine_version=args.engine_version,
             global_cluster_identifier=args.global_cluster_id,
             # Only the writer's stack declares credentials and the database: a secondary
-            # inherits both from the global cluster (ignored after creation either way).
+            # inherits both from the global cluster (ignored after creation either way). A
+            # writer away from the secret's home exists only after a switchover, when the
+            # cluster already exists and its credentials are ignored.
             master_username=rules.MASTER_USERNAME if args.is_primary else None,
             master_password=master_password.result
             if args.is_primary and master_password is not None

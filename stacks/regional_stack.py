@@ -28,6 +28,20 @@ def _check_topology(settings: Settings, deployed_primary: str, deployed_regions:
     return deployed_primary
 
 
+def _for_region(by_region: pulumi.Output, region: str) -> pulumi.Output:
+    """This region's entry of a region → value global output, or the deploy-order fix."""
+
+    def pick(mapping: dict) -> str:
+        if region not in mapping:
+            raise pulumi.RunError(
+                f"the global stack has no entry for {region} (it knows {sorted(mapping)}). "
+                "Fix: deploy the global stack first (global → primary → secondaries)."
+            )
+        return mapping[region]
+
+    return by_region.apply(pick)
+
+
 def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     regional = settings.regional
     assert regional is not None
@@ -83,9 +97,9 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             is_secret_home=region == data.secret_home_region,
             global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
             engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
-            secret_arn=global_stack.require(contract.DB_SECRET_ARNS).apply(lambda m: m[region]),
-            secrets_key_arn=global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS).apply(
-                lambda m: m[region]
+            secret_arn=_for_region(global_stack.require(contract.DB_SECRET_ARNS), region),
+            secrets_key_arn=_for_region(
+                global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS), region
             ),
             data_key_arn=keys.arns["data"],
             logs_key_arn=keys.arns["logs"],

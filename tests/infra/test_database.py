@@ -538,6 +538,17 @@ def test_without_dev_account_no_foreign_principal_touches_the_secrets_key(global
         assert all(ACCOUNT in json.dumps(p) or "Service" in p for p in principals), key
 
 
+def test_a_region_the_global_stack_does_not_know_names_the_deploy_order(global_synth):
+    stale = {
+        **global_synth.outputs,
+        contract.DB_SECRET_ARNS: {
+            "eu-west-1": global_synth.outputs[contract.DB_SECRET_ARNS]["eu-west-1"]
+        },
+    }
+    with pytest.raises(Exception, match="no entry for us-west-1"):
+        synthesize("prod-us", stack_outputs={global_stack_name("prod-us"): stale})
+
+
 # --- pure rules -------------------------------------------------------------------------
 
 
