@@ -85,6 +85,21 @@ def test_secret_lives_in_its_home_region_with_a_key_and_replica_per_region(globa
     assert global_synth.of_type("aws:secretsmanager/secretPolicy:SecretPolicy") == []
 
 
+def test_a_third_region_gets_a_replica_and_a_key_without_code_changes():
+    regions = {
+        "eu-west-1": {"cidr": "10.10.0.0/16"},
+        "us-west-1": {"cidr": "10.20.0.0/16"},
+        "eu-central-1": {"cidr": "10.30.0.0/16"},
+    }
+    synth = synthesize("prod-global", overrides={"mobile-backend:regions": regions})
+    keys = synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
+    replicas = synth.one(SECRET).inputs["replicas"]
+    assert replicas == [
+        {"region": region, "kmsKeyId": keys[region]} for region in ("us-west-1", "eu-central-1")
+    ]
+    assert set(synth.outputs[contract.DB_SECRET_ARNS]) == set(regions)
+
+
 # --- regional cluster -------------------------------------------------------------------
 
 
