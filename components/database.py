@@ -154,7 +154,6 @@ class DatabaseArgs:
     private_subnet_ids: pulumi.Input[Sequence[str]]
     availability_zones: Sequence[str]
     endpoint_security_group_id: pulumi.Input[str]
-    alarm_topic_arn: pulumi.Input[str]
     min_capacity: float
     max_capacity: float
     instance_count: int
@@ -163,6 +162,9 @@ class DatabaseArgs:
     write_forward_consistency: str
     code: DatabaseCode
     rpo_seconds: int | None = None
+    # Alarm topic for the security-group change rule; None when the stack wires the
+    # observability tier's SecurityGroupWatch with ``watched_security_group_ids`` instead.
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 class Database(pulumi.ComponentResource):
@@ -182,10 +184,12 @@ class Database(pulumi.ComponentResource):
     - in the secret's home region: the initial master password and the secret's first value;
     - in the writer region: the migration function invoked on every SQL change, and, when the
       writer is also the secret's home, the rotation function and ``SecretRotation``;
-    - an EventBridge rule alerting the alarm topic on any change to the db/proxy groups.
+    - with ``alarm_topic_arn``, an EventBridge rule alerting that topic on any change to the
+      db/proxy security groups.
 
     Attributes: ``cluster_identifier``, ``cluster_endpoint``, ``proxy_endpoint``,
-    ``proxy_reader_endpoint``, ``proxy_arn``, ``client_security_group_id``, ``secret_arn``,
+    ``proxy_reader_endpoint``, ``proxy_arn``, ``proxy_name``, ``client_security_group_id``,
+    ``watched_security_group_ids`` (db and proxy groups), ``secret_arn``,
     ``db_name``, ``db_user``, and for application functions ``app_environment`` (the
     ``DB_*`` handler variables) and ``app_statements`` (IAM ``rds-db:connect`` via the proxy).
     """
@@ -364,26 +368,29 @@ class Database(pulumi.ComponentResource):
                     resource=self,
                 )
 
-        rule = aws.cloudwatch.EventRule(
-            f"{name}-sg-changes",
-            # A predictable ARN lets the alarm topic's policy name its publishers.
-            name=f"{prefix}-db-sg-changes",
-            description="Changes to the Aurora or RDS Proxy security groups (R-OBS-3)",
-            event_pattern=pulumi.Output.all(db_sg.id, proxy_sg.id).apply(
-                lambda ids: json.dumps(rules.security_group_change_pattern(list(ids)))
-            ),
-            opts=child,
-        )
-        aws.cloudwatch.EventTarget(
-            f"{name}-sg-changes-alarm",
-            rule=rule.name,
-            arn=args.alarm_topic_arn,
-            opts=child,
-        )
+        self.watched_security_group_ids = [db_sg.id, proxy_sg.id]
+        if args.alarm_topic_arn is not None:
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-sg-changes",
+                # A predictable ARN lets the alarm topic's policy name its publishers.
+                name=f"{prefix}-db-sg-changes",
+                description="Changes to the Aurora or RDS Proxy security groups (R-OBS-3)",
+                event_pattern=pulumi.Output.all(*self.watched_security_group_ids).apply(
+                    lambda ids: json.dumps(rules.security_group_change_pattern(list(ids)))
+                ),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-sg-changes-alarm",
+                rule=rule.name,
+                arn=args.alarm_topic_arn,
+                opts=child,
+            )
 
         self.cluster_identifier = cluster.cluster_identifier
         self.cluster_endpoint = cluster.endpoint
         self.proxy_arn = proxy["proxy"].arn
+        self.proxy_name = proxy["proxy"].name
         self.proxy_endpoint = proxy["proxy"].endpoint
         self.proxy_reader_endpoint = proxy["reader"].endpoint
         self.client_security_group_id = clients_sg.id

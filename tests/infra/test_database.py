@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components import data_rules as rules
@@ -562,6 +563,63 @@ def test_a_region_the_global_stack_does_not_know_names_the_deploy_order(global_s
     }
     with pytest.raises(Exception, match="no entry for us-west-1"):
         synthesize("prod-us", stack_outputs={global_stack_name("prod-us"): stale})
+
+
+def test_component_alone_as_a_secondary_without_the_alarm_rule():
+    """Database on its own: no rule when the stack uses the observability tier's watch,
+    nothing writer- or home-only on a secondary away from the secret's home."""
+
+    def program(settings):
+        from components.database import Database, DatabaseArgs, DatabaseCode
+        from stacks.providers import aws_provider
+
+        empty = pulumi.AssetArchive({"handlers/__init__.py": pulumi.StringAsset("")})
+        database = Database(
+            "db",
+            DatabaseArgs(
+                environment="dev",
+                region="us-west-1",
+                account_id=ACCOUNT,
+                is_primary=False,
+                is_secret_home=False,
+                global_cluster_id="mobile-backend-dev",
+                engine_version="15.10",
+                secret_arn="arn:aws:secretsmanager:us-west-1:123456789012:secret:s-AbCdEf",
+                secrets_key_arn="arn:aws:kms:us-west-1:123456789012:key/mrk-1",
+                data_key_arn="arn:aws:kms:us-west-1:123456789012:key/data",
+                logs_key_arn="arn:aws:kms:us-west-1:123456789012:key/logs",
+                vpc_id="vpc-1",
+                private_subnet_ids=["subnet-b", "subnet-c"],
+                availability_zones=["us-west-1b", "us-west-1c"],
+                endpoint_security_group_id="sg-endpoints",
+                min_capacity=0.5,
+                max_capacity=2,
+                instance_count=3,
+                log_retention_days=30,
+                rotation_days=7,
+                write_forward_consistency="GLOBAL",
+                code=DatabaseCode(empty, empty, empty, "abc"),
+            ),
+            opts=pulumi.ResourceOptions(provider=aws_provider(settings, "us-west-1")),
+        )
+        return {"sgs": database.watched_security_group_ids, "proxy": database.proxy_name}
+
+    synth = synthesize("prod-us", program_fn=program)
+    assert synth.of_type("aws:cloudwatch/eventRule:EventRule") == []
+    for typ in (
+        "random:index/randomPassword:RandomPassword",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        LAMBDA,
+        INVOCATION,
+        ROTATION,
+    ):
+        assert synth.of_type(typ) == [], f"a secondary away from home must not create {typ}"
+    assert synth.outputs["sgs"] == ["db-db-sg-id", "db-proxy-sg-id"]
+    assert synth.outputs["proxy"] == "mobile-backend-dev-db"
+    assert synth.one(PARAMS).inputs["family"] == "aurora-postgresql15"
+    assert len(synth.of_type(INSTANCE)) == 3
+    assert parameters(synth)["apg_write_forward.consistency_mode"]["value"] == "GLOBAL"
+    assert synth.one(CLUSTER).inputs["enableGlobalWriteForwarding"] is True
 
 
 # --- pure rules -------------------------------------------------------------------------
