@@ -46,7 +46,8 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             purpose="secrets",
             environment=settings.environment,
-            home_region=settings.primary_region,
+            # Pinned like the DB secret: a key must not change home when the writer moves.
+            home_region=settings.data.secret_home_region,
             alias_prefix=f"mobile-backend/{settings.environment}/replicated",
             extra_statements=_dev_account_statements(settings),
         ),

@@ -489,6 +489,19 @@ def test_flip_keeps_global_cluster_and_secret_where_they_are(global_synth, flipp
         assert before_r.inputs == after_r.inputs, f"{typ} inputs change on a role flip"
 
 
+def test_flip_keeps_the_multi_region_secrets_key_homed_where_it_was(global_synth, flipped):
+    def keys(synth: Synthesis) -> dict:
+        found = [
+            r
+            for r in synth.of_type("aws:kms/key:Key")
+            + synth.of_type("aws:kms/replicaKey:ReplicaKey")
+            if r.name.startswith("replicated-secrets")
+        ]
+        return {r.urn: synth.region_of(r) for r in found}
+
+    assert keys(global_synth) == keys(flipped["prod-global"])
+
+
 def test_flip_keeps_clusters_and_moves_only_role_properties(regional_synths, flipped):
     for stack, before in regional_synths.items():
         after = flipped[stack]
