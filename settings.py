@@ -127,6 +127,24 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """Data tier (Aurora global database, DB secret). Defaults keep other tiers' tests valid."""
+
+    # Aurora PostgreSQL version of the global cluster (global stack; regions read it back).
+    engine_version: str = "16.6"
+    # Region holding the primary copy of the DB secret. Pinned, never follows a switchover:
+    # a secret cannot move region without being replaced (see docs/data.md).
+    secret_home_region: str = ""
+    secret_rotation_days: int = 30
+    # rds.global_db_rpo on the primary cluster; None leaves the guard off.
+    rpo_seconds: int | None = None
+    write_forward_consistency: str = "EVENTUAL"
+    instance_count: int = 2
+    # Development-account role allowed to read the DB secret (R-SEC-1), or None.
+    dev_account_role_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class RegionalSettings:
     region: str
     global_stack: str
@@ -159,6 +177,7 @@ class Settings:
     audit_log_retention_days: int = 2190
     # GDPR Chapter V mechanism for EU personal data held outside the EU (None: none declared).
     gdpr_transfer_mechanism: str | None = None
+    data: DataSettings = field(default_factory=DataSettings)
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -308,6 +327,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     audit_retention = r.integer(
         "auditLogRetentionDays", AUDIT_LOG_RETENTION_DAYS, minimum=1, maximum=3653
     )
+    data = _parse_data(r, primary, tuple(spec.name for spec in regions))
 
     regional = None
     if role == "regional":
@@ -334,6 +354,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         gdpr_transfer_mechanism=transfer_mechanism,
         regional=regional,
         audit_log_retention_days=audit_retention,
+        data=data,
     )
 
 
@@ -624,6 +645,76 @@ def _parse_fcm(r: _Reader) -> FcmCredentials | None:
     if not _require_secret(r, "pushFcm", "serviceAccountJson"):
         return None
     return FcmCredentials(text)
+
+
+# Aurora PostgreSQL versions with global write forwarding: 14.9+, 15.4+, every 16.x/17.x.
+_ENGINE_VERSION = re.compile(r"^(1[4-7])\.(\d+)$")
+_WRITE_FORWARDING_MINIMUM = {14: 9, 15: 4, 16: 0, 17: 0}
+# SESSION (the engine default) is unsupported behind RDS Proxy with write forwarding; OFF
+# would disable forwarding altogether.
+WRITE_FORWARD_CONSISTENCY = ("EVENTUAL", "GLOBAL")
+_IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def _parse_data(r: _Reader, primary: str | None, region_names: tuple[str, ...]) -> DataSettings:
+    defaults = DataSettings()
+    version = r.text("dbEngineVersion", required=False, fix="", default=defaults.engine_version)
+    match = _ENGINE_VERSION.match(version)
+    if match is None or int(match[2]) < _WRITE_FORWARDING_MINIMUM[int(match[1])]:
+        r.fail(
+            "dbEngineVersion",
+            f"{version!r} is not an Aurora PostgreSQL version with global write forwarding "
+            "(14.9+, 15.4+, 16.x, 17.x)",
+            "pulumi config set dbEngineVersion 16.6 (major.minor, e.g. 15.10 or 16.6)",
+        )
+
+    home = r.text("dbSecretHomeRegion", required=False, fix="", default=primary or "")
+    if home and region_names and home not in region_names:
+        r.fail(
+            "dbSecretHomeRegion",
+            f"{home!r} is not one of the serving regions ({', '.join(region_names)})",
+            f"set dbSecretHomeRegion to one of {', '.join(region_names)} "
+            "(the region that held the writer at the first deploy; never change it after)",
+        )
+
+    rotation_days = r.integer("dbSecretRotationDays", 30, minimum=1, maximum=30)
+
+    rpo = None
+    if r.raw("dbRpoSeconds") is not None:
+        # rds.global_db_rpo accepts 20 s and more; the design's RPO target is 30 s.
+        rpo = r.integer("dbRpoSeconds", 30, minimum=20, maximum=2_147_483_647)
+
+    consistency = r.text(
+        "dbWriteForwardConsistency", required=False, fix="", default="EVENTUAL"
+    ).upper()
+    if consistency not in WRITE_FORWARD_CONSISTENCY:
+        r.fail(
+            "dbWriteForwardConsistency",
+            f"{consistency!r} is not usable behind RDS Proxy (SESSION is unsupported there, "
+            "OFF disables write forwarding)",
+            "pulumi config set dbWriteForwardConsistency EVENTUAL (or GLOBAL)",
+        )
+
+    instances = r.integer("dbInstanceCount", 2, minimum=2, maximum=16)
+
+    dev_role = r.raw("devAccountRoleArn")
+    if dev_role is not None and not _IAM_ROLE_ARN.match(dev_role):
+        r.fail(
+            "devAccountRoleArn",
+            f"{dev_role!r} is not an IAM role ARN",
+            "pulumi config set devAccountRoleArn arn:aws:iam::<dev account id>:role/<name> "
+            "(or remove the key)",
+        )
+
+    return DataSettings(
+        engine_version=version,
+        secret_home_region=home,
+        secret_rotation_days=rotation_days,
+        rpo_seconds=rpo,
+        write_forward_consistency=consistency,
+        instance_count=instances,
+        dev_account_role_arn=dev_role,
+    )
 
 
 class _PulumiSource:

@@ -9,7 +9,9 @@ permissions). Every key rotates yearly and waits the maximum 30 days before dele
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -79,6 +81,13 @@ class ReplicatedKeyArgs:
     environment: str
     home_region: str
     alias_prefix: str
+    # Extra key-policy statements per region, ``(account_id, region) -> statements`` (e.g. a
+    # development-account role decrypting one secret through Secrets Manager).
+    extra_statements: Callable[[str, str], Sequence[dict[str, Any]]] | None = None
+
+
+def _policy_with(base: dict[str, Any], extra: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {**base, "Statement": [*base["Statement"], *extra]}
 
 
 class ReplicatedKey(pulumi.ComponentResource):
@@ -101,7 +110,12 @@ class ReplicatedKey(pulumi.ComponentResource):
         home = args.home_region
         policy_for = {
             region: pulumi.Output.from_input(args.account_id).apply(
-                lambda account, region=region: json.dumps(key_policy(args.purpose, account, region))
+                lambda account, region=region: json.dumps(
+                    _policy_with(
+                        key_policy(args.purpose, account, region),
+                        args.extra_statements(account, region) if args.extra_statements else (),
+                    )
+                )
             )
             for region in providers
         }

@@ -19,9 +19,16 @@ PRIMARY_REGION = "primaryRegion"
 REGIONS = "regions"
 # region → ARN of the multi-region key replica that encrypts replicated secrets there.
 REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
+# Data tier: the Aurora global cluster the regional clusters join, its pinned engine version,
+# and region → ARN of the DB credential secret (primary copy in its home region, replicas
+# elsewhere) that each region's RDS Proxy and functions read locally.
+DB_GLOBAL_CLUSTER_ID = "dbGlobalClusterId"
+DB_ENGINE_VERSION = "dbEngineVersion"
+DB_SECRET_ARNS = "dbSecretArns"  # noqa: S105 (an output name, not a password)
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
+    | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS}
 )
 
 
@@ -71,3 +78,8 @@ REGIONAL_PUSH_PLATFORM_APPLICATIONS = "pushPlatformApplications"
 # The us-east-1 topic of this region's Route 53 health-check alarms.
 REGIONAL_HEALTH_ALARM_TOPIC_ARN = "healthAlarmTopicArn"
 REGIONAL_DASHBOARD_NAME = "dashboardName"
+# Data tier, for the logic tier's wiring, operators and the DR runbook.
+REGIONAL_DB_CLUSTER_ID = "dbClusterId"
+REGIONAL_DB_PROXY_ENDPOINT = "dbProxyEndpoint"
+REGIONAL_DB_PROXY_READER_ENDPOINT = "dbProxyReaderEndpoint"
+REGIONAL_DB_SECRET_ARN = "dbSecretArn"  # noqa: S105 (an output name)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pulumi
 
 from components.audit import AuditTrail, AuditTrailArgs
+from components.data_rules import dev_account_key_statement
+from components.database import GlobalDatabase, GlobalDatabaseArgs
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
 from settings import EDGE_REGION, Settings
 from stacks import contract
@@ -45,8 +47,10 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             purpose="secrets",
             environment=settings.environment,
-            home_region=settings.primary_region,
+            # Pinned like the DB secret: a key must not change home when the writer moves.
+            home_region=settings.data.secret_home_region,
             alias_prefix=f"mobile-backend/{settings.environment}/replicated",
+            extra_statements=_dev_account_statements(settings),
         ),
         providers=serving,
     )
@@ -66,11 +70,39 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    # The global cluster goes through the edge provider: it has no region, and the provider
+    # must not follow primaryRegion (a provider change would replace it after a switchover).
+    database = GlobalDatabase(
+        "database",
+        GlobalDatabaseArgs(
+            environment=settings.environment,
+            engine_version=settings.data.engine_version,
+            home_region=settings.data.secret_home_region,
+            secrets_key_arns=replicated_secrets.arns,
+            dev_account_role_arn=settings.data.dev_account_role_arn,
+        ),
+        providers=serving,
+        opts=in_region(edge),
+    )
+
     return contract.global_exports(
         {
+            contract.DB_GLOBAL_CLUSTER_ID: database.global_cluster_id,
+            contract.DB_ENGINE_VERSION: database.engine_version,
+            contract.DB_SECRET_ARNS: database.secret_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,
             contract.REGIONS: list(settings.region_names),
         }
     )
+
+
+def _dev_account_statements(settings: Settings):
+    """R-SEC-1: the optional development-account role may decrypt the DB secret only."""
+    role = settings.data.dev_account_role_arn
+    if role is None:
+        return None
+    return lambda account, region: [
+        dev_account_key_statement(role, account, region, settings.environment)
+    ]

@@ -7,11 +7,13 @@ import pulumi
 
 from components.alarms import Alarms, AlarmsArgs, QueueTarget
 from components.alerts import AlarmTopic, AlarmTopicArgs
+from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
+from components.database import Database, DatabaseArgs, DatabaseCode
 from components.keys import Keys, KeysArgs
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from settings import EDGE_REGION, Settings
-from stacks import contract
+from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
 
 # The subscriber Function's timeout (logic tier passes the same value to its Function): the
@@ -31,6 +33,20 @@ def _check_topology(settings: Settings, deployed_primary: str, deployed_regions:
             "Fix: deploy the global stack first (global → primary → secondaries)."
         )
     return deployed_primary
+
+
+def _for_region(by_region: pulumi.Output, region: str) -> pulumi.Output:
+    """This region's entry of a region → value global output, or the deploy-order fix."""
+
+    def pick(mapping: dict) -> str:
+        if region not in mapping:
+            raise pulumi.RunError(
+                f"the global stack has no entry for {region} (it knows {sorted(mapping)}). "
+                "Fix: deploy the global stack first (global → primary → secondaries)."
+            )
+        return mapping[region]
+
+    return by_region.apply(pick)
 
 
 def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
@@ -151,14 +167,64 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         ),
         opts=in_region(edge),
     )
-    # Lead (R-OBS-3): SecurityGroupWatch("sg-watch", SecurityGroupWatchArgs(
-    #   topic_arn=alarms.topic_arn, security_group_ids=[<aurora sg>, <proxy sg>],
-    #   cluster_ids=[<cluster id>], proxy_names=[<proxy name>]), opts=in_region(provider))
     # Lead: Alarms("health-alarms", AlarmsArgs(topic_arn=health_alarm_topic.topic_arn,
     #   name_prefix=<as above>, region=EDGE_REGION, health_checks={"api": <check id>}),
     #   opts=in_region(edge))
+    data = settings.data
+    region = regional.region
+    database = Database(
+        "database",
+        DatabaseArgs(
+            environment=settings.environment,
+            region=region,
+            account_id=account,
+            is_primary=regional.is_primary,
+            is_secret_home=region == data.secret_home_region,
+            global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
+            engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
+            secret_arn=_for_region(global_stack.require(contract.DB_SECRET_ARNS), region),
+            secrets_key_arn=_for_region(
+                global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS), region
+            ),
+            data_key_arn=keys.arns["data"],
+            logs_key_arn=keys.arns["logs"],
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            availability_zones=network.availability_zones,
+            endpoint_security_group_id=network.endpoint_security_group_id,
+            min_capacity=regional.db_capacity.min,
+            max_capacity=regional.db_capacity.max,
+            instance_count=data.instance_count,
+            log_retention_days=settings.log_retention_days,
+            rotation_days=data.secret_rotation_days,
+            write_forward_consistency=data.write_forward_consistency,
+            rpo_seconds=data.rpo_seconds,
+            code=DatabaseCode(
+                migrations=artifacts.function_code("migrations"),
+                rotation=artifacts.function_code("db_rotation"),
+                layer=artifacts.layer_code("arm64"),
+                migrations_checksum=artifacts.migrations_checksum(),
+            ),
+        ),
+        opts=in_region(provider),
+    )
+    # R-OBS-3: any change to who can reach the database alerts the operators.
+    SecurityGroupWatch(
+        "sg-watch",
+        SecurityGroupWatchArgs(
+            topic_arn=alarms.topic_arn,
+            security_group_ids=database.watched_security_group_ids,
+            cluster_ids=[database.cluster_identifier],
+            proxy_names=[database.proxy_name],
+        ),
+        opts=in_region(provider),
+    )
 
     return {
+        contract.REGIONAL_DB_CLUSTER_ID: database.cluster_identifier,
+        contract.REGIONAL_DB_PROXY_ENDPOINT: database.proxy_endpoint,
+        contract.REGIONAL_DB_PROXY_READER_ENDPOINT: database.proxy_reader_endpoint,
+        contract.REGIONAL_DB_SECRET_ARN: database.secret_arn,
         contract.REGIONAL_REGION: regional.region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
         contract.REGIONAL_PRIMARY_REGION: topology,

@@ -60,6 +60,12 @@ class Resource:
     parent: str
     provider: str
     custom: bool
+    # Resource options the engine receives (camelCase property names).
+    ignore_changes: list[str] = field(default_factory=list)
+    protect: bool = False
+    retain_on_delete: bool = False
+    # URNs of explicit depends_on targets.
+    dependencies: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.type} {self.name!r}"
@@ -139,6 +145,10 @@ class _RecordingMonitor(MockMonitor):
             parent=request.parent,
             provider=request.provider,
             custom=custom,
+            ignore_changes=list(getattr(request, "ignoreChanges", []) or []),
+            protect=bool(getattr(request, "protect", False)),
+            retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+            dependencies=list(getattr(request, "dependencies", []) or []),
         )
         with self._lock:
             self.records.append(record)
@@ -189,6 +199,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             "keyId": resource_id,
             **args.inputs,
         }
+        # Endpoints AWS assigns (DNS names the handlers and functions are given).
+        if args.typ == "aws:rds/cluster:Cluster":
+            outputs["endpoint"] = f"{args.name}.cluster-abc.{region}.rds.amazonaws.com"
+            outputs["readerEndpoint"] = f"{args.name}.cluster-ro-abc.{region}.rds.amazonaws.com"
+        if args.typ in ("aws:rds/proxy:Proxy", "aws:rds/proxyEndpoint:ProxyEndpoint"):
+            outputs["endpoint"] = f"{args.name}.proxy-abc.{region}.rds.amazonaws.com"
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = f"mock-password-of-{args.name}"
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -213,6 +213,29 @@ BAD_CONFIG = [
         "lacks project_id, private_key, client_email",
     ),
     ("prod-eu", {"pushFcm": {**FCM_CONFIG}}, "pushFcm.serviceAccountJson", "--secret"),
+    ("prod-global", {"dbEngineVersion": "15.2"}, "dbEngineVersion", "global write forwarding"),
+    ("prod-global", {"dbEngineVersion": "14.8"}, "dbEngineVersion", "14.9+"),
+    ("prod-global", {"dbEngineVersion": "16"}, "dbEngineVersion", "major.minor"),
+    ("prod-global", {"dbEngineVersion": "13.12"}, "dbEngineVersion", "16.6"),
+    ("prod-eu", {"dbSecretRotationDays": "31"}, "dbSecretRotationDays", "outside 1..30"),
+    ("prod-eu", {"dbSecretRotationDays": "0"}, "dbSecretRotationDays", "outside 1..30"),
+    ("prod-eu", {"dbRpoSeconds": "10"}, "dbRpoSeconds", "outside 20.."),
+    ("prod-eu", {"dbRpoSeconds": "soon"}, "dbRpoSeconds", "not an integer"),
+    (
+        "prod-eu",
+        {"dbWriteForwardConsistency": "SESSION"},
+        "dbWriteForwardConsistency",
+        "unsupported there",
+    ),
+    ("prod-eu", {"dbInstanceCount": "1"}, "dbInstanceCount", "outside 2..16"),
+    ("prod-global", {"dbSecretHomeRegion": "eu-central-1"}, "dbSecretHomeRegion", "never change"),
+    ("prod-global", {"devAccountRoleArn": "dev-role"}, "devAccountRoleArn", "not an IAM role"),
+    (
+        "prod-global",
+        {"devAccountRoleArn": "arn:aws:iam::123:user/x"},
+        "devAccountRoleArn",
+        "role/<name>",
+    ),
 ]
 
 
@@ -296,3 +319,18 @@ def test_push_credentials_stored_as_secrets_are_accepted_and_never_printed():
     assert push.apns.signing_key.startswith("-----BEGIN PRIVATE KEY-----")
     assert json.loads(push.fcm.service_account_json)["project_id"] == "examplehealth"
     assert "PRIVATE KEY" not in repr(push)
+
+
+def test_data_settings_from_the_shipped_stack_files():
+    data = parse_stack("prod-eu").data
+    assert (data.secret_home_region, data.secret_rotation_days) == ("eu-west-1", 30)
+    assert (data.rpo_seconds, data.write_forward_consistency) == (30, "EVENTUAL")
+    assert data.instance_count == 2 and data.dev_account_role_arn is None
+    assert parse_stack("prod-global").data.engine_version == "16.6"
+    # The secret's home defaults to the primary region when not pinned.
+    assert parse_stack("prod-eu", dbSecretHomeRegion=None).data.secret_home_region == "eu-west-1"
+    assert parse_stack("prod-eu", dbRpoSeconds=None).data.rpo_seconds is None
+    assert (
+        parse_stack("prod-eu", dbWriteForwardConsistency="global").data.write_forward_consistency
+        == "GLOBAL"
+    )
