@@ -71,6 +71,8 @@ class LocalPostgres:
     # TCP logins use SCRAM so password handling (rotation, stale secrets) is real; the unix
     # socket inside the data dir stays `trust` for the server's own tools.
     password: str = "postgres"  # noqa: S105 - throwaway loopback-only cluster
+    # Extra loopback addresses let tests address one server as two "endpoints".
+    listen_addresses: tuple[str, ...] = ("127.0.0.1",)
     _running: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -133,7 +135,7 @@ class LocalPostgres:
         options = " ".join(
             [
                 f"-p {self.port}",
-                "-c listen_addresses=127.0.0.1",
+                f"-c listen_addresses={','.join(self.listen_addresses)}",
                 f"-c unix_socket_directories={self.data_dir}",
                 "-c fsync=off",
                 "-c synchronous_commit=off",

@@ -26,6 +26,11 @@ from backend.migrate import apply_migrations
 from handlers import common
 from local.postgres import LocalPostgres
 
+# Powertools reads these when the handler modules are imported (module-level Logger/Metrics,
+# as in Lambda where the environment exists before the import).
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MobileBackend")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mobile-backend-test")
+
 REGION = "eu-west-1"
 PEER_REGION = "us-west-1"
 APP_USER = "app_user"
@@ -36,7 +41,8 @@ TEMPLATE_DB = "app_template"
 @pytest.fixture(scope="session")
 def pg() -> Iterator[LocalPostgres]:
     directory = Path(tempfile.mkdtemp(prefix="mb-pg-"))
-    server = LocalPostgres(directory).start()
+    # 127.0.0.2 is a second "endpoint" of the same server (see the endpoint-selection tests).
+    server = LocalPostgres(directory, listen_addresses=("127.0.0.1", "127.0.0.2")).start()
     try:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(

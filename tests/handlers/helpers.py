@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+ALICE = "11111111-1111-4111-8111-111111111111"
+BOB = "22222222-2222-4222-8222-222222222222"
+
 
 @dataclass
 class LambdaContext:
@@ -81,3 +84,11 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:eu-west-1:1234567
             for i, body in enumerate(bodies)
         ]
     }
+
+
+def call(method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+    """Invoke the API function like API Gateway does; (status, decoded JSON body)."""
+    from handlers.api.main import handler
+
+    response = handler(api_event(method, path, **kwargs), LambdaContext())
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None

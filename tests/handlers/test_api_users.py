@@ -5,21 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 
-from handlers.api.main import handler
 from tests.handlers.conftest import boto
-from tests.handlers.helpers import LambdaContext, api_event, claims
-
-ALICE = "11111111-1111-4111-8111-111111111111"
-BOB = "22222222-2222-4222-8222-222222222222"
-
-
-def call(method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-    response = handler(api_event(method, path, **kwargs), LambdaContext())
-    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+from tests.handlers.helpers import ALICE, BOB, call, claims
 
 
 def insert_user(conn: psycopg.Connection, owner: str, email: str, created_at: datetime) -> str:

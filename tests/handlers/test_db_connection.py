@@ -1,0 +1,213 @@
+"""One connection per container: reuse, reconnect, rotation, endpoint selection, settings."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from backend.config import ApiSettings, DbSettings, MigrationTriggerSettings, SettingsError
+from backend.db import Database
+from handlers import common
+from tests.handlers.conftest import boto
+from tests.handlers.helpers import ALICE, call, claims
+
+
+def app_backends(conn: psycopg.Connection, db_name: str, user: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s", (db_name, user)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_warm_invocations_reuse_exactly_one_connection(env, admin_conn, db_name):
+    # WHEN ten warm invocations hit the database
+    for _ in range(10):
+        assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    # THEN the container opened one connection and the server sees one session
+    assert common.database().connects == 1
+    assert len(app_backends(admin_conn, db_name, env["DB_USER"])) == 1
+
+
+def test_killed_server_connection_is_reestablished_on_next_invocation(env, admin_conn, db_name):
+    # GIVEN a warm container whose server-side session is terminated
+    assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    (pid,) = app_backends(admin_conn, db_name, env["DB_USER"])
+    admin_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    # WHEN the next invocations run (a read and a write)
+    status_read, _ = call("GET", "/me", authorizer=claims(ALICE))
+    status_write, _ = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"a": 1})
+    # THEN both succeed on one new connection
+    assert (status_read, status_write) == (200, 200)
+    assert common.database().connects == 2
+    assert app_backends(admin_conn, db_name, env["DB_USER"]) not in ([], [pid])
+
+
+def test_rotated_password_is_picked_up_by_refetching_the_secret(
+    env, admin_conn, db_name, monkeypatch
+):
+    # GIVEN a dedicated role whose password lives in the secret, and a warm container
+    role = f"r_{uuid.uuid4().hex[:8]}"
+    admin_conn.execute(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'old-pass'").format(sql.Identifier(role))
+    )
+    admin_conn.execute(
+        sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {}").format(
+            sql.Identifier(role)
+        )
+    )
+    sm = boto("secretsmanager")
+    sm.put_secret_value(
+        SecretId=env["DB_SECRET_ARN"],
+        SecretString=json.dumps({"username": role, "password": "old-pass"}),
+    )
+    monkeypatch.setenv("DB_USER", role)
+    common.reset()
+    assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    # WHEN the password rotates and the proxy drops the session
+    admin_conn.execute(sql.SQL("ALTER ROLE {} PASSWORD 'new-pass'").format(sql.Identifier(role)))
+    sm.put_secret_value(
+        SecretId=env["DB_SECRET_ARN"],
+        SecretString=json.dumps({"username": role, "password": "new-pass"}),
+    )
+    admin_conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+    )
+    # THEN the next invocation fails once on the cached password, refetches and succeeds
+    assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    database = common.database()
+    assert database.connects == 2
+    assert database._secret is not None and database._secret.fetches == 2
+
+
+def test_primary_falls_back_to_reader_endpoint_when_writer_refuses(env, monkeypatch):
+    # GIVEN the read/write endpoint has no target (nothing listens on 127.0.0.3)
+    monkeypatch.setenv("DB_HOST", "127.0.0.3")
+    monkeypatch.setenv("DB_READER_HOST", "127.0.0.1")
+    common.reset()
+    # WHEN a request needs the database THEN it is served through the other endpoint
+    assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    assert common.database().current_host == "127.0.0.1"
+
+
+def test_write_on_read_only_endpoint_switches_endpoint_and_retries_once(
+    env, admin_conn, monkeypatch
+):
+    # GIVEN a secondary-hinted container whose reader endpoint (127.0.0.2) rejects writes with
+    # SQLSTATE 25006, as the reader of a freshly promoted primary cluster would
+    admin_conn.execute(
+        """
+        CREATE FUNCTION reject_on_reader() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF host(inet_server_addr()) = '127.0.0.2' THEN
+                RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction'
+                    USING ERRCODE = '25006';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER reader_is_read_only BEFORE INSERT OR UPDATE ON user_preferences
+            FOR EACH ROW EXECUTE FUNCTION reject_on_reader();
+        """
+    )
+    monkeypatch.setenv("APP_ROLE_HINT", "secondary")
+    monkeypatch.setenv("DB_HOST", "127.0.0.1")
+    monkeypatch.setenv("DB_READER_HOST", "127.0.0.2")
+    common.reset()
+    assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
+    assert common.database().current_host == "127.0.0.2"
+    # WHEN the container writes
+    status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"x": 1})
+    # THEN the write lands through the read/write endpoint, and later writes stay there
+    assert (status, body["preferences"]) == (200, {"x": 1})
+    assert common.database().current_host == "127.0.0.1"
+    assert call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"x": 2})[0] == 200
+    assert common.database().connects == 2
+
+
+def test_secondary_session_gets_statement_timeout_and_consistency_mode(env, monkeypatch):
+    monkeypatch.setenv("APP_ROLE_HINT", "secondary")
+    common.reset()
+    database = common.database()
+    settings = database.run(
+        lambda c: c.execute(
+            "SELECT current_setting('statement_timeout'), "
+            "current_setting('apg_write_forward.consistency_mode')"
+        ).fetchone()
+    )
+    assert settings == ("5s", "SESSION")
+
+
+def test_iam_mode_signs_a_token_and_sends_no_startup_options(env, monkeypatch):
+    monkeypatch.setenv("DB_AUTH", "iam")
+    monkeypatch.setenv("DB_SSLMODE", "require")
+    monkeypatch.setenv("DB_STARTUP_OPTIONS", "false")
+    common.reset()
+    kwargs = Database(DbSettings.from_env()).connect_kwargs("proxy.example")
+    assert "X-Amz-Signature=" in kwargs["password"]
+    assert kwargs["password"].startswith("proxy.example:")
+    assert (kwargs["sslmode"], kwargs["prepare_threshold"], kwargs["autocommit"]) == (
+        "require",
+        None,
+        True,
+    )
+    assert "options" not in kwargs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"DB_NAME": ""}, "DB_NAME is required"),
+        ({"DB_AUTH": "kerberos"}, "DB_AUTH must be one of iam, secret"),
+        ({"DB_SECRET_ARN": ""}, "DB_SECRET_ARN is required when DB_AUTH=secret"),
+        ({"DB_PORT": "x"}, "DB_PORT must be an integer"),
+        ({"APP_ROLE_HINT": "tertiary"}, "APP_ROLE_HINT must be one of primary, secondary"),
+        ({"DB_AUTH": "iam", "DB_SSLMODE": "disable"}, "DB_SSLMODE must be require"),
+    ],
+)
+def test_db_settings_errors_name_the_variable(env, overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        DbSettings.from_env({**env, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"EVENTS_TOPIC_ARN": ""}, "EVENTS_TOPIC_ARN is required"),
+        ({"PUSH_PLATFORM_APPLICATIONS": '{"sms": "arn:x"}'}, "PUSH_PLATFORM_APPLICATIONS"),
+        ({"PUSH_PLATFORM_APPLICATIONS": "{bad"}, "PUSH_PLATFORM_APPLICATIONS must be valid JSON"),
+        ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES must be between"),
+    ],
+)
+def test_api_settings_errors_name_the_variable(env, overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        ApiSettings.from_env({**env, **overrides})
+
+
+def test_migration_trigger_settings_validate_pools_and_legacy_url():
+    base = {"AWS_REGION": "eu-west-1"}
+    with pytest.raises(SettingsError, match=r"PEER_USER_POOLS\[0\]"):
+        MigrationTriggerSettings.from_env({**base, "PEER_USER_POOLS": '[{"region": "x"}]'})
+    with pytest.raises(SettingsError, match="LEGACY_AUTH_URL must be an https URL"):
+        MigrationTriggerSettings.from_env({**base, "LEGACY_AUTH_URL": "http://legacy.example"})
+    settings = MigrationTriggerSettings.from_env(
+        {
+            **base,
+            "PEER_USER_POOLS": '[{"region": "us-west-1", "user_pool_id": "p", "client_id": "c"}]',
+            "LEGACY_AUTH_URL": "https://legacy.example/auth",
+        }
+    )
+    assert settings.peer_pools[0].region == "us-west-1"
+    assert settings.legacy_auth_url == "https://legacy.example/auth"
+
+
+def test_api_misconfiguration_is_a_500_without_details(env, monkeypatch):
+    monkeypatch.delenv("EVENTS_TOPIC_ARN")
+    common.reset()
+    status, body = call(
+        "POST", "/users", authorizer=claims(ALICE), body={"name": "a", "email": "a@b.co"}
+    )
+    assert status == 500
+    assert body == {"error": {"code": "internal_error", "message": "internal error"}}
