@@ -109,6 +109,9 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
     with conn.transaction():
         # SHARE ROW EXCLUSIVE conflicts with itself: a second runner waits here until the first
         # commits, then sees its rows and has nothing left to do.
+        # The parameter group's short statement_timeout is for the app; a migration may need
+        # longer (SET LOCAL ends with this transaction).
+        conn.execute("SET LOCAL statement_timeout = '15min'")
         conn.execute("LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE")
         rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
         applied = {version: checksum for version, checksum in rows}
