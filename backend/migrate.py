@@ -89,12 +89,16 @@ def combined_checksum(directory: Path = MIGRATIONS_DIR) -> str:
 def _bootstrap(conn: psycopg.Connection) -> None:
     import psycopg.errors
 
-    # Two first-ever runners can race on CREATE TABLE IF NOT EXISTS (catalog unique index);
-    # the loser simply finds the table there afterwards.
+    # Two first-ever runners can race on CREATE TABLE IF NOT EXISTS (the loser trips over the
+    # catalog: duplicate key, table or row type); it simply finds the table there afterwards.
     try:
         with conn.transaction():
             conn.execute(BOOTSTRAP_SQL)
-    except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+    except (
+        psycopg.errors.UniqueViolation,
+        psycopg.errors.DuplicateTable,
+        psycopg.errors.DuplicateObject,
+    ):
         pass
 
 
