@@ -134,8 +134,13 @@ class Database:
         self._conn = None
 
     def close(self) -> None:
-        with self._lock:
-            self._discard()
+        # Never wait here: a /health probe abandoned on timeout may still hold the lock while
+        # its connect attempt runs out; it finishes on its own.
+        if self._lock.acquire(blocking=False):
+            try:
+                self._discard()
+            finally:
+                self._lock.release()
 
     # -- units of work ---------------------------------------------------------------------
     def run(self, work: Callable[[psycopg.Connection], T], *, write: bool = False) -> T:

@@ -86,7 +86,7 @@ class LocalPostgres:
 
     @property
     def host(self) -> str:
-        return "127.0.0.1"
+        return self.listen_addresses[0]
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None) -> str:
         """A libpq connection string for `dbname` over loopback TCP."""
@@ -153,17 +153,53 @@ class LocalPostgres:
                 "-t",
                 "30",
                 "-l",
-                str(self.data_dir / "server.log"),
+                str(self.directory / "server.log"),
                 "-o",
                 options,
             )
         except subprocess.CalledProcessError as exc:
-            log = self.data_dir / "server.log"
+            log = self.directory / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {exc.stderr}\n{tail}") from exc
         self._running = True
         self._wait_ready()
         return self
+
+    @classmethod
+    def replica_of(
+        cls, primary: LocalPostgres, directory: Path, listen_address: str, port: int | None = None
+    ) -> LocalPostgres:
+        """A streaming hot standby of `primary` (read-only, `pg_is_in_recovery()` is true).
+
+        Listening on another loopback address with the primary's port lets tests treat the two
+        servers like the read/write and read-only endpoints of one cluster.
+        """
+        replica = cls(
+            directory,
+            port=port or primary.port,
+            bin_dir=primary.bin_dir,
+            superuser=primary.superuser,
+            password=primary.password,
+            listen_addresses=(listen_address,),
+        )
+        replica.directory.mkdir(parents=True, exist_ok=True)
+        replica._chown()
+        replica._run(
+            "pg_basebackup",
+            "-D",
+            str(replica.data_dir),
+            "-d",
+            primary.conninfo().replace("connect_timeout=3", "connect_timeout=10"),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        )
+        # The primary's unix-socket lock file lives in its data dir and was copied along; left
+        # there it names the primary's live pid and the standby refuses to start.
+        for stale in replica.data_dir.glob(".s.PGSQL.*"):
+            stale.unlink()
+        return replica.start()
 
     def _wait_ready(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

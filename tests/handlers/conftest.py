@@ -41,8 +41,7 @@ TEMPLATE_DB = "app_template"
 @pytest.fixture(scope="session")
 def pg() -> Iterator[LocalPostgres]:
     directory = Path(tempfile.mkdtemp(prefix="mb-pg-"))
-    # 127.0.0.2 is a second "endpoint" of the same server (see the endpoint-selection tests).
-    server = LocalPostgres(directory, listen_addresses=("127.0.0.1", "127.0.0.2")).start()
+    server = LocalPostgres(directory).start()
     try:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(
@@ -64,6 +63,40 @@ def pg() -> Iterator[LocalPostgres]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+READER_HOST = "127.0.0.2"
+
+
+@pytest.fixture(scope="session")
+def replica(pg: LocalPostgres) -> Iterator[LocalPostgres]:
+    """A streaming hot standby on 127.0.0.2 with the primary's port: the "read-only endpoint"
+    (reads work, writes fail with SQLSTATE 25006, `pg_is_in_recovery()` is true)."""
+    directory = Path(tempfile.mkdtemp(prefix="mb-pg-replica-"))
+    server = LocalPostgres.replica_of(pg, directory, READER_HOST)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def wait_replayed(pg: LocalPostgres, replica: LocalPostgres, timeout: float = 10.0) -> None:
+    """Block until the replica has replayed everything the primary has written so far."""
+    import time
+
+    with psycopg.connect(pg.conninfo(), autocommit=True) as primary:
+        target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(replica.conninfo(), autocommit=True) as standby:
+        while time.monotonic() < deadline:
+            lag = standby.execute(
+                "SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())", (target,)
+            ).fetchone()[0]
+            if lag <= 0:
+                return
+            time.sleep(0.02)
+    raise TimeoutError("replica did not catch up")
 
 
 def _create_db(pg: LocalPostgres, template: str) -> str:

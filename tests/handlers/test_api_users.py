@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -197,3 +199,19 @@ def test_post_users_validation_errors_name_the_fields(env, stack):
     assert body["error"]["fields"] == ["admin"]
     # nothing was published for invalid requests
     assert "Messages" not in boto("sqs").receive_message(QueueUrl=stack.queue_url)
+
+
+def test_health_answers_503_within_its_timeout_when_the_database_hangs(env, monkeypatch):
+    # GIVEN an endpoint that accepts TCP but never speaks (a hung proxy)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        monkeypatch.setenv("DB_PORT", str(hung.getsockname()[1]))
+        # WHEN /health is called
+        started = time.monotonic()
+        status, body = call("GET", "/health")
+        elapsed = time.monotonic() - started
+    # THEN it gives up after its own timeout (well inside Route 53's 4 s + 2 s) with 503
+    assert status == 503
+    assert body["database"] == "unreachable"
+    assert 1.5 < elapsed < 3.0

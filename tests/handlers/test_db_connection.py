@@ -12,7 +12,7 @@ from psycopg import sql
 from backend.config import ApiSettings, DbSettings, MigrationTriggerSettings, SettingsError
 from backend.db import Database
 from handlers import common
-from tests.handlers.conftest import boto
+from tests.handlers.conftest import READER_HOST, boto, wait_replayed
 from tests.handlers.helpers import ALICE, call, claims
 
 
@@ -93,38 +93,54 @@ def test_primary_falls_back_to_reader_endpoint_when_writer_refuses(env, monkeypa
     assert common.database().current_host == "127.0.0.1"
 
 
-def test_write_on_read_only_endpoint_switches_endpoint_and_retries_once(
-    env, admin_conn, monkeypatch
+def test_secondary_reads_from_replica_endpoint_and_reports_forwarding_role(
+    env, pg, replica, monkeypatch
 ):
-    # GIVEN a secondary-hinted container whose reader endpoint (127.0.0.2) rejects writes with
-    # SQLSTATE 25006, as the reader of a freshly promoted primary cluster would
-    admin_conn.execute(
-        """
-        CREATE FUNCTION reject_on_reader() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF host(inet_server_addr()) = '127.0.0.2' THEN
-                RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction'
-                    USING ERRCODE = '25006';
-            END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER reader_is_read_only BEFORE INSERT OR UPDATE ON user_preferences
-            FOR EACH ROW EXECUTE FUNCTION reject_on_reader();
-        """
-    )
+    # GIVEN a secondary-region container: read/write endpoint 127.0.0.1, read-only endpoint a
+    # real hot standby on 127.0.0.2
+    wait_replayed(pg, replica)
     monkeypatch.setenv("APP_ROLE_HINT", "secondary")
-    monkeypatch.setenv("DB_HOST", "127.0.0.1")
-    monkeypatch.setenv("DB_READER_HOST", "127.0.0.2")
+    monkeypatch.setenv("DB_READER_HOST", READER_HOST)
+    common.reset()
+    # WHEN the health probe runs THEN it went to the replica and reports the forwarding role
+    status, body = call("GET", "/health")
+    assert (status, body["role"]) == (200, "forwarding")
+    assert common.database().current_host == READER_HOST
+
+
+def test_write_on_read_only_endpoint_switches_endpoint_and_retries_once(
+    env, pg, replica, monkeypatch
+):
+    # GIVEN a secondary-hinted container connected to the replica, which cannot write (as the
+    # reader of a freshly promoted primary cluster, which has no write forwarding)
+    wait_replayed(pg, replica)
+    monkeypatch.setenv("APP_ROLE_HINT", "secondary")
+    monkeypatch.setenv("DB_READER_HOST", READER_HOST)
     common.reset()
     assert call("GET", "/me", authorizer=claims(ALICE))[0] == 200
-    assert common.database().current_host == "127.0.0.2"
+    assert common.database().current_host == READER_HOST
     # WHEN the container writes
     status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"x": 1})
-    # THEN the write lands through the read/write endpoint, and later writes stay there
+    # THEN the ReadOnlySqlTransaction moves it to the read/write endpoint, and it stays there
     assert (status, body["preferences"]) == (200, {"x": 1})
     assert common.database().current_host == "127.0.0.1"
     assert call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"x": 2})[0] == 200
     assert common.database().connects == 2
+
+
+def test_read_only_error_on_a_read_is_not_retried_elsewhere(env, pg, replica):
+    # A read-only unit of work never writes, so a 25006 there is a bug to surface, not retry.
+    wait_replayed(pg, replica)
+    settings = DbSettings.from_env(
+        {**env, "APP_ROLE_HINT": "secondary", "DB_READER_HOST": READER_HOST}
+    )
+    database = Database(settings)
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            database.run(lambda c: c.execute("DELETE FROM users"))
+        assert database.current_host == READER_HOST
+    finally:
+        database.close()
 
 
 def test_secondary_session_gets_statement_timeout_and_consistency_mode(env, monkeypatch):
