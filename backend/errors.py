@@ -43,8 +43,3 @@ class ConflictError(DomainError):
 class PayloadTooLargeError(DomainError):
     status = 413
     code = "payload_too_large"
-
-
-class UnavailableError(DomainError):
-    status = 503
-    code = "unavailable"

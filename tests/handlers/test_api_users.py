@@ -215,3 +215,12 @@ def test_health_answers_503_within_its_timeout_when_the_database_hangs(env, monk
     assert status == 503
     assert body["database"] == "unreachable"
     assert 1.5 < elapsed < 3.0
+
+
+def test_database_down_on_a_data_route_is_503_json(env, monkeypatch):
+    monkeypatch.setenv("DB_PORT", "1")
+    status, body = call("GET", "/me", authorizer=claims(ALICE))
+    assert status == 503
+    assert body == {
+        "error": {"code": "unavailable", "message": "the database is unavailable, retry later"}
+    }

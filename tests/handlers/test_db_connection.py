@@ -15,6 +15,20 @@ from handlers import common
 from tests.handlers.conftest import READER_HOST, boto, wait_replayed
 from tests.handlers.helpers import ALICE, call, claims
 
+VALID_ENV = {
+    "AWS_REGION": "eu-west-1",
+    "APP_ROLE_HINT": "primary",
+    "DB_HOST": "proxy-rw.example",
+    "DB_PORT": "5432",
+    "DB_NAME": "app",
+    "DB_USER": "app_user",
+    "DB_AUTH": "secret",
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db",
+    "EVENTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:events",
+    "ASSETS_BUCKET": "assets",
+    "UPLOAD_MAX_BYTES": "1024",
+}
+
 
 def app_backends(conn: psycopg.Connection, db_name: str, user: str) -> list[int]:
     rows = conn.execute(
@@ -183,9 +197,9 @@ def test_iam_mode_signs_a_token_and_sends_no_startup_options(env, monkeypatch):
         ({"DB_AUTH": "iam", "DB_SSLMODE": "disable"}, "DB_SSLMODE must be require"),
     ],
 )
-def test_db_settings_errors_name_the_variable(env, overrides, message):
+def test_db_settings_errors_name_the_variable(overrides, message):
     with pytest.raises(SettingsError, match=message):
-        DbSettings.from_env({**env, **overrides})
+        DbSettings.from_env({**VALID_ENV, **overrides})
 
 
 @pytest.mark.parametrize(
@@ -197,9 +211,22 @@ def test_db_settings_errors_name_the_variable(env, overrides, message):
         ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES must be between"),
     ],
 )
-def test_api_settings_errors_name_the_variable(env, overrides, message):
+def test_api_settings_errors_name_the_variable(overrides, message):
     with pytest.raises(SettingsError, match=message):
-        ApiSettings.from_env({**env, **overrides})
+        ApiSettings.from_env({**VALID_ENV, **overrides})
+
+
+def test_valid_environment_parses_with_documented_defaults():
+    db = DbSettings.from_env({k: v for k, v in VALID_ENV.items() if k != "DB_PORT"})
+    api = ApiSettings.from_env({k: v for k, v in VALID_ENV.items() if k != "UPLOAD_MAX_BYTES"})
+    assert (db.port, db.reader_host, db.sslmode, db.startup_options) == (
+        5432,
+        "proxy-rw.example",
+        "require",
+        False,
+    )
+    assert api.upload_max_bytes == 10 * 1024 * 1024
+    assert api.push_platform_applications == {}
 
 
 def test_migration_trigger_settings_validate_pools_and_legacy_url():
