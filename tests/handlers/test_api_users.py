@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from handlers.api.main import handler
 from tests.handlers.conftest import boto
-from tests.handlers.helpers import ALICE, BOB, call, claims
+from tests.handlers.helpers import ALICE, BOB, LambdaContext, api_event, call, claims
 
 
 def insert_user(conn: psycopg.Connection, owner: str, email: str, created_at: datetime) -> str:
@@ -224,3 +225,14 @@ def test_database_down_on_a_data_route_is_503_json(env, monkeypatch):
     assert body == {
         "error": {"code": "unavailable", "message": "the database is unavailable, retry later"}
     }
+
+
+def test_base_path_prefix_is_stripped_and_responses_are_not_cacheable(env):
+    # GIVEN the request came through CloudFront's /api/* behaviour and the base path mapping
+    response = handler(api_event("GET", "/api/health"), LambdaContext())
+    # THEN it reaches the /health route and says no-store
+    assert response["statusCode"] == 200
+    assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
+    error = handler(api_event("GET", "/users"), LambdaContext())
+    assert error["statusCode"] == 401
+    assert error["multiValueHeaders"]["Cache-Control"] == ["no-store"]
