@@ -102,6 +102,42 @@ def _bootstrap(conn: psycopg.Connection) -> None:
         pass
 
 
+APP_GROUP_ROLE = "app_rw"
+APP_STATEMENT_TIMEOUT = "5s"
+IAM_ROLE = "rds_iam"
+
+
+def ensure_app_users(conn: psycopg.Connection, usernames: list[str]) -> list[str]:
+    """Make each login role exist and belong to `app_rw` (and `rds_iam` where it exists).
+
+    The role-level `statement_timeout` is applied by the server when a session starts, so it
+    holds through RDS Proxy without any client `SET` (which would pin the session).
+    Returns the roles that had to be created.
+    """
+    from psycopg import sql
+
+    created: list[str] = []
+    with conn.transaction():
+        has_iam = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (IAM_ROLE,)).fetchone()
+        for username in usernames:
+            role = sql.Identifier(username)
+            exists = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)
+            ).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+                created.append(username)
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_GROUP_ROLE), role))
+            if has_iam:
+                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(IAM_ROLE), role))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+                    role, sql.Literal(APP_STATEMENT_TIMEOUT)
+                )
+            )
+    return created
+
+
 def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> MigrationResult:
     """Apply pending migrations on an autocommit connection; returns the versions applied."""
     if not conn.autocommit:

@@ -53,3 +53,18 @@ CREATE TABLE user_directory (
     attributes    jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(attributes) = 'object'),
     updated_at    timestamptz NOT NULL
 );
+
+-- Privileges live on a NOLOGIN group role; login roles (the IAM-authenticated app user) are
+-- made members of it by the migration function (`app_users` in its input). Roles are
+-- cluster-wide, hence the existence check.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_rw') THEN
+        CREATE ROLE app_rw NOLOGIN;
+    END IF;
+END
+$$;
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON users, user_preferences, device_tokens, processed_messages TO app_rw;
+-- The directory is written by imports (as the owner); the app only reads it.
+GRANT SELECT ON user_directory TO app_rw;

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from backend.migrate import apply_migrations
+from backend.migrate import apply_migrations, ensure_app_users
 from handlers import common
 from local.postgres import LocalPostgres
 
@@ -54,11 +54,8 @@ def pg() -> Iterator[LocalPostgres]:
             )
         with psycopg.connect(server.conninfo(TEMPLATE_DB), autocommit=True) as conn:
             apply_migrations(conn)
-            conn.execute(
-                psycopg.sql.SQL(
-                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
-                ).format(psycopg.sql.Identifier(APP_USER))
-            )
+            # The same grant path the migration function uses in the cloud.
+            ensure_app_users(conn, [APP_USER])
         yield server
     finally:
         server.stop()

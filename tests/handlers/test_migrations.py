@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -159,18 +160,35 @@ def migrator_env(monkeypatch, pg, empty_db, aws):
 
 
 def test_handler_applies_and_reports_then_is_a_no_op(migrator_env, pg):
-    event = {"checksum": combined_checksum()}
+    # GIVEN the input the infrastructure sends, naming a login role that does not exist yet
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    event = {"checksum": combined_checksum(), "app_users": [role]}
+    # WHEN the function runs twice
     first = migrate_handler(event, LambdaContext())
     second = migrate_handler(event, LambdaContext())
+    # THEN the first run applies everything and creates the role, the second changes nothing
     versions = [m.version for m in load_migrations()]
     assert first == {
         "applied": versions,
         "current_version": versions[-1],
         "checksum": combined_checksum(),
+        "roles_created": [role],
     }
-    assert second["applied"] == []
+    assert (second["applied"], second["roles_created"]) == ([], [])
     with connect(pg, migrator_env) as conn:
         assert "users" in tables(conn)
+        privileges = conn.execute(
+            "SELECT has_table_privilege(%(r)s, 'users', 'INSERT'), "
+            "has_table_privilege(%(r)s, 'user_directory', 'SELECT'), "
+            "has_table_privilege(%(r)s, 'user_directory', 'UPDATE'), "
+            "has_table_privilege(%(r)s, 'schema_migrations', 'SELECT')",
+            {"r": role},
+        ).fetchone()
+        assert privileges == (True, True, False, False)
+        config = conn.execute(
+            "SELECT rolconfig FROM pg_roles WHERE rolname = %s", (role,)
+        ).fetchone()
+        assert config == (["statement_timeout=5s"],)
 
 
 def test_handler_refuses_a_checksum_mismatch_before_touching_the_database(migrator_env, pg):
