@@ -105,7 +105,14 @@ class Database:
         for refresh in rounds:
             for host in self._hosts():
                 try:
-                    conn = psycopg.connect(**self.connect_kwargs(host, refresh_secret=refresh))
+                    kwargs = self.connect_kwargs(host, refresh_secret=refresh)
+                except Exception as exc:
+                    # Secrets Manager / STS unreachable: as unavailable as the database itself.
+                    raise DatabaseUnavailableError(
+                        f"could not obtain database credentials ({type(exc).__name__})"
+                    ) from exc
+                try:
+                    conn = psycopg.connect(**kwargs)
                 except psycopg.OperationalError as exc:
                     last_error = exc
                     refresh = False  # refetch the secret once per round, not per host

@@ -254,3 +254,15 @@ def test_api_misconfiguration_is_a_500_without_details(env, monkeypatch):
     )
     assert status == 500
     assert body == {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+def test_unreadable_secret_is_503_not_500(env, monkeypatch):
+    # GIVEN the secret cannot be read (deleted, or Secrets Manager unreachable)
+    monkeypatch.setenv(
+        "DB_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:missing-AbCdEf"
+    )
+    common.reset()
+    # WHEN a data route runs THEN the caller is told to retry, without details
+    status, body = call("GET", "/me", authorizer=claims(ALICE))
+    assert status == 503
+    assert body["error"]["code"] == "unavailable"
