@@ -45,8 +45,8 @@ _ERROR_TEXT = {
     403: "The resource belongs to another account",
     404: "Not found",
     409: "Conflict",
-    413: "Declared size over the limit",
-    503: "Database unreachable",
+    413: "Over the size limit (`error.fields` names the field)",
+    503: "Database unavailable, retry later",
 }
 
 
@@ -96,7 +96,10 @@ def health() -> tuple[dict[str, Any], int]:
 
 
 @router.get(
-    "/users", summary="List users (keyset pagination)", tags=["users"], responses=errors(400, 401)
+    "/users",
+    summary="List users (keyset pagination)",
+    tags=["users"],
+    responses=errors(400, 401, 503),
 )
 def list_users(
     limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 20,
@@ -106,7 +109,9 @@ def list_users(
     return common.database().run(lambda c: users.list_users(c, caller, limit=limit, cursor=cursor))
 
 
-@router.get("/users/<id>", summary="One user", tags=["users"], responses=errors(400, 401, 403, 404))
+@router.get(
+    "/users/<id>", summary="One user", tags=["users"], responses=errors(400, 401, 403, 404, 503)
+)
 def get_user(id: Annotated[UUID, Path()]) -> User:
     caller = current_caller()
     return common.database().run(lambda c: users.get_user(c, caller, id))
@@ -149,7 +154,7 @@ def create_user(
 
 
 @router.get(
-    "/me", summary="The caller's profile and preferences", tags=["me"], responses=errors(401)
+    "/me", summary="The caller's profile and preferences", tags=["me"], responses=errors(401, 503)
 )
 def me() -> Me:
     caller = current_caller()
@@ -167,7 +172,7 @@ def me() -> Me:
     "/me/preferences",
     summary="Replace the caller's preferences (synced across devices)",
     tags=["me"],
-    responses=errors(400, 401, 413),
+    responses=errors(400, 401, 413, 503),
 )
 def put_preferences(body: Annotated[dict[str, Any], Body()]) -> Preferences:
     caller = current_caller()
@@ -227,7 +232,7 @@ def get_upload(
     status_code=201,
     responses={
         201: {"description": "Registered", "content": {"application/json": {"model": Device}}},
-        **errors(400, 401, 409),
+        **errors(400, 401, 409, 503),
     },
 )
 def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
@@ -250,7 +255,7 @@ def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
     "/notifications",
     summary="Send a push notification to a user's devices (self, or anyone for admins)",
     tags=["push"],
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 503),
 )
 def send_notification(body: Annotated[NotificationRequest, Body()]) -> NotificationResult:
     caller = current_caller()
