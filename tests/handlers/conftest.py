@@ -8,9 +8,11 @@ before each test. Nothing here talks to anything but 127.0.0.1.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
+import socket
 import tempfile
 import urllib.request
 import uuid
@@ -36,6 +38,40 @@ PEER_REGION = "us-west-1"
 APP_USER = "app_user"
 APP_PASSWORD = "app-password-1"
 TEMPLATE_DB = "app_template"
+
+
+def _is_loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Fail any Python-level connection that would leave the machine (libpq connects in C, but
+    only ever to the loopback servers configured here)."""
+    original = socket.socket.connect
+    original_ex = socket.socket.connect_ex
+
+    def guard(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
+
+    def connect(sock: socket.socket, address: object) -> None:
+        guard(sock, address)
+        return original(sock, address)
+
+    def connect_ex(sock: socket.socket, address: object) -> int:
+        guard(sock, address)
+        return original_ex(sock, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = original  # type: ignore[method-assign]
+    socket.socket.connect_ex = original_ex  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

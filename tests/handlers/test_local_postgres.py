@@ -45,3 +45,9 @@ def test_no_binaries_anywhere_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr("local.postgres.glob.glob", lambda pattern: [])
     with pytest.raises(PostgresNotFoundError, match="make postgres"):
         find_bin_dir()
+
+
+def test_the_suite_refuses_connections_beyond_loopback():
+    # The session guard in conftest.py makes an accidental real AWS call fail loudly.
+    with socket.socket() as sock, pytest.raises(AssertionError, match="only loopback"):
+        sock.connect(("192.0.2.1", 443))
