@@ -79,6 +79,9 @@ class DbSettings:
     # Startup `options` (statement_timeout, write-forwarding consistency) are only sent to a
     # server we run ourselves: through RDS Proxy they live in the DB parameter group instead.
     startup_options: bool = False
+    # Sent in the startup message (RDS Proxy accepts application_name there without pinning);
+    # lets pg_stat_activity tell the functions apart.
+    application_name: str = "mobile-backend"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DbSettings:
@@ -108,6 +111,7 @@ class DbSettings:
             secret_arn=secret_arn,
             sslmode=sslmode,
             startup_options=env.get("DB_STARTUP_OPTIONS", "").strip().lower() in ("1", "true"),
+            application_name=(env.get("AWS_LAMBDA_FUNCTION_NAME") or "mobile-backend")[:63],
         )
 
 

@@ -4,9 +4,12 @@
 Why each rule exists:
 
 * `prepare_threshold=None`: server-side prepared statements pin RDS Proxy sessions.
-* No `SET` on the proxy path: session settings pin too. `statement_timeout` and
-  `apg_write_forward.consistency_mode` come from the DB parameter group; only against a server
-  we run ourselves (`DB_STARTUP_OPTIONS=true`) are they sent as startup options.
+* No `SET` on the proxy path: session settings pin too. RDS Proxy accepts only a few startup
+  parameters (user, database, application_name, client_encoding, DateStyle, TimeZone,
+  extra_float_digits, search_path) and `options` is not one of them, so `statement_timeout`
+  and `apg_write_forward.consistency_mode` come from the DB parameter group and the role's
+  defaults; only against a server we run ourselves (`DB_STARTUP_OPTIONS=true`) are they sent
+  as startup options.
 * Endpoint selection survives a switchover without a redeploy: the primary prefers the
   read/write proxy endpoint, the secondary the read-only one (its read/write endpoint has no
   target until promotion; Aurora write forwarding forwards DML from the reader). If the
@@ -88,6 +91,7 @@ class Database:
             "connect_timeout": s.connect_timeout,
             "autocommit": True,
             "prepare_threshold": None,
+            "application_name": s.application_name,
         }
         if s.startup_options:
             options = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"

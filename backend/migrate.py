@@ -104,32 +104,46 @@ def _bootstrap(conn: psycopg.Connection) -> None:
 
 APP_GROUP_ROLE = "app_rw"
 APP_STATEMENT_TIMEOUT = "5s"
-IAM_ROLE = "rds_iam"
 
 
-def ensure_app_users(conn: psycopg.Connection, usernames: list[str]) -> list[str]:
-    """Make each login role exist and belong to `app_rw` (and `rds_iam` where it exists).
+@dataclass(frozen=True)
+class AppUser:
+    """A login role for the app. `password`, when given, is set on the role (the value of the
+    secret RDS Proxy uses to reach the database)."""
 
+    name: str
+    password: str | None = None
+
+
+def ensure_app_users(conn: psycopg.Connection, users: list[AppUser]) -> list[str]:
+    """Make each login role exist, belong to `app_rw` and carry the role-level defaults.
+
+    No `rds_iam` grant: with RDS Proxy the Lambda authenticates to the proxy with IAM, while the
+    proxy logs in to the database with the password from Secrets Manager, and AWS warns that
+    mixing `rds_iam` and password authentication for one user breaks connections.
     The role-level `statement_timeout` is applied by the server when a session starts, so it
-    holds through RDS Proxy without any client `SET` (which would pin the session).
+    holds through RDS Proxy without a client `SET` (which would pin the session).
     Returns the roles that had to be created.
     """
     from psycopg import sql
 
     created: list[str] = []
     with conn.transaction():
-        has_iam = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (IAM_ROLE,)).fetchone()
-        for username in usernames:
-            role = sql.Identifier(username)
+        for user in users:
+            role = sql.Identifier(user.name)
             exists = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (user.name,)
             ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
-                created.append(username)
+                created.append(user.name)
+            if user.password is not None:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
+                        role, sql.Literal(user.password)
+                    )
+                )
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_GROUP_ROLE), role))
-            if has_iam:
-                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(IAM_ROLE), role))
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
                     role, sql.Literal(APP_STATEMENT_TIMEOUT)

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from backend.migrate import apply_migrations, ensure_app_users
+from backend.migrate import AppUser, apply_migrations, ensure_app_users
 from handlers import common
 from local.postgres import LocalPostgres
 
@@ -91,7 +91,7 @@ def pg() -> Iterator[LocalPostgres]:
         with psycopg.connect(server.conninfo(TEMPLATE_DB), autocommit=True) as conn:
             apply_migrations(conn)
             # The same grant path the migration function uses in the cloud.
-            ensure_app_users(conn, [APP_USER])
+            ensure_app_users(conn, [AppUser(APP_USER)])
         yield server
     finally:
         server.stop()

@@ -174,6 +174,7 @@ def test_iam_mode_signs_a_token_and_sends_no_startup_options(env, monkeypatch):
     monkeypatch.setenv("DB_AUTH", "iam")
     monkeypatch.setenv("DB_SSLMODE", "require")
     monkeypatch.setenv("DB_STARTUP_OPTIONS", "false")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "mobile-api-eu")
     common.reset()
     kwargs = Database(DbSettings.from_env()).connect_kwargs("proxy.example")
     assert "X-Amz-Signature=" in kwargs["password"]
@@ -184,6 +185,7 @@ def test_iam_mode_signs_a_token_and_sends_no_startup_options(env, monkeypatch):
         True,
     )
     assert "options" not in kwargs
+    assert kwargs["application_name"] == "mobile-api-eu"
 
 
 @pytest.mark.parametrize(

@@ -161,8 +161,12 @@ def migrator_env(monkeypatch, pg, empty_db, aws):
 
 def test_handler_applies_and_reports_then_is_a_no_op(migrator_env, pg):
     # GIVEN the input the infrastructure sends, naming a login role that does not exist yet
+    # and the secret (used by RDS Proxy) holding its password
     role = f"app_{uuid.uuid4().hex[:8]}"
-    event = {"checksum": combined_checksum(), "app_users": [role]}
+    arn = boto("secretsmanager").create_secret(
+        Name=role, SecretString=json.dumps({"username": role, "password": "proxy-secret-1"})
+    )["ARN"]
+    event = {"checksum": combined_checksum(), "app_users": [{"name": role, "secret_arn": arn}]}
     # WHEN the function runs twice
     first = migrate_handler(event, LambdaContext())
     second = migrate_handler(event, LambdaContext())
@@ -189,6 +193,16 @@ def test_handler_applies_and_reports_then_is_a_no_op(migrator_env, pg):
             "SELECT rolconfig FROM pg_roles WHERE rolname = %s", (role,)
         ).fetchone()
         assert config == (["statement_timeout=5s"],)
+    # AND the role logs in with the secret's password and gets the role-level timeout
+    login = f"host={pg.host} port={pg.port} dbname={migrator_env} user={role} "
+    with psycopg.connect(login + "password=proxy-secret-1 sslmode=disable") as app:
+        assert app.execute("SHOW statement_timeout").fetchone() == ("5s",)
+        assert app.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_handler_rejects_malformed_app_users(migrator_env):
+    with pytest.raises(MigrationError, match="app_users entries need a name"):
+        migrate_handler({"app_users": [{"secret_arn": "x"}]}, LambdaContext())
 
 
 def test_handler_refuses_a_checksum_mismatch_before_touching_the_database(migrator_env, pg):
