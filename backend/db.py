@@ -70,7 +70,6 @@ class Database:
     def connect_kwargs(self, host: str, *, refresh_secret: bool = False) -> dict[str, Any]:
         """libpq parameters for `host`; the password is a fresh IAM token or the secret's."""
         s = self.settings
-        user = s.user
         if s.auth == "iam":
             from backend import aws
 
@@ -85,7 +84,7 @@ class Database:
             "host": host,
             "port": s.port,
             "dbname": s.dbname,
-            "user": user,
+            "user": s.user,
             "password": password,
             "sslmode": s.sslmode,
             "connect_timeout": s.connect_timeout,
