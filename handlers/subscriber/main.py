@@ -20,10 +20,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from backend import users
+from backend.db import DatabaseUnavailableError
 from handlers import common
 from handlers.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
+# Set when the database proved unreachable during this invocation: the remaining records fail
+# at once instead of each waiting out connect timeouts (they return to the queue either way).
+_invocation = {"database_down": False}
 
 
 class MalformedMessageError(ValueError):
@@ -43,7 +47,13 @@ def parse(body: str) -> users.UserCreateMessage:
 
 def record_handler(record: SQSRecord) -> str:
     message = parse(record.body)
-    outcome = common.database().run(lambda c: users.apply_user_message(c, message), write=True)
+    if _invocation["database_down"]:
+        raise DatabaseUnavailableError("skipped: database unavailable in this invocation")
+    try:
+        outcome = common.database().run(lambda c: users.apply_user_message(c, message), write=True)
+    except DatabaseUnavailableError:
+        _invocation["database_down"] = True
+        raise
     if outcome == "duplicate":
         metrics.add_metric(name="DuplicateMessagesSkipped", unit=MetricUnit.Count, value=1)
     else:
@@ -60,6 +70,7 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _invocation["database_down"] = False
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

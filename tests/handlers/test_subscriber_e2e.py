@@ -6,6 +6,10 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from handlers import common
 from handlers.subscriber.main import handler as subscriber
 from tests.handlers.conftest import boto
 from tests.handlers.helpers import ALICE, LambdaContext, call, claims, sqs_event
@@ -135,3 +139,24 @@ def test_email_already_taken_is_applied_as_a_no_op_not_a_retry(env, stack, admin
     ).fetchall()
     assert outcomes == [("created",), ("email_taken",)]
     assert admin_conn.execute("SELECT count(*) FROM users").fetchone() == (1,)
+
+
+def test_database_down_fails_the_whole_batch_after_one_connect_attempt(env, stack, monkeypatch):
+    # GIVEN three valid messages and a database that refuses connections
+    for key in ("a", "b", "c"):
+        call(
+            "POST",
+            "/users",
+            authorizer=claims(ALICE),
+            headers={"Idempotency-Key": key},
+            body={"name": key, "email": f"{key}@example.com"},
+        )
+    event = sqs_event([m["Body"] for m in drain(stack.queue_url)])
+    monkeypatch.setenv("DB_PORT", "1")
+    common.reset()
+    # WHEN the batch is processed THEN the invocation fails as a whole (Powertools raises when
+    # every record failed, so the Lambda Errors metric sees the outage and SQS retries all)
+    with pytest.raises(BatchProcessingError, match=r"All records failed processing\. 3 "):
+        subscriber(event, LambdaContext())
+    # AND only one connect round was spent (one secret fetch plus one forced refetch)
+    assert common.database()._secret.fetches == 2
