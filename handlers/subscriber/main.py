@@ -45,7 +45,7 @@ def parse(body: str) -> users.UserCreateMessage:
         raise MalformedMessageError("body is not JSON") from None
 
 
-def record_handler(record: SQSRecord) -> str:
+def apply(record: SQSRecord) -> str:
     message = parse(record.body)
     if _invocation["database_down"]:
         raise DatabaseUnavailableError("skipped: database unavailable in this invocation")
@@ -64,6 +64,19 @@ def record_handler(record: SQSRecord) -> str:
         "message processed", extra={"message_id": str(message.message_id), "outcome": outcome}
     )
     return outcome
+
+
+def record_handler(record: SQSRecord) -> str:
+    try:
+        return apply(record)
+    except Exception as exc:
+        # Counted here so a poison message or an outage shows up before the DLQ alarm does.
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "message failed",
+            extra={"sqs_message_id": record.message_id, "error": type(exc).__name__},
+        )
+        raise
 
 
 @logger.inject_lambda_context

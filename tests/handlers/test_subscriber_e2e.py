@@ -117,9 +117,11 @@ def test_malformed_message_fails_only_itself_without_logging_its_content(env, st
     # THEN exactly the two malformed records are reported failed and the good one is applied
     failed_ids = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     assert failed_ids == {event["Records"][0]["messageId"], event["Records"][2]["messageId"]}
+    captured = capsys.readouterr()
+    assert metric_total(captured.out, "MessagesFailed") == 2
+    assert metric_total(captured.out, "UsersCreated") == 1
     _, page = call("GET", "/users", authorizer=claims(ALICE))
     assert [u["email"] for u in page["items"]] == ["ok@example.com"]
-    captured = capsys.readouterr()
     assert "secret-phi@example.com" not in captured.out + captured.err
 
 
