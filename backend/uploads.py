@@ -25,9 +25,8 @@ from backend.identity import Caller
 from backend.models import DownloadTicket, UploadRequest, UploadTicket
 
 URL_EXPIRES_SECONDS = 300
-KEY_PATTERN = re.compile(
-    r"^uploads/(?P<sub>[A-Za-z0-9_.:-]{1,128})/[A-Za-z0-9][A-Za-z0-9._-]{0,200}$"
-)
+SUB_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
+KEY_PATTERN = re.compile(rf"^uploads/(?P<sub>{SUB_PATTERN})/[A-Za-z0-9][A-Za-z0-9._-]{{0,200}}$")
 
 
 def safe_filename(filename: str) -> str:
@@ -55,6 +54,9 @@ def create_upload(
 ) -> UploadTicket:
     if request.size > max_bytes:
         raise PayloadTooLargeError(f"size must be at most {max_bytes} bytes", fields=["size"])
+    if not re.fullmatch(SUB_PATTERN, caller.sub):
+        # The sub becomes a key prefix: anything path-like could escape the caller's prefix.
+        raise ForbiddenError("caller identity cannot own uploads")
     key = f"uploads/{caller.sub}/{uuid.uuid4()}-{safe_filename(request.filename)}"
     url = s3.generate_presigned_url(
         "put_object",

@@ -177,3 +177,14 @@ def test_notifications_self_ok_other_403_admin_ok_no_devices_404(env):
     assert status == 400
     assert sorted(body["error"]["fields"]) == ["body", "title"]
     assert json.dumps(body).count("You have") == 0
+
+
+def test_identity_that_is_not_a_plain_id_cannot_create_upload_keys(env):
+    status, body = call(
+        "POST",
+        "/uploads",
+        authorizer={"sub": "../other-user"},
+        body={"filename": "a.txt", "content_type": "text/plain", "size": 1},
+    )
+    assert status == 403
+    assert body["error"]["code"] == "forbidden"
