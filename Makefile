@@ -10,11 +10,12 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 
-.PHONY: help venv postgres lint test
+.PHONY: help venv postgres lint test openapi
 
 help:
 	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
 	@echo "make lint   - ruff only"
+	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
 
 $(VENV)/.installed: $(REQS)
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found; install python3.12" >&2; exit 1; }
@@ -38,3 +39,8 @@ lint: venv
 
 test: venv postgres lint
 	$(VENV)/bin/pytest
+
+# The API document API Gateway imports is generated from the handler's routes and committed;
+# a test fails when the committed file is stale.
+openapi: venv
+	$(PY) -m handlers.api.openapi --output openapi/openapi.json

@@ -1,0 +1,175 @@
+"""Find (and for sign-in, authenticate) a user unknown to this region's Cognito pool.
+
+Sources, in order: the peer regions' user pools, the replicated user directory in
+PostgreSQL, the legacy endpoint. The first source that knows the user decides: a wrong
+password there is final (a stale copy elsewhere must not win). A source that fails (peer region
+down, legacy timeout) is skipped so one broken dependency does not block sign-in; if nobody
+found the user and a source failed, the error says "unavailable" rather than "not found".
+
+Recursion guard: both regions' pools run this trigger, so asking a peer pool to authenticate
+an unknown user would invoke the peer's trigger, which would ask us back. Calls to a peer carry
+`ClientMetadata={"migration_hop": "1"}` and a trigger that sees it skips the peer pools.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backend.config import PeerPool
+from backend.directory import DirectoryUser
+from backend.passwords import verify_password
+
+HOP_MARKER = "migration_hop"
+LEGACY_TIMEOUT_SECONDS = 3
+# Attributes copied from a peer pool. `sub` is assigned by the new pool, `*_verified` we set.
+COPIED_ATTRIBUTES = (
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "phone_number",
+    "locale",
+    "zoneinfo",
+    "birthdate",
+    "gender",
+)
+
+log = logging.getLogger(__name__)
+
+
+class MigrationRejectedError(Exception):
+    """Unknown user or wrong password. One generic message: no user enumeration."""
+
+    def __init__(self) -> None:
+        super().__init__("Incorrect username or password")
+
+
+class MigrationUnavailableError(Exception):
+    """Nobody found the user and at least one source could not be asked."""
+
+    def __init__(self) -> None:
+        super().__init__("User lookup temporarily unavailable, try again")
+
+
+class _WrongPasswordError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MigratedUser:
+    attributes: dict[str, str]
+    source: str
+
+
+# A source returns the user's attributes, None when it does not know the user, and raises
+# _WrongPasswordError when it knows the user but the password is wrong.
+Source = Callable[[str, str | None], dict[str, str] | None]
+
+
+def _cognito_attributes(raw: Sequence[dict[str, str]]) -> dict[str, str]:
+    values = {a["Name"]: a["Value"] for a in raw}
+    copied = {k: v for k, v in values.items() if k in COPIED_ATTRIBUTES or k.startswith("custom:")}
+    if "phone_number" in copied and values.get("phone_number_verified") == "true":
+        copied["phone_number_verified"] = "true"
+    return copied
+
+
+def peer_pool_source(pool: PeerPool, idp: Any) -> Source:
+    def lookup(username: str, password: str | None) -> dict[str, str] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            if password is not None:
+                idp.admin_initiate_auth(
+                    UserPoolId=pool.user_pool_id,
+                    ClientId=pool.client_id,
+                    AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                    AuthParameters={"USERNAME": username, "PASSWORD": password},
+                    ClientMetadata={HOP_MARKER: "1"},
+                )
+            user = idp.admin_get_user(UserPoolId=pool.user_pool_id, Username=username)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "UserNotFoundException":
+                return None
+            if code == "NotAuthorizedException":
+                raise _WrongPasswordError from None
+            raise
+        return _cognito_attributes(user.get("UserAttributes", []))
+
+    return lookup
+
+
+def directory_source(find: Callable[[str], DirectoryUser | None]) -> Source:
+    def lookup(username: str, password: str | None) -> dict[str, str] | None:
+        user = find(username)
+        if user is None:
+            return None
+        if password is not None and not verify_password(password, user.password_hash):
+            raise _WrongPasswordError
+        return {**{k: str(v) for k, v in user.attributes.items()}, "email": user.email}
+
+    return lookup
+
+
+def legacy_source(url: str) -> Source:
+    """POST {"username", "password"?} -> 200 {"attributes": {...}} | 401/403 | 404."""
+
+    def lookup(username: str, password: str | None) -> dict[str, str] | None:
+        payload: dict[str, str] = {"username": username}
+        if password is not None:
+            payload["password"] = password
+        request = urllib.request.Request(  # noqa: S310 - scheme validated in settings
+            url,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=LEGACY_TIMEOUT_SECONDS) as response:  # noqa: S310
+                body = json.loads(response.read(65536))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            if exc.code in (401, 403):
+                raise _WrongPasswordError from None
+            raise
+        attributes = body.get("attributes") if isinstance(body, dict) else None
+        if not isinstance(attributes, dict) or not attributes.get("email"):
+            raise ValueError("legacy endpoint answered without attributes.email")
+        return {str(k): str(v) for k, v in attributes.items()}
+
+    return lookup
+
+
+def migrate(
+    username: str, password: str | None, sources: Sequence[tuple[str, Source]]
+) -> MigratedUser:
+    """Ask each source in order; `password=None` is the forgot-password flow (lookup only)."""
+    failed = False
+    for name, source in sources:
+        try:
+            attributes = source(username, password)
+        except _WrongPasswordError:
+            raise MigrationRejectedError from None
+        except Exception as exc:
+            # Log the type only: messages from HTTP/SQL libraries can quote the username.
+            log.warning(
+                "migration source failed", extra={"source": name, "error": type(exc).__name__}
+            )
+            failed = True
+            continue
+        if attributes is not None:
+            return MigratedUser(attributes={**attributes, "email_verified": "true"}, source=name)
+    if failed:
+        raise MigrationUnavailableError
+    raise MigrationRejectedError

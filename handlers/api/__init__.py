@@ -1,0 +1,1 @@
+"""API Gateway REST function: every HTTP route of the mobile API."""

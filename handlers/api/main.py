@@ -1,0 +1,31 @@
+"""API Gateway REST entry point: `handlers.api.main.handler`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+
+from handlers.api import errors, routes
+from handlers.observability import logger, tracer
+
+# CloudFront sends `/api/*` to the API's custom domain, whose base path mapping keeps `/api`
+# in the proxy event's `path`; routes are declared without it.
+app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api"])
+app.include_router(routes.router)
+errors.register(app)
+
+
+def no_store(response: dict[str, Any]) -> dict[str, Any]:
+    """Every answer is per-user or live state (health): no shared cache may keep it, and
+    error responses in particular must never be cached at the edge."""
+    headers = response.setdefault("multiValueHeaders", {})
+    headers["Cache-Control"] = ["no-store"]
+    return response
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return no_store(app.resolve(event, context))

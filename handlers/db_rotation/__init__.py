@@ -1,0 +1,1 @@
+"""Secrets Manager rotation function for the single-user PostgreSQL secret."""

@@ -1,0 +1,1 @@
+"""Schema migration function invoked by `pulumi up` in the writer region."""

@@ -1,0 +1,1 @@
+"""SQS subscriber: applies queued `POST /users` messages to PostgreSQL idempotently."""

@@ -1,0 +1,89 @@
+"""SQS subscriber entry point: `handlers.subscriber.main.handler`.
+
+Each record is one `POST /users` message (raw SNS delivery or SNS envelope). Records are
+processed one by one with Powertools `BatchProcessor`; a failing record is reported in
+`batchItemFailures` so only it returns to the queue (and, after the redrive count, to the DLQ).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from backend import users
+from backend.db import DatabaseUnavailableError
+from handlers import common
+from handlers.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+# Set when the database proved unreachable during this invocation: the remaining records fail
+# at once instead of each waiting out connect timeouts (they return to the queue either way).
+_invocation = {"database_down": False}
+
+
+class MalformedMessageError(ValueError):
+    """The record is not a valid message. Carries error locations only, never the input
+    values (pydantic messages quote them, and the body holds an email address)."""
+
+
+def parse(body: str) -> users.UserCreateMessage:
+    try:
+        return users.parse_message(body)
+    except ValidationError as exc:
+        locations = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise MalformedMessageError(f"invalid fields: {', '.join(locations)}") from None
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+        raise MalformedMessageError("body is not JSON") from None
+
+
+def apply(record: SQSRecord) -> str:
+    message = parse(record.body)
+    if _invocation["database_down"]:
+        raise DatabaseUnavailableError("skipped: database unavailable in this invocation")
+    try:
+        outcome = common.database().run(lambda c: users.apply_user_message(c, message), write=True)
+    except DatabaseUnavailableError:
+        _invocation["database_down"] = True
+        raise
+    if outcome == "duplicate":
+        metrics.add_metric(name="DuplicateMessagesSkipped", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="MessagesApplied", unit=MetricUnit.Count, value=1)
+        if outcome == "created":
+            metrics.add_metric(name="UsersCreated", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "message processed", extra={"message_id": str(message.message_id), "outcome": outcome}
+    )
+    return outcome
+
+
+def record_handler(record: SQSRecord) -> str:
+    try:
+        return apply(record)
+    except Exception as exc:
+        # Counted here so a poison message or an outage shows up before the DLQ alarm does.
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "message failed",
+            extra={"sqs_message_id": record.message_id, "error": type(exc).__name__},
+        )
+        raise
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _invocation["database_down"] = False
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

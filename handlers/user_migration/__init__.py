@@ -1,0 +1,1 @@
+"""Cognito user-migration trigger (sign-in and forgot-password)."""

@@ -1,0 +1,62 @@
+"""Cognito user-migration trigger: `handlers.user_migration.main.handler`.
+
+Handles `UserMigration_Authentication` (sign-in of an unknown user: authenticate, then
+`finalUserStatus=CONFIRMED`) and `UserMigration_ForgotPassword` (lookup only, so Cognito can
+send the reset code to the verified email). Both suppress the welcome message. Raising makes
+Cognito fail the sign-in; the message is generic so it does not reveal whether a user exists.
+No `username` attribute is returned: Cognito takes the username from the request (and when the
+pool signs in by email, the returned `email` equals it).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from backend import aws, user_migration
+from backend.directory import find_user
+from handlers import common
+from handlers.observability import logger
+
+TRIGGERS = ("UserMigration_Authentication", "UserMigration_ForgotPassword")
+
+
+def sources(event: dict[str, Any]) -> list[tuple[str, user_migration.Source]]:
+    settings = common.migration_trigger_settings()
+    request = event.get("request") or {}
+    metadata = {**(request.get("validationData") or {}), **(request.get("clientMetadata") or {})}
+    chain: list[tuple[str, user_migration.Source]] = []
+    if user_migration.HOP_MARKER not in metadata:
+        for pool in settings.peer_pools:
+            idp = aws.client("cognito-idp", pool.region)
+            chain.append((f"peer:{pool.region}", user_migration.peer_pool_source(pool, idp)))
+    if os.environ.get("DB_HOST"):
+        database = common.database()
+        chain.append(
+            (
+                "directory",
+                user_migration.directory_source(lambda u: database.run(lambda c: find_user(c, u))),
+            )
+        )
+    if settings.legacy_auth_url:
+        chain.append(("legacy", user_migration.legacy_source(settings.legacy_auth_url)))
+    return chain
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    trigger = event.get("triggerSource")
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unsupported trigger {trigger!r}")
+    authenticating = trigger == "UserMigration_Authentication"
+    password = (event.get("request") or {}).get("password") if authenticating else None
+    if authenticating and not password:
+        raise user_migration.MigrationRejectedError
+    migrated = user_migration.migrate(event["userName"], password, sources(event))
+    response = event.setdefault("response", {})
+    response["userAttributes"] = migrated.attributes
+    response["messageAction"] = "SUPPRESS"
+    if authenticating:
+        response["finalUserStatus"] = "CONFIRMED"
+    logger.info("user migrated", extra={"trigger": trigger, "source": migrated.source})
+    return event

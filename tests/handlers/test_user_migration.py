@@ -1,0 +1,221 @@
+"""Cognito user-migration trigger: peer pool (moto), PostgreSQL directory, legacy endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+
+from backend.directory import upsert_user
+from backend.passwords import hash_password, verify_password
+from backend.user_migration import MigrationRejectedError, MigrationUnavailableError
+from handlers import common
+from handlers.user_migration.main import handler
+from tests.handlers.conftest import PEER_REGION, boto
+from tests.handlers.helpers import LambdaContext
+
+PEER_USER = "peer@example.com"
+DIRECTORY_USER = "dir@example.com"
+LEGACY_USER = "legacy@example.com"
+
+
+class LegacyServer(BaseHTTPRequestHandler):
+    """A loopback stand-in for the legacy auth endpoint."""
+
+    users: ClassVar[dict[str, tuple[str, dict[str, str]]]] = {
+        LEGACY_USER: ("legacy-pass", {"email": LEGACY_USER, "name": "Leg Acy"})
+    }
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        LegacyServer.requests.append(payload)
+        known = self.users.get(payload["username"])
+        if known is None:
+            self._answer(404, {"error": "unknown"})
+        elif "password" in payload and payload["password"] != known[0]:
+            self._answer(401, {"error": "bad password"})
+        else:
+            self._answer(200, {"attributes": known[1]})
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def legacy_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LegacyServer)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    LegacyServer.requests.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}/auth"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def trigger_env(env, monkeypatch, admin_conn, legacy_url) -> dict[str, str]:
+    # GIVEN a peer pool in us-west-1 holding one user
+    idp = boto("cognito-idp", PEER_REGION)
+    pool_id = idp.create_user_pool(PoolName="peer", UsernameAttributes=["email"])["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="trigger",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(
+        UserPoolId=pool_id,
+        Username=PEER_USER,
+        UserAttributes=[
+            {"Name": "email", "Value": PEER_USER},
+            {"Name": "name", "Value": "Pe Er"},
+            {"Name": "email_verified", "Value": "true"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    idp.admin_set_user_password(
+        UserPoolId=pool_id, Username=PEER_USER, Password="Peer-Pass-123!", Permanent=True
+    )
+    # AND a directory entry in PostgreSQL
+    upsert_user(admin_conn, DIRECTORY_USER, DIRECTORY_USER, "dir-pass", {"locale": "es"})
+    pools = [{"region": PEER_REGION, "user_pool_id": pool_id, "client_id": client_id}]
+    monkeypatch.setenv("PEER_USER_POOLS", json.dumps(pools))
+    monkeypatch.setenv("LEGACY_AUTH_URL", legacy_url)
+    common.reset()
+    return {"pool_id": pool_id}
+
+
+def event(trigger: str, username: str, password: str | None = None, **request: Any) -> dict:
+    req: dict[str, Any] = {"validationData": None, "clientMetadata": None, **request}
+    if password is not None:
+        req["password"] = password
+    return {
+        "version": "1",
+        "triggerSource": trigger,
+        "region": "eu-west-1",
+        "userPoolId": "eu-west-1_local",
+        "userName": username,
+        "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
+        "request": req,
+        "response": {
+            "userAttributes": None,
+            "finalUserStatus": None,
+            "messageAction": None,
+            "desiredDeliveryMediums": None,
+            "forceAliasCreation": None,
+        },
+    }
+
+
+def sign_in(username: str, password: str, **request: Any) -> dict:
+    return handler(
+        event("UserMigration_Authentication", username, password, **request), LambdaContext()
+    )["response"]
+
+
+def forgot(username: str) -> dict:
+    return handler(event("UserMigration_ForgotPassword", username), LambdaContext())["response"]
+
+
+def test_sign_in_migrates_from_peer_pool_confirmed_and_suppressed(trigger_env):
+    response = sign_in(PEER_USER, "Peer-Pass-123!")
+    assert response["userAttributes"] == {
+        "email": PEER_USER,
+        "name": "Pe Er",
+        "email_verified": "true",
+    }
+    assert response["finalUserStatus"] == "CONFIRMED"
+    assert response["messageAction"] == "SUPPRESS"
+    assert LegacyServer.requests == []  # the first source decided
+
+
+def test_wrong_password_in_peer_pool_is_final(trigger_env):
+    with pytest.raises(MigrationRejectedError, match="Incorrect username or password"):
+        sign_in(PEER_USER, "wrong")
+    assert LegacyServer.requests == []
+
+
+def test_sign_in_falls_back_to_the_postgres_directory(trigger_env):
+    response = sign_in(DIRECTORY_USER, "dir-pass")
+    assert response["userAttributes"] == {
+        "email": DIRECTORY_USER,
+        "locale": "es",
+        "email_verified": "true",
+    }
+    assert response["finalUserStatus"] == "CONFIRMED"
+    with pytest.raises(MigrationRejectedError):
+        sign_in(DIRECTORY_USER, "not-dir-pass")
+
+
+def test_sign_in_falls_back_to_the_legacy_endpoint(trigger_env):
+    response = sign_in(LEGACY_USER, "legacy-pass")
+    assert response["userAttributes"] == {
+        "email": LEGACY_USER,
+        "name": "Leg Acy",
+        "email_verified": "true",
+    }
+    assert LegacyServer.requests == [{"username": LEGACY_USER, "password": "legacy-pass"}]
+    with pytest.raises(MigrationRejectedError):
+        sign_in(LEGACY_USER, "nope")
+
+
+def test_unknown_everywhere_is_rejected_with_the_generic_message(trigger_env):
+    with pytest.raises(MigrationRejectedError, match="Incorrect username or password"):
+        sign_in("ghost@example.com", "whatever")
+
+
+def test_forgot_password_looks_up_every_source_without_password(trigger_env):
+    for username in (PEER_USER, DIRECTORY_USER, LEGACY_USER):
+        response = forgot(username)
+        assert response["userAttributes"]["email"] == username
+        assert response["userAttributes"]["email_verified"] == "true"
+        assert response["messageAction"] == "SUPPRESS"
+        assert response["finalUserStatus"] is None
+    assert LegacyServer.requests == [{"username": LEGACY_USER}]
+    with pytest.raises(MigrationRejectedError):
+        forgot("ghost@example.com")
+
+
+def test_request_from_a_peer_trigger_does_not_ask_peers_again(trigger_env):
+    # GIVEN the call carries the hop marker a peer's trigger adds
+    # WHEN the user exists only in the peer pool THEN it is not consulted (no ping-pong)
+    with pytest.raises(MigrationRejectedError):
+        sign_in(PEER_USER, "Peer-Pass-123!", clientMetadata={"migration_hop": "1"})
+
+
+def test_broken_source_is_skipped_and_reported_as_unavailable(trigger_env, monkeypatch):
+    # GIVEN the legacy endpoint is down (nothing listens on port 1)
+    monkeypatch.setenv("LEGACY_AUTH_URL", "http://127.0.0.1:1/auth")
+    common.reset()
+    # THEN users found earlier in the chain still migrate, unknown ones get "unavailable"
+    assert sign_in(DIRECTORY_USER, "dir-pass")["finalUserStatus"] == "CONFIRMED"
+    with pytest.raises(MigrationUnavailableError):
+        sign_in("ghost@example.com", "whatever")
+
+
+def test_password_hashes_verify_and_reject():
+    encoded = hash_password("s3cret")
+    assert encoded.startswith("scrypt$16384$8$1$")
+    assert verify_password("s3cret", encoded)
+    assert not verify_password("s3cret!", encoded)
+    pbkdf2 = (
+        "pbkdf2_sha256$1000$c2FsdA==$"
+        + __import__("base64")
+        .b64encode(__import__("hashlib").pbkdf2_hmac("sha256", b"pw", b"salt", 1000))
+        .decode()
+    )
+    assert verify_password("pw", pbkdf2)
+    assert not verify_password("pw", "md5$whatever")
+    assert not verify_password("pw", "scrypt$999999999$8$1$AA==$AA==")
