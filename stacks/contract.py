@@ -19,9 +19,12 @@ PRIMARY_REGION = "primaryRegion"
 REGIONS = "regions"
 # region → ARN of the multi-region key replica that encrypts replicated secrets there.
 REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
+# Public hosted zone of the domain: regional stacks write api.<domain> latency records and
+# their certificates' validation records in it.
+HOSTED_ZONE_ID = "hostedZoneId"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
-    {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
+    {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS, HOSTED_ZONE_ID}
 )
 
 
@@ -62,3 +65,10 @@ REGIONAL_PRIMARY_REGION = "primaryRegion"
 REGIONAL_VPC_ID = "vpcId"
 REGIONAL_PRIVATE_SUBNET_IDS = "privateSubnetIds"
 REGIONAL_ALARM_TOPIC_ARN = "alarmTopicArn"
+# Logic and identity tiers.
+REGIONAL_API_URL = "apiUrl"
+REGIONAL_API_HEALTH_CHECK_ID = "apiHealthCheckId"
+REGIONAL_WEB_ACL_ARN = "apiWebAclArn"
+REGIONAL_USER_POOL_ID = "userPoolId"
+REGIONAL_USER_POOL_CLIENT_IDS = "userPoolClientIds"
+REGIONAL_IDENTITY_POOL_ID = "identityPoolId"

@@ -4,6 +4,7 @@ cross-region pairs). One provider per region it touches, all made here."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
 from settings import EDGE_REGION, Settings
@@ -50,8 +51,14 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         providers=serving,
     )
 
+    # The domain's public zone, adopted by name (the edge tier may create it instead).
+    hosted_zone = aws.route53.get_zone_output(
+        name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(provider=edge)
+    )
+
     return contract.global_exports(
         {
+            contract.HOSTED_ZONE_ID: hosted_zone.zone_id,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,

@@ -10,6 +10,7 @@ from components.keys import Keys, KeysArgs
 from components.network import Network, NetworkArgs
 from settings import Settings
 from stacks import contract
+from stacks.logic_tier import build_logic_tier
 from stacks.providers import account_id, aws_provider, in_region
 
 
@@ -70,7 +71,20 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(provider),
     )
 
+    # Logic and identity tiers (docs/logic.md). Database, messaging, storage and push inputs
+    # are connected here as those tiers land.
+    logic_tier = build_logic_tier(
+        settings,
+        provider=provider,
+        account_id=account,
+        keys_arns=keys.arns,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        global_stack=global_stack,
+    )
+
     return {
+        **logic_tier.outputs(),
         contract.REGIONAL_REGION: regional.region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
         contract.REGIONAL_PRIMARY_REGION: topology,
