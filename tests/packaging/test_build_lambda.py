@@ -252,3 +252,28 @@ def test_arm64_layer_has_aarch64_psycopg_binary_within_budget(layers):
     size = buffer.tell()
     assert size <= LAYER_BUDGET_BYTES, f"arm64 layer is {size / 1e6:.1f} MB zipped"
     assert os.sep + "python" + os.sep in os.sep + archive.namelist()[0]
+
+
+def test_real_authorizer_stages_and_imports_with_the_standard_library_only(tmp_path):
+    out = tmp_path / "out"
+    code = build_lambda.main(
+        ["--output", str(out), "--functions", "authorizer", "--architectures", ""]
+    )
+    assert code == 0
+    staged = out / "functions" / "authorizer"
+    assert (staged / "handlers" / "authorizer" / "main.py").is_file()
+    # The authorizer ships without the layer: it must import with nothing but the stdlib.
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import handlers.authorizer.main as m\n"
+        "assert callable(m.handler) and 'boto3' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(staged)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
