@@ -10,12 +10,13 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 
-.PHONY: help venv postgres lint test openapi
+.PHONY: help venv postgres lint test openapi build
 
 help:
 	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
 	@echo "make lint   - ruff only"
 	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
+	@echo "make build  - stage Lambda code and build the per-architecture dependency layers"
 
 $(VENV)/.installed: $(REQS)
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found; install python3.12" >&2; exit 1; }
@@ -44,3 +45,7 @@ test: venv postgres lint
 # a test fails when the committed file is stale.
 openapi: venv
 	$(PY) -m handlers.api.openapi --output openapi/openapi.json
+# Lambda artifacts the stacks deploy (build/functions/<name>, build/layers/<arch>/python);
+# pip downloads are cached in build/.pip-cache so a re-run takes seconds.
+build: venv
+	$(PY) scripts/build_lambda.py --output build

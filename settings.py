@@ -21,7 +21,8 @@ import pulumi
 PROJECT = "mobile-backend"
 # CloudFront only accepts ACM certificates and CLOUDFRONT-scoped web ACLs from us-east-1.
 EDGE_REGION = "us-east-1"
-FUNCTIONS = ("api", "subscriber", "user_migration")
+# The API Gateway token authorizer (logic tier) is configured like the other functions.
+FUNCTIONS = ("api", "subscriber", "user_migration", "authorizer")
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
     | {2922, 3288, 3653}
@@ -145,6 +146,40 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
+class FederationProvider:
+    """A social identity provider for the user pool; ``client_secret`` comes from secret
+    config and is wrapped in ``pulumi.Output.secret`` where it is used."""
+
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class LogicSettings:
+    """Logic and identity tiers (API Gateway, WAF, Route 53 records, Cognito)."""
+
+    # Cognito MFA: OFF, OPTIONAL (users may enrol TOTP) or ON (required).
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
+    # Requests per 5 minutes per source IP at the regional WAF.
+    waf_rate_limit: int = 2000
+    # Stage-wide API Gateway throttle (requests per second, burst).
+    throttle_rate_limit: float = 50.0
+    throttle_burst_limit: int = 100
+    # Execution logging level of the stage (data trace is always off).
+    api_logging_level: Literal["ERROR", "INFO"] = "ERROR"
+    # Legacy identity system the user-migration trigger authenticates against (https).
+    legacy_auth_url: str | None = None
+    # "google" / "facebook" → client credentials.
+    federation: Mapping[str, FederationProvider] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # Route 53 health check of this region's API and the latency record's TTL (R-API-5).
+    health_check_interval: int = 10
+    health_check_failure_threshold: int = 2
+    dns_ttl_seconds: int = 10
+
+
+@dataclass(frozen=True)
 class RegionalSettings:
     region: str
     global_stack: str
@@ -156,6 +191,7 @@ class RegionalSettings:
     reserved_concurrency: Mapping[str, int]
     messaging: MessagingSettings = MessagingSettings()
     push: PushSettings = PushSettings()
+    logic: LogicSettings = LogicSettings()
 
 
 @dataclass(frozen=True)
@@ -473,6 +509,7 @@ def _parse_regional(
             )
     messaging = _parse_messaging(r)
     push = _parse_push(r)
+    logic = _parse_logic(r)
     if region is None or region not in by_name or global_stack is None:
         return None
     return RegionalSettings(
@@ -486,6 +523,7 @@ def _parse_regional(
         reserved_concurrency=MappingProxyType(reserved),
         messaging=messaging,
         push=push,
+        logic=logic,
     )
 
 
@@ -715,6 +753,122 @@ def _parse_data(r: _Reader, primary: str | None, region_names: tuple[str, ...]) 
         instance_count=instances,
         dev_account_role_arn=dev_role,
     )
+
+
+FEDERATION_PROVIDERS = ("google", "facebook")
+MFA_MODES = ("OFF", "OPTIONAL", "ON")
+
+
+def _parse_logic(r: _Reader) -> LogicSettings:
+    defaults = LogicSettings()
+    mfa = r.text("mfa", required=False, fix="", default=defaults.mfa)
+    if mfa not in MFA_MODES:
+        r.fail("mfa", f"{mfa!r} is not an MFA mode", "pulumi config set mfa OFF|OPTIONAL|ON")
+    waf_rate = r.integer("wafRateLimit", defaults.waf_rate_limit, minimum=100, maximum=2_000_000)
+
+    throttle_fix = "set apiThrottle: {rateLimit: 50, burstLimit: 100} (requests/s, burst >= 1)"
+    throttle = r.obj("apiThrottle", fix=throttle_fix) or {}
+    rate, burst = defaults.throttle_rate_limit, defaults.throttle_burst_limit
+    if not isinstance(throttle, dict):
+        r.fail("apiThrottle", "must be a map {rateLimit, burstLimit}", throttle_fix)
+        throttle = {}
+    raw_rate = throttle.get("rateLimit", rate)
+    if isinstance(raw_rate, bool) or not isinstance(raw_rate, int | float) or raw_rate <= 0:
+        r.fail("apiThrottle.rateLimit", f"{raw_rate!r} is not a positive number", throttle_fix)
+    else:
+        rate = float(raw_rate)
+    raw_burst = throttle.get("burstLimit", burst)
+    if isinstance(raw_burst, bool) or not isinstance(raw_burst, int) or raw_burst < 1:
+        r.fail("apiThrottle.burstLimit", f"{raw_burst!r} is not a whole number >= 1", throttle_fix)
+    else:
+        burst = raw_burst
+
+    level = r.text("apiLoggingLevel", required=False, fix="", default=defaults.api_logging_level)
+    if level not in ("ERROR", "INFO"):
+        r.fail(
+            "apiLoggingLevel",
+            f"{level!r} is not ERROR or INFO",
+            "pulumi config set apiLoggingLevel ERROR (INFO only while debugging)",
+        )
+
+    legacy = r.text("legacyAuthUrl", required=False, fix="")
+    if legacy is not None:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(legacy)
+        # Passwords travel in this request: TLS only, and a real host name.
+        if parsed.scheme != "https" or not parsed.hostname:
+            r.fail(
+                "legacyAuthUrl",
+                f"{legacy!r} is not an https URL",
+                "pulumi config set legacyAuthUrl https://legacy.example.com/auth (or unset it)",
+            )
+
+    federation = _parse_federation(r)
+
+    health_fix = "set healthCheck: {interval: 10, failureThreshold: 2} (interval 10 or 30, 1..10)"
+    health = r.obj("healthCheck", fix=health_fix) or {}
+    interval, threshold = defaults.health_check_interval, defaults.health_check_failure_threshold
+    if not isinstance(health, dict):
+        r.fail("healthCheck", "must be a map {interval, failureThreshold}", health_fix)
+        health = {}
+    raw_interval = health.get("interval", interval)
+    if raw_interval not in (10, 30) or isinstance(raw_interval, bool):
+        r.fail("healthCheck.interval", f"{raw_interval!r} is not 10 or 30 seconds", health_fix)
+    else:
+        interval = raw_interval
+    raw_threshold = health.get("failureThreshold", threshold)
+    if (
+        isinstance(raw_threshold, bool)
+        or not isinstance(raw_threshold, int)
+        or not 1 <= raw_threshold <= 10
+    ):
+        r.fail("healthCheck.failureThreshold", f"{raw_threshold!r} is not 1..10", health_fix)
+    else:
+        threshold = raw_threshold
+
+    ttl = r.integer("dnsTtlSeconds", defaults.dns_ttl_seconds, minimum=1, maximum=300)
+    return LogicSettings(
+        mfa=mfa if mfa in MFA_MODES else defaults.mfa,  # type: ignore[arg-type]
+        waf_rate_limit=waf_rate,
+        throttle_rate_limit=rate,
+        throttle_burst_limit=burst,
+        api_logging_level=level if level in ("ERROR", "INFO") else "ERROR",  # type: ignore[arg-type]
+        legacy_auth_url=legacy,
+        federation=MappingProxyType(federation),
+        health_check_interval=interval,
+        health_check_failure_threshold=threshold,
+        dns_ttl_seconds=ttl,
+    )
+
+
+def _parse_federation(r: _Reader) -> dict[str, FederationProvider]:
+    fix = (
+        "set federation: {google: {clientId: ..., clientSecret: ...}} with the secret via "
+        "`pulumi config set --secret --path federation.google.clientSecret ...`"
+    )
+    raw = r.obj("federation", fix=fix)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        r.fail("federation", "must be a map of provider name to credentials", fix)
+        return {}
+    providers: dict[str, FederationProvider] = {}
+    for name, body in raw.items():
+        key = f"federation.{name}"
+        if name not in FEDERATION_PROVIDERS:
+            r.fail(key, f"unknown provider {name!r}", f"use {' or '.join(FEDERATION_PROVIDERS)}")
+            continue
+        body = body if isinstance(body, dict) else {}
+        values = {}
+        for field_name in ("clientId", "clientSecret"):
+            value = body.get(field_name)
+            if not isinstance(value, str) or not value.strip():
+                r.fail(f"{key}.{field_name}", "is required but not set", fix)
+            values[field_name] = value
+        if all(isinstance(v, str) and v.strip() for v in values.values()):
+            providers[name] = FederationProvider(values["clientId"], values["clientSecret"])
+    return providers
 
 
 class _PulumiSource:

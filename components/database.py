@@ -130,7 +130,8 @@ class DatabaseCode:
 
     migrations: pulumi.Input[pulumi.Archive]
     rotation: pulumi.Input[pulumi.Archive]
-    layer: pulumi.Input[pulumi.Archive]
+    # The region's shared dependency layer (components.function.DependencyLayer).
+    layer_arn: pulumi.Input[str]
     migrations_checksum: str
 
 
@@ -343,17 +344,8 @@ class Database(pulumi.ComponentResource):
 
         proxy = self._proxy(name, args, child, cluster, instances, proxy_sg, prefix)
 
-        layer = None
+        layer = args.code.layer_arn
         if args.is_primary:
-            layer = aws.lambda_.LayerVersion(
-                f"{name}-deps",
-                layer_name=f"{prefix}-db-deps",
-                description="psycopg and Powertools for the migration and rotation functions",
-                code=args.code.layer,
-                compatible_runtimes=["python3.12"],
-                compatible_architectures=["arm64"],
-                opts=child,
-            )
             self._migrations(
                 name, args, cluster, instances, admin_sg, layer, seed, prefix, groups["rules"]
             )
@@ -561,7 +553,7 @@ class Database(pulumi.ComponentResource):
                 statements=rules.migration_statements(
                     args.secret_arn, args.secrets_key_arn, args.region
                 ),
-                layers=[layer.arn],
+                layers=[layer],
                 environment={
                     "APP_ROLE_HINT": "primary",
                     # Straight to the writer: DDL is neither forwarded nor proxied well.
@@ -613,7 +605,7 @@ class Database(pulumi.ComponentResource):
                 statements=rules.rotation_statements(
                     args.secret_arn, args.secrets_key_arn, args.region
                 ),
-                layers=[layer.arn],
+                layers=[layer],
                 environment={
                     "DB_SSLMODE": "require",
                     "POWERTOOLS_SERVICE_NAME": "db-rotation",

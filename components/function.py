@@ -52,8 +52,9 @@ class FunctionArgs:
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
     reserved_concurrency: int
-    # IAM statements (dicts, may contain Outputs) the function needs beyond logging/tracing.
-    statements: Sequence[Mapping[str, Any]] = ()
+    # IAM statements (dicts, may contain Outputs, or an Output of the whole list) the function
+    # needs beyond logging/tracing.
+    statements: pulumi.Input[Sequence[Mapping[str, Any]]] = ()
     layers: Sequence[pulumi.Input[str]] = ()
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # CMK for environment variables at rest (Lambda otherwise uses an AWS-managed key).
@@ -83,24 +84,40 @@ def _logging_statements(log_group_arn: str) -> list[dict[str, Any]]:
     ]
 
 
-def _vpc_statements(region: str) -> list[dict[str, Any]]:
-    # What AWSLambdaVPCAccessExecutionRole grants: ENI management has no resource-level
-    # scoping at create time, so it is pinned to this region by condition instead.
+def _vpc_statements(region: str, account_id: str) -> list[dict[str, Any]]:
+    # What AWSLambdaVPCAccessExecutionRole grants, narrowed: the ENI writes are scoped to this
+    # account and region's ARNs (they support resource-level permissions); only the two
+    # Describe calls, which have none, stay on "*".
+    ec2 = f"arn:aws:ec2:{region}:{account_id}"
+    in_region = {"StringEquals": {"aws:RequestedRegion": region}}
     return [
         {
-            "Sid": "ManageVpcNetworkInterfaces",
+            "Sid": "DescribeVpcForNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            "Resource": "*",
+            "Condition": in_region,
+        },
+        {
+            "Sid": "CreateNetworkInterfacesInOwnSubnets",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface"],
+            "Resource": [
+                f"{ec2}:network-interface/*",
+                f"{ec2}:subnet/*",
+                f"{ec2}:security-group/*",
+            ],
+        },
+        {
+            "Sid": "ManageOwnNetworkInterfaces",
             "Effect": "Allow",
             "Action": [
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeSubnets",
                 "ec2:DeleteNetworkInterface",
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",
             ],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
-        }
+            "Resource": [f"{ec2}:network-interface/*"],
+        },
     ]
 
 
@@ -136,19 +153,19 @@ class Function(pulumi.ComponentResource):
         )
 
         def policy_json(values: list[Any]) -> str:
-            log_group_arn, statements = values
+            log_group_arn, account_id, statements = values
             all_statements = _logging_statements(log_group_arn)
             if args.vpc is not None:
-                all_statements += _vpc_statements(args.region)
+                all_statements += _vpc_statements(args.region, account_id)
             all_statements += list(statements)
             return json.dumps(document(*all_statements))
 
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(log_group.arn, [dict(s) for s in args.statements]).apply(
-                policy_json
-            ),
+            policy=pulumi.Output.all(
+                log_group.arn, args.account_id, pulumi.Output.from_input(args.statements)
+            ).apply(policy_json),
             opts=child,
         )
 
@@ -227,3 +244,35 @@ class Function(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
             }
         )
+
+
+@dataclass(frozen=True)
+class DependencyLayerArgs:
+    layer_name: str
+    code: pulumi.Input[pulumi.Archive]
+    description: str = "Third-party packages for the handlers (powertools, pydantic, psycopg)"
+
+
+class DependencyLayer(pulumi.ComponentResource):
+    """Creates the region's one ``aws.lambda_.LayerVersion`` of third-party packages for the
+    runtime and architecture every function uses; every function that needs them (data and
+    logic tiers alike) shares it, so one build ships once.
+
+    Attributes: ``arn`` (the layer version ARN).
+    """
+
+    def __init__(
+        self, name: str, args: DependencyLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("mobile-backend:compute:DependencyLayer", name, None, opts)
+        layer = aws.lambda_.LayerVersion(
+            f"{name}-{ARCHITECTURE}",
+            layer_name=args.layer_name,
+            description=args.description,
+            code=args.code,
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = layer.arn
+        self.register_outputs({"arn": self.arn})

@@ -279,11 +279,6 @@ class MessagingArgs:
     batch_size: int = 10
     batch_window_seconds: int = 1
     max_receive_count: int = 5
-    # Subscriber alias ARN; the event source mapping is created only when it is given.
-    subscriber_arn: pulumi.Input[str] | None = None
-    # Caps the mapping's pollers below the subscriber's reserved concurrency (≥ 2), so a
-    # burst does not throttle the function and burn receive counts into the DLQ.
-    subscriber_max_concurrency: int | None = None
     visibility_timeout_seconds: int | None = None
 
 
@@ -292,7 +287,8 @@ class Messaging(pulumi.ComponentResource):
     events queue (long polling, redrive to the DLQ) + ``QueuePolicy``; the consumer DLQ +
     ``QueuePolicy`` + ``RedriveAllowPolicy`` (only the events queue may redrive into it); the
     delivery DLQ for the subscription + ``QueuePolicy``; a raw-delivery ``TopicSubscription``
-    with a redrive policy; optionally ``aws.lambda_.EventSourceMapping`` to the subscriber.
+    with a redrive policy. ``connect_subscriber`` adds the ``aws.lambda_.EventSourceMapping``
+    once the subscriber function exists (it is built after the topic it publishes to).
 
     Attributes: ``topic_arn``, ``queue_arn``, ``queue_url``, ``queue_name``, ``dlq_arn``,
     ``dlq_name``, ``delivery_dlq_arn``, ``delivery_dlq_name``, ``visibility_timeout_seconds``,
@@ -400,23 +396,6 @@ class Messaging(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_dlq_policy]),
         )
-        if args.subscriber_arn is not None:
-            scaling = None
-            if args.subscriber_max_concurrency is not None:
-                scaling = aws.lambda_.EventSourceMappingScalingConfigArgs(
-                    maximum_concurrency=max(2, args.subscriber_max_concurrency)
-                )
-            aws.lambda_.EventSourceMapping(
-                f"{name}-subscriber-mapping",
-                event_source_arn=events.arn,
-                function_name=args.subscriber_arn,
-                batch_size=args.batch_size,
-                maximum_batching_window_in_seconds=args.batch_window_seconds,
-                function_response_types=["ReportBatchItemFailures"],
-                scaling_config=scaling,
-                opts=child,
-            )
-
         self.topic_arn = topic.arn
         self.queue_arn = events.arn
         self.queue_url = events.id
@@ -426,6 +405,8 @@ class Messaging(pulumi.ComponentResource):
         self.delivery_dlq_arn = delivery_dlq.arn
         self.delivery_dlq_name = delivery_dlq.name
         self.visibility_timeout_seconds = visibility
+        self._name = name
+        self._args = args
         self.publisher_statements = publisher_statements(
             topic.arn, args.messaging_key_arn, args.region
         )
@@ -440,6 +421,28 @@ class Messaging(pulumi.ComponentResource):
                 "dlq_arn": self.dlq_arn,
                 "delivery_dlq_arn": self.delivery_dlq_arn,
             }
+        )
+
+    def connect_subscriber(
+        self, function_arn: pulumi.Input[str], max_concurrency: int | None = None
+    ) -> aws.lambda_.EventSourceMapping:
+        """The queue → subscriber mapping with partial batch failures. ``max_concurrency``
+        caps the pollers below the subscriber's reserved concurrency (≥ 2), so a burst does
+        not throttle the function and burn receive counts into the DLQ."""
+        scaling = None
+        if max_concurrency is not None:
+            scaling = aws.lambda_.EventSourceMappingScalingConfigArgs(
+                maximum_concurrency=max(2, max_concurrency)
+            )
+        return aws.lambda_.EventSourceMapping(
+            f"{self._name}-subscriber-mapping",
+            event_source_arn=self.queue_arn,
+            function_name=function_arn,
+            batch_size=self._args.batch_size,
+            maximum_batching_window_in_seconds=self._args.batch_window_seconds,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config=scaling,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

@@ -21,6 +21,7 @@ FUNCTIONS = (
     "migrations",
     "db_rotation",
     "origin_verify_rotation",
+    "authorizer",
 )
 ARCHITECTURES = ("arm64", "x86_64")
 

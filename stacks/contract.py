@@ -26,9 +26,14 @@ DB_GLOBAL_CLUSTER_ID = "dbGlobalClusterId"
 DB_ENGINE_VERSION = "dbEngineVersion"
 DB_SECRET_ARNS = "dbSecretArns"  # noqa: S105 (an output name, not a password)
 
+# Public hosted zone of the domain: regional stacks write api.<domain> latency records and
+# their certificates' validation records in it.
+HOSTED_ZONE_ID = "hostedZoneId"
+
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
     | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS}
+    | {HOSTED_ZONE_ID}
 )
 
 
@@ -83,3 +88,10 @@ REGIONAL_DB_CLUSTER_ID = "dbClusterId"
 REGIONAL_DB_PROXY_ENDPOINT = "dbProxyEndpoint"
 REGIONAL_DB_PROXY_READER_ENDPOINT = "dbProxyReaderEndpoint"
 REGIONAL_DB_SECRET_ARN = "dbSecretArn"  # noqa: S105 (an output name)
+# Logic and identity tiers.
+REGIONAL_API_URL = "apiUrl"
+REGIONAL_API_HEALTH_CHECK_ID = "apiHealthCheckId"
+REGIONAL_WEB_ACL_ARN = "apiWebAclArn"
+REGIONAL_USER_POOL_ID = "userPoolId"
+REGIONAL_USER_POOL_CLIENT_IDS = "userPoolClientIds"
+REGIONAL_IDENTITY_POOL_ID = "identityPoolId"

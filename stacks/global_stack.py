@@ -4,6 +4,7 @@ cross-region pairs). One provider per region it touches, all made here."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.audit import AuditTrail, AuditTrailArgs
 from components.data_rules import dev_account_key_statement
@@ -85,11 +86,17 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    # The domain's public zone, adopted by name (the edge tier may create it instead).
+    hosted_zone = aws.route53.get_zone_output(
+        name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(provider=edge)
+    )
+
     return contract.global_exports(
         {
             contract.DB_GLOBAL_CLUSTER_ID: database.global_cluster_id,
             contract.DB_ENGINE_VERSION: database.engine_version,
             contract.DB_SECRET_ARNS: database.secret_arns,
+            contract.HOSTED_ZONE_ID: hosted_zone.zone_id,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,

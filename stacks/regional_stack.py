@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alarms import Alarms, AlarmsArgs, QueueTarget
+from components.alarms import (
+    Alarms,
+    AlarmsArgs,
+    ApiTarget,
+    BusinessTarget,
+    DatabaseTarget,
+    FunctionTarget,
+    QueueTarget,
+    WafTarget,
+)
 from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
 from components.database import Database, DatabaseArgs, DatabaseCode
+from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
+from components.logic import TIMEOUTS as FUNCTION_TIMEOUTS
+from components.logic import function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
+from stacks.logic_tier import build_logic_tier
 from stacks.providers import account_id, aws_provider, in_region
-
-# The subscriber Function's timeout (logic tier passes the same value to its Function): the
-# events queue's visibility timeout is derived from it (>= 6 x timeout + batching window).
-SUBSCRIBER_TIMEOUT_SECONDS = 30
 
 
 def _check_topology(settings: Settings, deployed_primary: str, deployed_regions: list) -> str:
@@ -55,6 +64,8 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     provider = aws_provider(settings, regional.region)
     account = account_id(provider)
     global_stack = contract.GlobalStack("global", regional.global_stack)
+    region, env = regional.region, settings.environment
+    opts = in_region(provider)
 
     topology = pulumi.Output.all(
         global_stack.require(contract.PRIMARY_REGION), global_stack.require(contract.REGIONS)
@@ -64,11 +75,11 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         "keys",
         KeysArgs(
             account_id=account,
-            region=regional.region,
-            environment=settings.environment,
-            alias_prefix=f"mobile-backend/{settings.environment}",
+            region=region,
+            environment=env,
+            alias_prefix=f"mobile-backend/{env}",
         ),
-        opts=in_region(provider),
+        opts=opts,
     )
     network = Network(
         "network",
@@ -76,106 +87,59 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             cidr=regional.cidr,
             az_count=regional.az_count,
             account_id=account,
-            region=regional.region,
+            region=region,
             logs_key_arn=keys.arns["logs"],
             log_retention_days=settings.log_retention_days,
         ),
-        opts=in_region(provider),
+        opts=opts,
     )
     alarms = AlarmTopic(
         "alarms",
         AlarmTopicArgs(
-            account_id=account,
-            messaging_key_arn=keys.arns["messaging"],
-            email=settings.alarm_email,
+            account_id=account, messaging_key_arn=keys.arns["messaging"], email=settings.alarm_email
         ),
-        opts=in_region(provider),
+        opts=opts,
+    )
+    # One dependency layer per region, shared by the data and logic tiers' functions.
+    layer = DependencyLayer(
+        "deps",
+        DependencyLayerArgs(
+            layer_name=f"mobile-backend-{env}-deps-arm64", code=artifacts.layer_code("arm64")
+        ),
+        opts=opts,
     )
 
     messaging = Messaging(
         "messaging",
         MessagingArgs(
             account_id=account,
-            region=regional.region,
-            environment=settings.environment,
+            region=region,
+            environment=env,
             messaging_key_arn=keys.arns["messaging"],
-            subscriber_timeout_seconds=SUBSCRIBER_TIMEOUT_SECONDS,
+            subscriber_timeout_seconds=FUNCTION_TIMEOUTS["subscriber"],
             batch_size=regional.messaging.subscriber_batch_size,
             batch_window_seconds=regional.messaging.subscriber_batch_window_seconds,
             max_receive_count=regional.messaging.dlq_max_receive_count,
-            # Lead: subscriber_arn=subscriber.alias_arn,
-            # subscriber_max_concurrency=regional.reserved_concurrency["subscriber"],
         ),
-        opts=in_region(provider),
+        opts=opts,
     )
-    # Lead: api statements += messaging.publisher_statements + push.statements,
-    # env PUSH_PLATFORM_APPLICATIONS=push.env_json, EVENTS_TOPIC_ARN=messaging.topic_arn.
     push = PushPlatforms(
         "push",
         PushPlatformsArgs(
             account_id=account,
-            region=regional.region,
-            environment=settings.environment,
+            region=region,
+            environment=env,
             apns=regional.push.apns,
             fcm=regional.push.fcm,
         ),
-        opts=in_region(provider),
+        opts=opts,
     )
 
-    # Lead: add api=ApiTarget(...), functions={fn: FunctionTarget(...)}, database=...,
-    # replication=[ReplicationTarget(...)], waf=WafTarget(...), business=BusinessTarget(...).
-    slo_alarms = Alarms(
-        "slo-alarms",
-        AlarmsArgs(
-            topic_arn=alarms.topic_arn,
-            name_prefix=f"mobile-backend-{settings.environment}-{regional.region}",
-            region=regional.region,
-            queue=QueueTarget(
-                queue_name=messaging.queue_name,
-                dead_letter_queue_names=[messaging.dlq_name, messaging.delivery_dlq_name],
-            ),
-            dashboard_name=f"mobile-backend-{settings.environment}-{regional.region}",
-        ),
-        opts=in_region(provider),
-    )
-    # Route 53 publishes health-check metrics only in us-east-1: this region's health-check
-    # alarms live there, notifying a topic (and key) of their own in that region.
-    # Health-check alarms carry check ids and states, never personal data: tagged "internal",
-    # they are not a GDPR transfer when an EU stack places them in us-east-1.
-    edge = (
-        provider
-        if regional.region == EDGE_REGION
-        else aws_provider(settings, EDGE_REGION, data_classification="internal")
-    )
-    health_keys = Keys(
-        "health-keys",
-        KeysArgs(
-            account_id=account,
-            region=EDGE_REGION,
-            environment=settings.environment,
-            alias_prefix=f"mobile-backend/{settings.environment}/{regional.region}-health",
-            purposes=("messaging",),
-        ),
-        opts=in_region(edge),
-    )
-    health_alarm_topic = AlarmTopic(
-        "health-alarm-topic",
-        AlarmTopicArgs(
-            account_id=account,
-            messaging_key_arn=health_keys.arns["messaging"],
-            email=settings.alarm_email,
-        ),
-        opts=in_region(edge),
-    )
-    # Lead: Alarms("health-alarms", AlarmsArgs(topic_arn=health_alarm_topic.topic_arn,
-    #   name_prefix=<as above>, region=EDGE_REGION, health_checks={"api": <check id>}),
-    #   opts=in_region(edge))
     data = settings.data
-    region = regional.region
     database = Database(
         "database",
         DatabaseArgs(
-            environment=settings.environment,
+            environment=env,
             region=region,
             account_id=account,
             is_primary=regional.is_primary,
@@ -202,11 +166,11 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             code=DatabaseCode(
                 migrations=artifacts.function_code("migrations"),
                 rotation=artifacts.function_code("db_rotation"),
-                layer=artifacts.layer_code("arm64"),
+                layer_arn=layer.arn,
                 migrations_checksum=artifacts.migrations_checksum(),
             ),
         ),
-        opts=in_region(provider),
+        opts=opts,
     )
     # R-OBS-3: any change to who can reach the database alerts the operators.
     SecurityGroupWatch(
@@ -217,15 +181,115 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             cluster_ids=[database.cluster_identifier],
             proxy_names=[database.proxy_name],
         ),
-        opts=in_region(provider),
+        opts=opts,
+    )
+
+    # Logic and identity tiers (docs/logic.md), fed by the data and messaging tiers.
+    logic_tier = build_logic_tier(
+        settings,
+        provider=provider,
+        account_id=account,
+        keys_arns=keys.arns,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        global_stack=global_stack,
+        layer_arn=layer.arn,
+        db_environment=database.app_environment,
+        db_statements=database.app_statements,
+        extra_security_group_ids=[database.client_security_group_id],
+        events_topic_arn=messaging.topic_arn,
+        api_statements=[*messaging.publisher_statements, *push.statements],
+        push_env_json=push.env_json,
+        subscriber_statements=messaging.subscriber_statements,
+    )
+    logic = logic_tier.logic
+    messaging.connect_subscriber(
+        logic.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
+    )
+
+    name_prefix = f"mobile-backend-{env}-{region}"
+    slo_alarms = Alarms(
+        "slo-alarms",
+        AlarmsArgs(
+            topic_arn=alarms.topic_arn,
+            name_prefix=name_prefix,
+            region=region,
+            api=ApiTarget(api_name=logic_tier.api.api_name, stage_name=logic_tier.api.stage_name),
+            functions={
+                fn: FunctionTarget(
+                    function_name=function_name(env, fn),
+                    reserved_concurrency=regional.reserved_concurrency[fn],
+                    provisioned_concurrency=regional.provisioned_concurrency[fn],
+                )
+                for fn in logic.functions
+            },
+            queue=QueueTarget(
+                queue_name=messaging.queue_name,
+                dead_letter_queue_names=[messaging.dlq_name, messaging.delivery_dlq_name],
+            ),
+            database=DatabaseTarget(
+                cluster_id=database.cluster_identifier,
+                max_capacity_acu=regional.db_capacity.max,
+                is_secondary=not regional.is_primary,
+                proxy_name=database.proxy_name,
+                # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
+                proxy_client_connection_limit=sum(
+                    regional.reserved_concurrency[fn] for fn in ("api", "subscriber")
+                ),
+            ),
+            waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),
+            business=BusinessTarget(service="subscriber"),
+            dashboard_name=name_prefix,
+        ),
+        opts=opts,
+    )
+
+    # Route 53 publishes health-check metrics only in us-east-1: this region's health-check
+    # alarms live there, notifying a topic (and key) of their own in that region. They carry
+    # check ids and states, never personal data: tagged "internal", they are no GDPR transfer.
+    edge = (
+        provider
+        if region == EDGE_REGION
+        else aws_provider(settings, EDGE_REGION, data_classification="internal")
+    )
+    health_keys = Keys(
+        "health-keys",
+        KeysArgs(
+            account_id=account,
+            region=EDGE_REGION,
+            environment=env,
+            alias_prefix=f"mobile-backend/{env}/{region}-health",
+            purposes=("messaging",),
+        ),
+        opts=in_region(edge),
+    )
+    health_alarm_topic = AlarmTopic(
+        "health-alarm-topic",
+        AlarmTopicArgs(
+            account_id=account,
+            messaging_key_arn=health_keys.arns["messaging"],
+            email=settings.alarm_email,
+        ),
+        opts=in_region(edge),
+    )
+    Alarms(
+        "health-alarms",
+        AlarmsArgs(
+            topic_arn=health_alarm_topic.topic_arn,
+            name_prefix=name_prefix,
+            region=EDGE_REGION,
+            health_checks={"api": logic_tier.domain.health_check_id},
+        ),
+        opts=in_region(edge),
     )
 
     return {
+        **logic_tier.outputs(),
         contract.REGIONAL_DB_CLUSTER_ID: database.cluster_identifier,
         contract.REGIONAL_DB_PROXY_ENDPOINT: database.proxy_endpoint,
         contract.REGIONAL_DB_PROXY_READER_ENDPOINT: database.proxy_reader_endpoint,
         contract.REGIONAL_DB_SECRET_ARN: database.secret_arn,
-        contract.REGIONAL_REGION: regional.region,
+        contract.REGIONAL_REGION: region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
         contract.REGIONAL_PRIMARY_REGION: topology,
         contract.REGIONAL_VPC_ID: network.vpc_id,

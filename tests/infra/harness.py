@@ -66,6 +66,10 @@ class Resource:
     retain_on_delete: bool = False
     # URNs of explicit depends_on targets.
     dependencies: list[str] = field(default_factory=list)
+    # What the mocks answered (id and outputs): what another resource's input holds when it
+    # references this one.
+    mock_id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.type} {self.name!r}"
@@ -170,6 +174,7 @@ class AwsMocks(pulumi.runtime.Mocks):
     def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]]):
         self.stack_outputs = stack_outputs
         self.provider_regions: dict[str, str] = {}
+        self.answers: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 
     def _region(self, provider_ref: str | None) -> str:
         if not provider_ref:
@@ -207,6 +212,10 @@ class AwsMocks(pulumi.runtime.Mocks):
             outputs["endpoint"] = f"{args.name}.proxy-abc.{region}.rds.amazonaws.com"
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = f"mock-password-of-{args.name}"
+        extra = _COMPUTED_OUTPUTS.get(args.typ)
+        if extra is not None:
+            outputs.update(extra(args, region, outputs["arn"], resource_id))
+        self.answers[(args.typ, args.name)] = (resource_id, outputs)
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -227,7 +236,93 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"name": region, "region": region, "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:ec2/getPrefixList:getPrefixList":
+            name = args.args.get("name", "")
+            return {
+                "id": f"pl-{name.rsplit('.', 1)[-1]}-{region}",
+                "name": name,
+                "cidrBlocks": [],
+            }, []
+        if args.token == "aws:secretsmanager/getSecretVersions:getSecretVersions":
+            # A secret that has been rotated once: current and previous versions exist.
+            return {
+                "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{args.args['secretId']}",
+                "id": args.args["secretId"],
+                "name": args.args["secretId"],
+                "secretId": args.args["secretId"],
+                "versions": [
+                    {
+                        "versionId": "v2",
+                        "versionStages": ["AWSCURRENT"],
+                        "createdTime": "t2",
+                        "lastAccessedDate": "t2",
+                    },
+                    {
+                        "versionId": "v1",
+                        "versionStages": ["AWSPREVIOUS"],
+                        "createdTime": "t1",
+                        "lastAccessedDate": "t1",
+                    },
+                ],
+            }, []
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            stage = args.args.get("versionStage") or "AWSCURRENT"
+            return {
+                "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{args.args['secretId']}",
+                "id": args.args["secretId"],
+                "secretId": args.args["secretId"],
+                "secretString": f"mock-{args.args['secretId']}-{stage}",
+                "versionStage": stage,
+                "versionId": "v2" if stage == "AWSCURRENT" else "v1",
+                "versionStages": [stage],
+            }, []
+        if args.token == "aws:route53/getZone:getZone":
+            return {"zoneId": "Z0MOCKZONE", "id": "Z0MOCKZONE", "name": args.args.get("name")}, []
         return {}, []
+
+
+def _alias_outputs(args, region, arn, resource_id):
+    return {
+        "invokeArn": (
+            f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        )
+    }
+
+
+# Outputs AWS computes that the programs read (mock values shaped like the real ones).
+_COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "aws:lambda/alias:Alias": _alias_outputs,
+    "aws:lambda/function:Function": lambda args, region, arn, rid: {"version": "1"},
+    "aws:apigateway/restApi:RestApi": lambda args, region, arn, rid: {
+        "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT}:{rid}",
+        "rootResourceId": f"{rid}-root",
+    },
+    "aws:apigateway/stage:Stage": lambda args, region, arn, rid: {
+        "arn": f"arn:aws:apigateway:{region}::/restapis/{args.inputs.get('restApi')}/stages/"
+        f"{args.inputs.get('stageName')}",
+        "invokeUrl": f"https://{args.inputs.get('restApi')}.execute-api.{region}.amazonaws.com/"
+        f"{args.inputs.get('stageName')}",
+    },
+    "aws:apigateway/domainName:DomainName": lambda args, region, arn, rid: {
+        "regionalDomainName": f"d-{rid}.execute-api.{region}.amazonaws.com",
+        "regionalZoneId": "Z0APIGATEWAY",
+    },
+    "aws:acm/certificate:Certificate": lambda args, region, arn, rid: {
+        "domainValidationOptions": [
+            {
+                "domainName": args.inputs.get("domainName"),
+                "resourceRecordName": f"_x1.{args.inputs.get('domainName')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_x2.acm-validations.aws.",
+            }
+        ]
+    },
+    "aws:cognito/userPool:UserPool": lambda args, region, arn, rid: {
+        "endpoint": f"cognito-idp.{region}.amazonaws.com/{region}_{rid.replace('-', '')}",
+        "arn": f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{region}_{rid}",
+    },
+    "aws:route53/record:Record": lambda args, region, arn, rid: {"fqdn": args.inputs.get("name")},
+}
 
 
 def synthesize(
@@ -291,4 +386,6 @@ def synthesize(
         return pulumi.Output.from_input(outputs).apply(exported.update)
 
     program()
+    for record in monitor.records:
+        record.mock_id, record.outputs = mocks.answers.get((record.type, record.name), ("", {}))
     return Synthesis(stack, list(monitor.records), exported, config, reads)

@@ -408,7 +408,14 @@ def test_each_regional_stack_alarms_its_queues_into_its_own_topic(regional_synth
         assert alarms, stack
         for a in alarms:
             (action,) = a.inputs["alarmActions"]
-            assert action == f"arn:aws:sns:{region}:{ACCOUNT}:alarms-topic", f"{stack}: {a.name}"
+            # Route 53 health-check alarms live in us-east-1 with that region's own topic.
+            expected = (
+                f"arn:aws:sns:us-east-1:{ACCOUNT}:health-alarm-topic-topic"
+                if a.name.startswith("health-alarms")
+                else f"arn:aws:sns:{region}:{ACCOUNT}:alarms-topic"
+            )
+            assert action == expected, f"{stack}: {a.name}"
+            assert synth.region_of(a) == expected.split(":")[3], f"{stack}: {a.name}"
             assert a.inputs["okActions"] == [action], f"{stack}: {a.name}"
         dlq_alarms = {
             a.inputs["dimensions"]["QueueName"]

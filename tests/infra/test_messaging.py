@@ -53,7 +53,7 @@ def _secret(value):
     return value["value"]
 
 
-def _messaging_program(**overrides):
+def _messaging_program(subscriber=None, **overrides):
     """A component test: the real prod-eu settings, one Messaging with realistic inputs."""
 
     def program(settings):
@@ -71,6 +71,8 @@ def _messaging_program(**overrides):
             **overrides,
         }
         component = Messaging("messaging", MessagingArgs(**args), opts=in_region(provider))
+        if subscriber is not None:
+            component.connect_subscriber(*subscriber)
         return {"queue_url": component.queue_url, "topic_arn": component.topic_arn}
 
     return program
@@ -80,9 +82,7 @@ def _messaging_program(**overrides):
 def standalone():
     return synthesize(
         "prod-eu",
-        program_fn=_messaging_program(
-            subscriber_arn=SUBSCRIBER_ALIAS, subscriber_max_concurrency=20
-        ),
+        program_fn=_messaging_program(subscriber=(SUBSCRIBER_ALIAS, 20)),
     )
 
 
@@ -213,9 +213,12 @@ def test_mapping_reports_partial_failures_with_batch_from_config(standalone):
     assert redrive["maxReceiveCount"] == 7
 
 
-def test_mapping_is_created_only_when_the_subscriber_is_given(regional_synths):
+def test_each_region_maps_its_queue_to_its_own_subscriber_alias(regional_synths):
     for stack, synth in regional_synths.items():
-        assert synth.of_type(MAPPING) == [], stack
+        mapping = synth.one(MAPPING)
+        assert mapping.inputs["functionName"].endswith(":logic-subscriber-alias"), stack
+        assert mapping.inputs["eventSourceArn"].endswith(":messaging-queue"), stack
+        assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"], stack
 
 
 def test_publisher_and_subscriber_statements_are_exact():

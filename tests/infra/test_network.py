@@ -153,3 +153,8 @@ def test_subnet_cidr_arithmetic():
     assert private_subnet_cidrs("10.0.0.0/24", 2) == ["10.0.0.0/28", "10.0.0.16/28"]
     with pytest.raises(ValueError, match="cannot hold 17"):
         private_subnet_cidrs("10.0.0.0/16", 17)
+
+
+def endpoint_sg(synth):
+    # Other tiers add their own security groups; the network's is the endpoints'.
+    return synth.one("aws:ec2/securityGroup:SecurityGroup", lambda r: r.name == "network-endpoints")

@@ -236,6 +236,35 @@ BAD_CONFIG = [
         "devAccountRoleArn",
         "role/<name>",
     ),
+    # Logic and identity tiers.
+    ("prod-eu", {"mfa": "SOMETIMES"}, "mfa", "not an MFA mode"),
+    ("prod-eu", {"wafRateLimit": "10"}, "wafRateLimit", "outside 100..2000000"),
+    ("prod-eu", {"apiThrottle": {"rateLimit": 0}}, "apiThrottle.rateLimit", "positive"),
+    ("prod-eu", {"apiThrottle": {"burstLimit": 2.5}}, "apiThrottle.burstLimit", ">= 1"),
+    ("prod-eu", {"apiThrottle": "fast"}, "apiThrottle", "not a YAML/JSON object"),
+    ("prod-eu", {"apiLoggingLevel": "DEBUG"}, "apiLoggingLevel", "ERROR or INFO"),
+    ("prod-eu", {"legacyAuthUrl": "http://legacy.example.com/auth"}, "legacyAuthUrl", "https"),
+    ("prod-eu", {"federation": {"twitter": {}}}, "federation.twitter", "unknown provider"),
+    (
+        "prod-eu",
+        {"federation": {"google": {"clientId": "abc"}}},
+        "federation.google.clientSecret",
+        "required",
+    ),
+    ("prod-eu", {"healthCheck": {"interval": 15}}, "healthCheck.interval", "10 or 30"),
+    (
+        "prod-eu",
+        {"healthCheck": {"failureThreshold": 0}},
+        "healthCheck.failureThreshold",
+        "1..10",
+    ),
+    ("prod-eu", {"dnsTtlSeconds": "600"}, "dnsTtlSeconds", "outside 1..300"),
+    (
+        "prod-eu",
+        {"reservedConcurrency": {"authorizer": -1}},
+        "reservedConcurrency.authorizer",
+        "negative",
+    ),
 ]
 
 
@@ -334,3 +363,18 @@ def test_data_settings_from_the_shipped_stack_files():
         parse_stack("prod-eu", dbWriteForwardConsistency="global").data.write_forward_consistency
         == "GLOBAL"
     )
+
+
+def test_logic_settings_from_the_stack_files_and_federation_from_config():
+    logic = parse_stack("prod-eu").regional.logic
+    assert (logic.mfa, logic.waf_rate_limit, logic.api_logging_level) == ("OPTIONAL", 2000, "ERROR")
+    assert (logic.throttle_rate_limit, logic.throttle_burst_limit) == (50.0, 100)
+    assert (logic.health_check_interval, logic.health_check_failure_threshold) == (10, 2)
+    assert logic.dns_ttl_seconds == 10
+    assert logic.legacy_auth_url.startswith("https://")
+    assert logic.federation == {}
+    federated = parse_stack(
+        "prod-us", federation={"google": {"clientId": "g-id", "clientSecret": "g-secret"}}
+    ).regional.logic
+    assert federated.federation["google"].client_id == "g-id"
+    assert federated.federation["google"].client_secret == "g-secret"

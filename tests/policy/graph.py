@@ -24,6 +24,8 @@ def to_res(synth: Synthesis, resource: Resource) -> Res:
         f"{resource.name}-id",
         f"arn:aws:{service}:{region}:{ACCOUNT}:{resource.name}",
         props.get("name") or resource.name,
+        resource.mock_id,
+        resource.outputs.get("arn"),
     }
     return Res(
         urn=resource.urn,

@@ -1,0 +1,135 @@
+"""``api.<domain>`` for one region (R-API-1, R-API-5): certificate, custom domain, base path
+mapping, a Route 53 health check of this region's API and its latency record.
+
+The record is a latency **CNAME** to the regional API Gateway domain, not an alias: an alias
+inherits API Gateway's 60 s TTL, which alone eats the RTO budget (10 s x 2 + ~6 s + 60 s = 86 s
+> 60 s), whereas a CNAME's TTL is ours (10 s: 36 s). The health check probes the region's
+default execute-api endpoint directly (``/api/health``, which touches the database): it must
+judge this region alone, not whatever ``api.<domain>`` resolves to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+HEALTH_PATH = "/health"
+
+
+@dataclass(frozen=True)
+class ApiDomainArgs:
+    # api.<domain>
+    domain_name: str
+    region: str
+    hosted_zone_id: pulumi.Input[str]
+    rest_api_id: pulumi.Input[str]
+    stage_name: pulumi.Input[str]
+    # CloudFront forwards /api/* unchanged, so the stage is mapped under the same path.
+    base_path: str
+    # The default execute-api host of this region's API, and the stage's path prefix on it.
+    health_check_host: pulumi.Input[str]
+    health_check_path: str
+    health_check_interval: int
+    health_check_failure_threshold: int
+    ttl_seconds: int
+
+
+def failover_seconds(interval: int, threshold: int, ttl: int, probe_seconds: int = 6) -> int:
+    """Worst case from region failure to clients resolving away from it (FACTS: interval x
+    threshold + ~6 s for the probe to connect (4 s) and answer (2 s) + the record's TTL)."""
+    return interval * threshold + probe_seconds + ttl
+
+
+class ApiDomain(pulumi.ComponentResource):
+    """Creates ``aws.acm.Certificate`` (DNS-validated in the global zone), its validation
+    ``route53.Record`` and ``acm.CertificateValidation``, ``apigateway.DomainName`` (REGIONAL,
+    TLS 1.2), ``apigateway.BasePathMapping``, ``route53.HealthCheck`` (HTTPS, SNI) and the
+    latency ``route53.Record`` (CNAME with the health check).
+
+    Attributes: ``regional_domain_name``, ``health_check_id``, ``certificate_arn``.
+    """
+
+    def __init__(self, name: str, args: ApiDomainArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mobile-backend:logic:ApiDomain", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=args.domain_name,
+            validation_method="DNS",
+            key_algorithm="RSA_2048",
+            opts=child,
+        )
+        option = certificate.domain_validation_options[0]
+        # ACM uses the same validation CNAME for the same name in every region of an account,
+        # so each regional stack writes (and may overwrite) the identical record.
+        validation_record = aws.route53.Record(
+            f"{name}-certificate-validation",
+            zone_id=args.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[validation_record.fqdn],
+            opts=child,
+        )
+        domain = aws.apigateway.DomainName(
+            f"{name}-domain",
+            domain_name=args.domain_name,
+            regional_certificate_arn=validation.certificate_arn,
+            endpoint_configuration={"types": "REGIONAL"},
+            security_policy="TLS_1_2",
+            opts=child,
+        )
+        aws.apigateway.BasePathMapping(
+            f"{name}-mapping",
+            domain_name=domain.domain_name,
+            rest_api=args.rest_api_id,
+            stage_name=args.stage_name,
+            base_path=args.base_path,
+            opts=child,
+        )
+
+        health_check = aws.route53.HealthCheck(
+            f"{name}-health",
+            type="HTTPS",
+            fqdn=args.health_check_host,
+            port=443,
+            resource_path=args.health_check_path,
+            enable_sni=True,
+            request_interval=args.health_check_interval,
+            failure_threshold=args.health_check_failure_threshold,
+            reference_name=f"api-{args.region}"[:28],
+            tags={"Name": f"api.{args.region}"},
+            opts=child,
+        )
+        aws.route53.Record(
+            f"{name}-latency",
+            zone_id=args.hosted_zone_id,
+            name=args.domain_name,
+            type="CNAME",
+            ttl=args.ttl_seconds,
+            records=[domain.regional_domain_name],
+            set_identifier=args.region,
+            latency_routing_policies=[{"region": args.region}],
+            health_check_id=health_check.id,
+            opts=child,
+        )
+
+        self.regional_domain_name = domain.regional_domain_name
+        self.health_check_id = health_check.id
+        self.certificate_arn = validation.certificate_arn
+        self.register_outputs(
+            {
+                "regional_domain_name": self.regional_domain_name,
+                "health_check_id": self.health_check_id,
+            }
+        )

@@ -1,0 +1,218 @@
+"""The regional WAF web ACL on the API stage (R-API-4).
+
+Only CloudFront may reach the API: it adds ``X-Origin-Verify`` with the value held in the
+replicated secret ``mobile-backend/<env>/origin-verify`` (owned by the global stack). The rule
+``origin-verify`` accepts the current value and, during a rotation, the previous one; the
+edge tier's rotation Lambda rewrites that rule in every region by its deterministic names
+(web ACL ``mobile-backend-<env>-api-<region>``, rule ``origin-verify``). Everything else is
+blocked by default, except ``GET /api/health``: Route 53 HTTPS health checks cannot send
+custom headers, so that one read-only route is allowed without the header (it returns region,
+role and database reachability, never data) and stays under the rate-based rule.
+Logs redact ``Authorization`` and ``X-Origin-Verify``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+ORIGIN_VERIFY_HEADER = "x-origin-verify"
+ORIGIN_VERIFY_RULE = "origin-verify"
+HEALTH_RULE = "health-check"
+RATE_RULE = "rate-limit"
+REDACTED_HEADERS = ("authorization", ORIGIN_VERIFY_HEADER)
+# Evaluated in this order, each blocking what it matches (no count-only overrides).
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+
+
+def web_acl_name(environment: str, region: str) -> str:
+    return f"mobile-backend-{environment}-api-{region}"
+
+
+def origin_verify_secret_name(environment: str) -> str:
+    return f"mobile-backend/{environment}/origin-verify"
+
+
+def previous_stage(versions: list[Any] | None) -> str:
+    """AWSPREVIOUS exists only after a first rotation; until then the current value is the
+    only one accepted (both rule branches carry it)."""
+    for version in versions or []:
+        stages = getattr(version, "version_stages", None)
+        if stages is None and isinstance(version, dict):
+            stages = version.get("version_stages") or version.get("versionStages")
+        if "AWSPREVIOUS" in (stages or []):
+            return "AWSPREVIOUS"
+    return "AWSCURRENT"
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "cloudwatch_metrics_enabled": True,
+        "sampled_requests_enabled": True,
+        "metric_name": metric,
+    }
+
+
+def _exactly(field: dict[str, Any], value: pulumi.Input[str]) -> dict[str, Any]:
+    return {
+        "byte_match_statement": {
+            "field_to_match": field,
+            "positional_constraint": "EXACTLY",
+            "search_string": value,
+            "text_transformations": [{"priority": 0, "type": "NONE"}],
+        }
+    }
+
+
+def rules(
+    *,
+    rate_limit: int,
+    health_path: str,
+    current: pulumi.Input[str],
+    previous: pulumi.Input[str],
+) -> list[dict[str, Any]]:
+    """The ordered rules of the web ACL (default action: block)."""
+    ordered: list[dict[str, Any]] = [
+        {
+            "name": RATE_RULE,
+            "action": {"block": {}},
+            "statement": {
+                "rate_based_statement": {
+                    "limit": rate_limit,
+                    "aggregate_key_type": "IP",
+                    "evaluation_window_sec": 300,
+                }
+            },
+        }
+    ]
+    for group in MANAGED_RULE_GROUPS:
+        ordered.append(
+            {
+                "name": group,
+                "override_action": {"none": {}},
+                "statement": {
+                    "managed_rule_group_statement": {"vendor_name": "AWS", "name": group}
+                },
+            }
+        )
+    ordered += [
+        {
+            "name": HEALTH_RULE,
+            "action": {"allow": {}},
+            "statement": {
+                "and_statement": {
+                    "statements": [
+                        _exactly({"method": {}}, "GET"),
+                        _exactly({"uri_path": {}}, health_path),
+                    ]
+                }
+            },
+        },
+        {
+            "name": ORIGIN_VERIFY_RULE,
+            "action": {"allow": {}},
+            "statement": {
+                "or_statement": {
+                    "statements": [
+                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, current),
+                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, previous),
+                    ]
+                }
+            },
+        },
+    ]
+    for priority, rule in enumerate(ordered):
+        rule["priority"] = priority
+        rule["visibility_config"] = _visibility(rule["name"])
+    return ordered
+
+
+@dataclass(frozen=True)
+class RegionalWafArgs:
+    environment: str
+    region: str
+    stage_arn: pulumi.Input[str]
+    rate_limit: int
+    # The path GET requests for the health check arrive with (stage path included).
+    health_path: str
+    logs_key_arn: pulumi.Input[str]
+    log_retention_days: int
+
+
+class RegionalWaf(pulumi.ComponentResource):
+    """Creates ``aws.wafv2.WebAcl`` (REGIONAL, default block; rules: rate limit, AWS managed
+    groups, health check, origin verify), ``WebAclAssociation`` with the API stage, the
+    ``aws-waf-logs-*`` ``LogGroup`` (KMS, retention) and ``WebAclLoggingConfiguration``
+    with the sensitive headers redacted. Reads the origin-verify secret's current and
+    previous values (kept secret in state).
+
+    Attributes: ``web_acl_arn``, ``web_acl_name``, ``log_group_name``.
+    """
+
+    def __init__(
+        self, name: str, args: RegionalWafArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("mobile-backend:logic:RegionalWaf", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        secret_name = origin_verify_secret_name(args.environment)
+
+        versions = aws.secretsmanager.get_secret_versions_output(secret_id=secret_name, opts=invoke)
+        current = aws.secretsmanager.get_secret_version_output(
+            secret_id=secret_name, version_stage="AWSCURRENT", opts=invoke
+        )
+        previous = aws.secretsmanager.get_secret_version_output(
+            secret_id=secret_name,
+            version_stage=versions.versions.apply(previous_stage),
+            opts=invoke,
+        )
+
+        acl_name = web_acl_name(args.environment, args.region)
+        acl = aws.wafv2.WebAcl(
+            f"{name}-acl",
+            name=acl_name,
+            description="API stage: CloudFront (origin-verify) and the health check only",
+            scope="REGIONAL",
+            default_action={"block": {}},
+            rules=rules(
+                rate_limit=args.rate_limit,
+                health_path=args.health_path,
+                current=pulumi.Output.secret(current.secret_string),
+                previous=pulumi.Output.secret(previous.secret_string),
+            ),
+            visibility_config=_visibility(acl_name),
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-stage",
+            resource_arn=args.stage_arn,
+            web_acl_arn=acl.arn,
+            opts=child,
+        )
+        # WAF only delivers to log groups named aws-waf-logs-*.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"aws-waf-logs-{acl_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[log_group.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+            opts=child,
+        )
+
+        self.web_acl_arn = acl.arn
+        self.web_acl_name = acl_name
+        self.log_group_name = log_group.name
+        self.register_outputs({"web_acl_arn": self.web_acl_arn})

@@ -1,0 +1,91 @@
+"""Lambda entry point of the token authorizer (``handlers.authorizer.main.handler``).
+
+Environment: ``USER_POOL_NAME`` (deterministic pool name), ``USER_POOL_REGIONS`` (JSON list of
+serving regions), ``TOKEN_USE`` (``id``). A valid token yields an Allow policy for the whole
+stage (API Gateway caches the result per token for every route, so a per-method policy would
+deny the next route) and a context with ``sub``, ``email`` and ``groups`` that
+``backend.identity`` reads. Anything else raises ``Unauthorized`` (HTTP 401).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from handlers.authorizer.pools import TrustedPools
+from handlers.authorizer.tokens import InvalidToken, verify
+
+logger = logging.getLogger(__name__)
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+_pools: TrustedPools | None = None
+
+
+def _boto3_client(region: str):
+    import boto3  # deferred: only a cache miss pays for the import
+
+    return boto3.client("cognito-idp", region_name=region)
+
+
+def pools() -> TrustedPools:
+    global _pools
+    if _pools is None:
+        name = os.environ["USER_POOL_NAME"]
+        regions = json.loads(os.environ["USER_POOL_REGIONS"])
+        if not name or not isinstance(regions, list) or not regions:
+            raise RuntimeError("USER_POOL_NAME and USER_POOL_REGIONS (JSON list) are required")
+        _pools = TrustedPools(name, regions, _boto3_client)
+    return _pools
+
+
+def stage_arn(method_arn: str) -> str:
+    """arn:aws:execute-api:r:acct:api/stage/METHOD/path → arn:...:api/stage/*/*"""
+    prefix, _, rest = method_arn.partition(":execute-api:")
+    api_and_stage = rest.split("/")[:2]
+    return f"{prefix}:execute-api:{'/'.join(api_and_stage)}/*/*"
+
+
+def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[str, Any]:
+    token = str(event.get("authorizationToken") or "")
+    if token.startswith("Bearer "):
+        token = token[len("Bearer ") :]
+    try:
+        claims = verify(
+            token,
+            trusted=trusted.is_trusted,
+            keys=trusted.key,
+            now=now,
+            expected_use=os.environ.get("TOKEN_USE", "id"),
+        )
+    except InvalidToken as exc:
+        # The reason is logged, never the token (it is a credential).
+        logger.info("token refused: %s", exc)
+        raise Exception("Unauthorized") from None
+    groups = claims.get("cognito:groups") or []
+    return {
+        "principalId": claims["sub"],
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": stage_arn(event["methodArn"]),
+                }
+            ],
+        },
+        # Authorizer context values must be strings, numbers or booleans.
+        "context": {
+            "sub": claims["sub"],
+            "email": claims.get("email", ""),
+            "groups": ",".join(groups) if isinstance(groups, list) else str(groups),
+            "issuer": claims["iss"],
+        },
+    }
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return authorize(event, pools(), time.time())

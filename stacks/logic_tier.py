@@ -1,0 +1,187 @@
+"""Wiring of the logic and identity tiers into a regional stack (docs/logic.md).
+
+Kept apart from ``regional_stack.py`` so that file only gains one call: functions, identity,
+the REST API from the committed OpenAPI document, the regional WAF and ``api.<domain>``.
+Inputs owned by other tiers (database endpoints and grants, events topic, assets bucket, push
+applications) arrive as arguments and are passed through as they are; none is invented here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.api import STAGE, Api, ApiArgs
+from components.api_domain import HEALTH_PATH, ApiDomain, ApiDomainArgs
+from components.function import ALIAS
+from components.identity import Identity, IdentityArgs
+from components.logic import Logic, LogicArgs
+from components.regional_waf import RegionalWaf, RegionalWafArgs
+from settings import Settings
+from stacks import artifacts, contract
+from stacks.providers import in_region
+
+OPENAPI_DOCUMENT = artifacts.ROOT / "openapi" / "openapi.json"
+# CloudFront forwards /api/* unchanged to api.<domain>; the stage is named and mapped "api",
+# so /api/<route> is the same path on the custom domain and the default endpoint.
+BASE_PATH = STAGE
+HEALTH_CHECK_PATH = f"/{STAGE}{HEALTH_PATH}"
+
+
+@dataclass
+class LogicTier:
+    logic: Logic
+    identity: Identity
+    api: Api
+    waf: RegionalWaf
+    domain: ApiDomain
+
+    def outputs(self) -> dict[str, pulumi.Input]:
+        return {
+            contract.REGIONAL_API_URL: self.api.invoke_url,
+            contract.REGIONAL_API_HEALTH_CHECK_ID: self.domain.health_check_id,
+            contract.REGIONAL_WEB_ACL_ARN: self.waf.web_acl_arn,
+            contract.REGIONAL_USER_POOL_ID: self.identity.user_pool_id,
+            contract.REGIONAL_USER_POOL_CLIENT_IDS: self.identity.client_ids,
+            contract.REGIONAL_IDENTITY_POOL_ID: self.identity.identity_pool_id,
+        }
+
+
+def load_openapi(path=OPENAPI_DOCUMENT) -> dict[str, Any]:
+    if not path.is_file():
+        raise pulumi.RunError(
+            f"{path} is missing. Fix: generate it with `make openapi` (api handler) and commit it."
+        )
+    return json.loads(path.read_text())
+
+
+def build_logic_tier(
+    settings: Settings,
+    *,
+    provider,
+    account_id: pulumi.Input[str],
+    keys_arns: Mapping[str, pulumi.Input[str]],
+    vpc_id: pulumi.Input[str],
+    private_subnet_ids: pulumi.Input[Sequence[str]],
+    global_stack: contract.GlobalStack,
+    db_environment: Mapping[str, pulumi.Input[str]] | None = None,
+    db_statements: Sequence[Mapping[str, Any]] = (),
+    events_topic_arn: pulumi.Input[str] | None = None,
+    assets_bucket_name: pulumi.Input[str] | None = None,
+    assets_bucket_arn: pulumi.Input[str] | None = None,
+    assets_key_arn: pulumi.Input[str] | None = None,
+    layer_arn: pulumi.Input[str],
+    api_statements: Sequence[Mapping[str, Any]] = (),
+    push_env_json: pulumi.Input[str] = "{}",
+    extra_security_group_ids: Sequence[pulumi.Input[str]] = (),
+    subscriber_statements: Sequence[Mapping[str, Any]] = (),
+) -> LogicTier:
+    regional = settings.regional
+    assert regional is not None
+    config = regional.logic
+    opts = in_region(provider)
+    env = settings.environment
+
+    logic = Logic(
+        "logic",
+        LogicArgs(
+            environment=env,
+            region=regional.region,
+            regions=settings.region_names,
+            is_primary=regional.is_primary,
+            account_id=account_id,
+            vpc_id=vpc_id,
+            vpc_cidr=regional.cidr,
+            private_subnet_ids=private_subnet_ids,
+            logs_key_arn=keys_arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            code={fn: artifacts.function_code(fn) for fn in Logic.FUNCTIONS},
+            layer_arn=layer_arn,
+            reserved_concurrency=regional.reserved_concurrency,
+            provisioned_concurrency=regional.provisioned_concurrency,
+            db_environment=dict(db_environment or {}),
+            db_statements=db_statements,
+            events_topic_arn=events_topic_arn,
+            assets_bucket_name=assets_bucket_name,
+            assets_key_arn=assets_key_arn,
+            api_statements=api_statements,
+            push_env_json=push_env_json,
+            extra_security_group_ids=extra_security_group_ids,
+            extra_statements={"subscriber": subscriber_statements},
+            legacy_auth_url=config.legacy_auth_url,
+        ),
+        opts=opts,
+    )
+    identity = Identity(
+        "identity",
+        IdentityArgs(
+            environment=env,
+            region=regional.region,
+            account_id=account_id,
+            mfa=config.mfa,
+            migration_function_name=logic.user_migration.function.name,
+            migration_alias_arn=logic.user_migration.alias_arn,
+            migration_qualifier=ALIAS,
+            web_callback_urls=[f"https://{settings.domain}/auth/callback"],
+            mobile_callback_urls=["examplehealth://auth/callback"],
+            federation=config.federation,
+            assets_bucket_arn=assets_bucket_arn,
+            assets_key_arn=assets_key_arn,
+        ),
+        opts=opts,
+    )
+    api = Api(
+        "api",
+        ApiArgs(
+            environment=env,
+            region=regional.region,
+            account_id=account_id,
+            document=load_openapi(),
+            api_function_name=logic.api.function.name,
+            api_invoke_arn=logic.api.invoke_arn,
+            authorizer_function_name=logic.authorizer.function.name,
+            authorizer_invoke_arn=logic.authorizer.invoke_arn,
+            qualifier=ALIAS,
+            logs_key_arn=keys_arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+            logging_level=config.api_logging_level,
+        ),
+        opts=opts,
+    )
+    waf = RegionalWaf(
+        "api-waf",
+        RegionalWafArgs(
+            environment=env,
+            region=regional.region,
+            stage_arn=api.stage_arn,
+            rate_limit=config.waf_rate_limit,
+            health_path=HEALTH_CHECK_PATH,
+            logs_key_arn=keys_arns["logs"],
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=opts,
+    )
+    domain = ApiDomain(
+        "api-domain",
+        ApiDomainArgs(
+            domain_name=f"api.{settings.domain}",
+            region=regional.region,
+            hosted_zone_id=global_stack.require(contract.HOSTED_ZONE_ID),
+            rest_api_id=api.rest_api_id,
+            stage_name=api.stage_name,
+            base_path=BASE_PATH,
+            health_check_host=api.endpoint_host,
+            health_check_path=HEALTH_CHECK_PATH,
+            health_check_interval=config.health_check_interval,
+            health_check_failure_threshold=config.health_check_failure_threshold,
+            ttl_seconds=config.dns_ttl_seconds,
+        ),
+        opts=opts,
+    )
+    return LogicTier(logic=logic, identity=identity, api=api, waf=waf, domain=domain)
