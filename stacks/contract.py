@@ -20,9 +20,41 @@ REGIONS = "regions"
 # region → ARN of the multi-region key replica that encrypts replicated secrets there.
 REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
 
+# Edge and storage (issue 6). The Route 53 zone the regional api.<domain> records and
+# certificate validation records go into.
+HOSTED_ZONE_ID = "hostedZoneId"
+# region → {"name", "arn"} of the replicated assets bucket, and region → its KMS key ARN
+# (uploads from the API and the identity pool role need both).
+ASSETS_BUCKETS = "assetsBuckets"
+ASSETS_KEY_ARNS = "assetsKeyArns"
+# region → name of the web app bucket CloudFront serves from (web deploy pipelines).
+WEB_BUCKETS = "webBuckets"
+DISTRIBUTION_ID = "distributionId"
+DISTRIBUTION_DOMAIN_NAME = "distributionDomainName"
+# Secrets Manager name of the origin-verify value; the same name resolves to the replica in
+# every serving region (the value itself is never exported).
+ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
+
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
+    | {ASSETS_BUCKETS, ASSETS_KEY_ARNS}
 )
+
+# Conventions (not outputs) shared by the edge (global) and logic (regional) tiers: the
+# header CloudFront adds on the API origin, and the regional web ACL + rule that check it.
+# The origin-verify rotation function finds every regional web ACL by this name.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_RULE_NAME = "origin-verify"
+# CloudFront forwards /api/* unchanged; the regional custom domain maps base path "api".
+API_PATH_PREFIX = "api"
+
+
+def api_web_acl_name(environment: str, region: str) -> str:
+    return f"mobile-backend-{environment}-api-{region}"
+
+
+def origin_verify_secret_name(environment: str) -> str:
+    return f"mobile-backend/{environment}/origin-verify"
 
 
 class ContractError(KeyError):

@@ -6,6 +6,12 @@ from __future__ import annotations
 import pulumi
 
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
+from components.storage import (
+    AccessLogBuckets,
+    AccessLogBucketsArgs,
+    ReplicatedAssets,
+    ReplicatedAssetsArgs,
+)
 from settings import EDGE_REGION, Settings
 from stacks import contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -50,8 +56,31 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         providers=serving,
     )
 
+    # Storage tier (issue 6): access-log buckets and both-ways replicated assets buckets.
+    access_logs = AccessLogBuckets(
+        "access-logs",
+        AccessLogBucketsArgs(
+            account_id=account,
+            environment=settings.environment,
+            log_retention_days=settings.log_retention_days,
+        ),
+        providers=serving,
+    )
+    assets = ReplicatedAssets(
+        "assets",
+        ReplicatedAssetsArgs(
+            account_id=account,
+            environment=settings.environment,
+            log_buckets=access_logs.names,
+            noncurrent_version_days=settings.edge.noncurrent_version_days,
+        ),
+        providers=serving,
+    )
+
     return contract.global_exports(
         {
+            contract.ASSETS_BUCKETS: assets.buckets,
+            contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,
