@@ -1,0 +1,599 @@
+"""Presentation/edge tier (global stack): DNS, the us-east-1 certificate, the CLOUDFRONT web
+ACL, the CloudFront distribution and the per-region web buckets it serves (R-EDGE-1…5).
+
+CloudFront only accepts ACM certificates and CLOUDFRONT-scoped web ACLs from us-east-1, so
+those live there; each web bucket lives in its serving region so the origin group can fail
+over from the primary region's bucket to the secondary's when a region is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.bucket_policies import (
+    AWSLOGSDELIVERY_CANONICAL_ID,
+    bucket_name,
+    tls_only_policy,
+    web_bucket_policy,
+    web_key_policy,
+)
+from components.storage import private_bucket
+from components.web_content import WebFile
+
+API_ORIGIN_ID = "api"
+WEB_ORIGIN_GROUP_ID = "web"
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+# After a rotation the header value lives in Secrets Manager and in CloudFront, not in the
+# program: Pulumi keeps the value it last set and never pushes the stale initial one back.
+# The API origin is always origins[0] so this path cannot land on an S3 origin.
+ORIGIN_VERIFY_IGNORE_CHANGES = ("origins[0].customHeaders",)
+# Origin groups fail over on these answers from the primary bucket. 403/404 included: with
+# OAC and no s3:ListBucket, a missing object is a 403, e.g. while a region is half deployed.
+FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
+# Every code CloudFront lets us configure: errors are never cached (seed 004), so a transient
+# API or origin error is not served to other viewers.
+NO_CACHE_ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
+ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# AWS managed policies (ids are global constants published by CloudFront).
+MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# CloudFront's fixed hosted zone id for alias records.
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+HSTS_MAX_AGE_SECONDS = 63_072_000  # two years (preload lists require at least one)
+REDACTED_HEADERS = ("authorization", "cookie", "x-origin-verify")
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    account_id: pulumi.Input[str]
+    environment: str
+    domain: str
+    # Adopt this Route 53 zone instead of creating one.
+    hosted_zone_id: str | None
+    edge_region: str
+    # Serving regions, primary first: the origin group fails over from [0] to [1].
+    serving_regions: Sequence[str]
+    rate_limit: int
+    logs_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    # region → server-access-log bucket name (web buckets log there).
+    access_log_buckets: Mapping[str, pulumi.Input[str]]
+    # Initial X-Origin-Verify value (a secret; rotation takes over afterwards).
+    origin_verify_value: pulumi.Input[str]
+    web_files: Sequence[WebFile]
+
+
+def _visibility(metric: str) -> dict:
+    return {
+        "cloudwatch_metrics_enabled": True,
+        "metric_name": metric,
+        "sampled_requests_enabled": True,
+    }
+
+
+def _validation_field(options, domain: str, field: str) -> str:
+    for option in options or []:
+        if option["domain_name"] == domain:
+            return option[field]
+    raise pulumi.RunError(f"ACM returned no DNS validation option for {domain}")
+
+
+def _content_security_policy(serving_regions: Sequence[str]) -> str:
+    cognito = " ".join(f"https://cognito-idp.{region}.amazonaws.com" for region in serving_regions)
+    return (
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        f"connect-src 'self' https://*.amazoncognito.com {cognito}; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+class Edge(pulumi.ComponentResource):
+    """Creates, in ``edge_region`` (us-east-1): a Route 53 zone (unless adopted), an ACM
+    certificate for the apex and ``www`` with DNS validation records and a
+    ``CertificateValidation``; a CLOUDFRONT ``wafv2.WebAcl`` (AWS managed common,
+    known-bad-inputs and IP-reputation groups + a rate-based rule) logging to a KMS-encrypted
+    ``aws-waf-logs-`` log group with sensitive headers redacted; a CloudFront log bucket; an
+    Origin Access Control, an API cache policy and a security response-headers policy; the
+    distribution; alias A/AAAA records for the apex and ``www``.
+    Per serving region: a web KMS key (key policy admits this distribution only), a private
+    versioned web bucket with an OAC-only bucket policy and the web app's objects.
+
+    Attributes: ``zone_id``, ``distribution_id``, ``distribution_arn``,
+    ``distribution_domain_name``, ``web_bucket_names`` (region → name), ``web_acl_arn``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeArgs,
+        providers: Mapping[str, pulumi.ProviderResource],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mobile-backend:edge:Edge", name, None, opts)
+        edge = pulumi.ResourceOptions(parent=self, provider=providers[args.edge_region])
+        domain, www = args.domain, f"www.{args.domain}"
+        env = args.environment
+        prefix = f"mobile-backend-{env}"
+
+        # --- DNS and certificate (R-EDGE-1) ---
+        if args.hosted_zone_id:
+            zone_id: pulumi.Input[str] = args.hosted_zone_id
+        else:
+            zone = aws.route53.Zone(
+                f"{name}-zone",
+                name=domain,
+                comment=f"mobile-backend {env} public zone",
+                opts=edge,
+            )
+            zone_id = zone.zone_id
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=domain,
+            subject_alternative_names=[www],
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            opts=edge,
+        )
+        validation_records = []
+        for label, host in (("apex", domain), ("www", www)):
+            options = certificate.domain_validation_options
+            validation_records.append(
+                aws.route53.Record(
+                    f"{name}-certificate-validation-{label}",
+                    zone_id=zone_id,
+                    name=options.apply(
+                        lambda o, host=host: _validation_field(o, host, "resource_record_name")
+                    ),
+                    type=options.apply(
+                        lambda o, host=host: _validation_field(o, host, "resource_record_type")
+                    ),
+                    records=[
+                        options.apply(
+                            lambda o, host=host: _validation_field(o, host, "resource_record_value")
+                        )
+                    ],
+                    ttl=300,
+                    allow_overwrite=True,
+                    opts=edge,
+                )
+            )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn for record in validation_records],
+            opts=edge,
+        )
+
+        # --- WAF (R-EDGE-2) ---
+        rules = [
+            {
+                "name": group,
+                "priority": priority,
+                "override_action": {"none": {}},
+                "statement": {
+                    "managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}
+                },
+                "visibility_config": _visibility(f"{prefix}-edge-{group}"),
+            }
+            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+        ]
+        rules.append(
+            {
+                "name": "rate-limit-per-ip",
+                "priority": len(MANAGED_RULE_GROUPS) + 1,
+                "action": {"block": {}},
+                "statement": {
+                    "rate_based_statement": {
+                        "limit": args.rate_limit,
+                        "aggregate_key_type": "IP",
+                        "evaluation_window_sec": 300,
+                    }
+                },
+                "visibility_config": _visibility(f"{prefix}-edge-rate-limit"),
+            }
+        )
+        web_acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            name=f"{prefix}-edge",
+            description="CloudFront web ACL: AWS managed rule groups and a per-IP rate limit",
+            scope="CLOUDFRONT",
+            default_action={"allow": {}},
+            rules=rules,
+            visibility_config=_visibility(f"{prefix}-edge"),
+            opts=edge,
+        )
+        waf_logs = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            # WAF delivers only to log groups whose name starts with aws-waf-logs-.
+            name=f"aws-waf-logs-{prefix}-edge",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=edge,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging",
+            resource_arn=web_acl.arn,
+            log_destination_configs=[waf_logs.arn],
+            redacted_fields=[{"single_header": {"name": h}} for h in REDACTED_HEADERS],
+            opts=edge,
+        )
+
+        # --- CloudFront standard-log bucket ---
+        # Exception to "ACLs disabled": CloudFront standard (legacy) logging writes through
+        # the awslogsdelivery account's ACL grant, so this one bucket keeps ACLs enabled
+        # (BucketOwnerPreferred: objects still become ours) with exactly that grant. It holds
+        # request logs only and is SSE-S3, which that delivery supports.
+        log_bucket, log_guards = private_bucket(
+            f"{name}-cdn-logs",
+            pulumi.Output.from_input(args.account_id).apply(
+                lambda account: bucket_name(env, "cdn-logs", args.edge_region, account)
+            ),
+            opts=edge,
+            ownership="BucketOwnerPreferred",
+        )
+        canonical = aws.s3.get_canonical_user_id_output(
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=providers[args.edge_region])
+        )
+        log_acl = aws.s3.BucketAcl(
+            f"{name}-cdn-logs-acl",
+            bucket=log_bucket.id,
+            access_control_policy={
+                "owner": {"id": canonical.id},
+                "grants": [
+                    {
+                        "grantee": {"type": "CanonicalUser", "id": canonical.id},
+                        "permission": "FULL_CONTROL",
+                    },
+                    {
+                        "grantee": {"type": "CanonicalUser", "id": AWSLOGSDELIVERY_CANONICAL_ID},
+                        "permission": "FULL_CONTROL",
+                    },
+                ],
+            },
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=log_guards)),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-cdn-logs-encryption",
+            bucket=log_bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=edge,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-cdn-logs-retention",
+            bucket=log_bucket.id,
+            rules=[
+                {
+                    "id": "expire-cdn-logs",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": args.log_retention_days},
+                }
+            ],
+            opts=edge,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-cdn-logs-policy",
+            bucket=log_bucket.id,
+            policy=log_bucket.bucket.apply(lambda b: json.dumps(tls_only_policy(b))),
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=log_guards)),
+        )
+
+        # --- Web buckets, one per serving region (R-EDGE-3) ---
+        web_keys: dict[str, aws.kms.Key] = {}
+        web_buckets: dict[str, aws.s3.Bucket] = {}
+        web_guards: dict[str, list[pulumi.Resource]] = {}
+        for region in args.serving_regions:
+            in_region = pulumi.ResourceOptions(parent=self, provider=providers[region])
+            # The key's policy names the distribution, which does not exist yet: the key is
+            # created with the default (account) policy and a KeyPolicy below replaces it.
+            key = aws.kms.Key(
+                f"{name}-web-{region}-key",
+                description=f"mobile-backend {env} web app objects ({region})",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=30,
+                opts=in_region,
+            )
+            aws.kms.Alias(
+                f"{name}-web-{region}-key-alias",
+                name=f"alias/mobile-backend/{env}/web",
+                target_key_id=key.key_id,
+                opts=in_region,
+            )
+            bucket, guards = private_bucket(
+                f"{name}-web-{region}",
+                pulumi.Output.from_input(args.account_id).apply(
+                    lambda account, region=region: bucket_name(env, "web", region, account)
+                ),
+                opts=in_region,
+            )
+            aws.s3.BucketVersioning(
+                f"{name}-web-{region}-versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": "Enabled"},
+                opts=in_region,
+            )
+            encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{name}-web-{region}-encryption",
+                bucket=bucket.id,
+                rules=[
+                    {
+                        "apply_server_side_encryption_by_default": {
+                            "sse_algorithm": "aws:kms",
+                            "kms_master_key_id": key.arn,
+                        },
+                        "bucket_key_enabled": True,
+                    }
+                ],
+                opts=in_region,
+            )
+            aws.s3.BucketLogging(
+                f"{name}-web-{region}-access-logs",
+                bucket=bucket.id,
+                target_bucket=args.access_log_buckets[region],
+                target_prefix=f"s3/{region}/web/",
+                opts=in_region,
+            )
+            for index, file in enumerate(args.web_files):
+                aws.s3.BucketObjectv2(
+                    f"{name}-web-{region}-object-{index}",
+                    bucket=bucket.id,
+                    key=file.key,
+                    source=pulumi.FileAsset(file.path),
+                    content_type=file.content_type,
+                    cache_control=file.cache_control,
+                    # etag is not the MD5 of SSE-KMS objects: track content by our own hash.
+                    source_hash=file.sha256,
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=providers[region], depends_on=[encryption]
+                    ),
+                )
+            web_keys[region] = key
+            web_buckets[region] = bucket
+            web_guards[region] = guards
+
+        # --- CloudFront (R-EDGE-2…4) ---
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=f"{prefix}-web",
+            description="CloudFront signs every S3 request (SigV4) to the web buckets",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=edge,
+        )
+        api_cache = aws.cloudfront.CachePolicy(
+            f"{name}-api-cache",
+            name=f"{prefix}-api",
+            comment="API: nothing cached unless the origin says so; per-caller cache key",
+            # Default 0: only responses the API marks cacheable (Cache-Control) are cached,
+            # at most a minute, keyed by caller (Authorization) and query string. A TTL of 0
+            # everywhere would forbid headers in the key, and Authorization reaches the origin
+            # only through the cache key (origin request policies cannot forward it).
+            min_ttl=0,
+            default_ttl=0,
+            max_ttl=60,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "headers_config": {
+                    "header_behavior": "whitelist",
+                    "headers": {"items": ["Authorization"]},
+                },
+                "cookies_config": {"cookie_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "all"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=edge,
+        )
+        security_headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            name=f"{prefix}-security-headers",
+            comment="HSTS (preload) and the usual browser security headers",
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                    "include_subdomains": True,
+                    "preload": True,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {
+                    "referrer_policy": "strict-origin-when-cross-origin",
+                    "override": True,
+                },
+                "xss_protection": {"protection": True, "mode_block": True, "override": True},
+                "content_security_policy": {
+                    "content_security_policy": _content_security_policy(args.serving_regions),
+                    "override": True,
+                },
+            },
+            custom_headers_config={
+                "items": [
+                    {
+                        "header": "Permissions-Policy",
+                        "value": "camera=(), microphone=(), geolocation=()",
+                        "override": True,
+                    }
+                ]
+            },
+            opts=edge,
+        )
+
+        def web_origin_id(region: str) -> str:
+            return f"web-{region}"
+
+        origins = [
+            # Must stay first: ORIGIN_VERIFY_IGNORE_CHANGES addresses it by index.
+            {
+                "origin_id": API_ORIGIN_ID,
+                "domain_name": f"api.{domain}",
+                "custom_origin_config": {
+                    "http_port": 80,
+                    "https_port": 443,
+                    "origin_protocol_policy": "https-only",
+                    "origin_ssl_protocols": ["TLSv1.2"],
+                    "origin_read_timeout": 30,
+                    "origin_keepalive_timeout": 5,
+                },
+                "custom_headers": [
+                    {"name": ORIGIN_VERIFY_HEADER, "value": args.origin_verify_value}
+                ],
+            }
+        ]
+        for region in args.serving_regions:
+            origins.append(
+                {
+                    "origin_id": web_origin_id(region),
+                    # Regional endpoint (not the global one) so requests never detour.
+                    "domain_name": web_buckets[region].bucket.apply(
+                        lambda b, region=region: f"{b}.s3.{region}.amazonaws.com"
+                    ),
+                    "origin_access_control_id": oac.id,
+                    # Fail over quickly: 2 attempts x 5 s before the secondary bucket is tried.
+                    "connection_attempts": 2,
+                    "connection_timeout": 5,
+                }
+            )
+        origin_groups = []
+        default_target = web_origin_id(args.serving_regions[0])
+        if len(args.serving_regions) > 1:
+            # An origin group has exactly two members and fails over only GET/HEAD/OPTIONS,
+            # which is all the static web app needs.
+            origin_groups.append(
+                {
+                    "origin_id": WEB_ORIGIN_GROUP_ID,
+                    "failover_criteria": {"status_codes": list(FAILOVER_STATUS_CODES)},
+                    "members": [
+                        {"origin_id": web_origin_id(region)} for region in args.serving_regions[:2]
+                    ],
+                }
+            )
+            default_target = WEB_ORIGIN_GROUP_ID
+
+        log_bucket_domain = log_bucket.bucket.apply(lambda b: f"{b}.s3.amazonaws.com")
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            comment=f"mobile-backend {env}: web app (S3, failover) and /api/* (regional APIs)",
+            enabled=True,
+            aliases=[domain, www],
+            price_class="PriceClass_100",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            default_root_object="index.html",
+            web_acl_id=web_acl.arn,
+            viewer_certificate={
+                "acm_certificate_arn": validation.certificate_arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            },
+            logging_config={
+                "bucket": log_bucket_domain,
+                "include_cookies": False,
+                "prefix": "cloudfront/",
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            origins=origins,
+            origin_groups=origin_groups,
+            default_cache_behavior={
+                "target_origin_id": default_target,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": list(READ_METHODS),
+                "cached_methods": ["GET", "HEAD"],
+                "cache_policy_id": MANAGED_CACHING_OPTIMIZED,
+                "response_headers_policy_id": security_headers.id,
+                "compress": True,
+            },
+            ordered_cache_behaviors=[
+                {
+                    "path_pattern": "/api/*",
+                    "target_origin_id": API_ORIGIN_ID,
+                    "viewer_protocol_policy": "redirect-to-https",
+                    "allowed_methods": list(ALL_METHODS),
+                    "cached_methods": ["GET", "HEAD"],
+                    "cache_policy_id": api_cache.id,
+                    # Everything the viewer sent except Host: API Gateway's custom domain
+                    # must see api.<domain>, not the apex.
+                    "origin_request_policy_id": MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    "response_headers_policy_id": security_headers.id,
+                    "compress": True,
+                }
+            ],
+            custom_error_responses=[
+                {"error_code": code, "error_caching_min_ttl": 0} for code in NO_CACHE_ERROR_CODES
+            ],
+            opts=pulumi.ResourceOptions.merge(
+                edge,
+                pulumi.ResourceOptions(
+                    ignore_changes=list(ORIGIN_VERIFY_IGNORE_CHANGES), depends_on=[log_acl]
+                ),
+            ),
+        )
+
+        # Now that the distribution exists: its key grants and bucket policies.
+        for region in args.serving_regions:
+            provider = providers[region]
+            aws.kms.KeyPolicy(
+                f"{name}-web-{region}-key-policy",
+                key_id=web_keys[region].key_id,
+                policy=pulumi.Output.all(args.account_id, distribution.arn).apply(
+                    lambda v: json.dumps(web_key_policy(v[0], v[1]))
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            )
+            aws.s3.BucketPolicy(
+                f"{name}-web-{region}-policy",
+                bucket=web_buckets[region].id,
+                policy=pulumi.Output.all(web_buckets[region].bucket, distribution.arn).apply(
+                    lambda v: json.dumps(web_bucket_policy(v[0], v[1]))
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, depends_on=web_guards[region]
+                ),
+            )
+
+        # --- DNS names for the distribution (R-EDGE-5) ---
+        for label, host in (("apex", domain), ("www", www)):
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{name}-{label}-{record_type.lower()}",
+                    zone_id=zone_id,
+                    name=host,
+                    type=record_type,
+                    aliases=[
+                        {
+                            "name": distribution.domain_name,
+                            "zone_id": distribution.hosted_zone_id,
+                            "evaluate_target_health": False,
+                        }
+                    ],
+                    opts=edge,
+                )
+
+        self.zone_id = pulumi.Output.from_input(zone_id)
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.distribution_domain_name = distribution.domain_name
+        self.web_bucket_names = {region: b.bucket for region, b in web_buckets.items()}
+        self.web_acl_arn = web_acl.arn
+        self.register_outputs(
+            {
+                "zone_id": self.zone_id,
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "distribution_domain_name": self.distribution_domain_name,
+                "web_bucket_names": self.web_bucket_names,
+                "web_acl_arn": self.web_acl_arn,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Thin Lambda entry points (`handlers.<fn>.main.handler`) over the `backend` library."""

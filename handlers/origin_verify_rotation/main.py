@@ -1,0 +1,46 @@
+"""Lambda entry point: resolve the Secrets Manager rotation event and hand it to the library.
+
+Clients and settings are built once per container (module level is the cold start); the
+WAF clients are regional, one per serving region, because the web ACLs are REGIONAL.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from handlers.origin_verify_rotation.rotation import (
+    Distribution,
+    RotationConfig,
+    Rotator,
+    WebAcls,
+)
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "origin-verify-rotation"))
+_rotator: Rotator | None = None
+
+
+def _build(remaining_seconds) -> Rotator:
+    config = RotationConfig.from_env(os.environ)
+    regions = {ref.region for ref in config.web_acls}
+    return Rotator(
+        secrets=boto3.client("secretsmanager"),
+        web_acls=WebAcls({r: boto3.client("wafv2", region_name=r) for r in regions}, config),
+        distribution=Distribution(boto3.client("cloudfront"), config),
+        config=config,
+        remaining_seconds=remaining_seconds,
+    )
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: Any) -> None:
+    global _rotator
+    if _rotator is None:
+        _rotator = _build(lambda: 600.0)
+    # The deadline is per invocation; the clients are per container.
+    _rotator.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
+    logger.info("rotation step", step=event["Step"])
+    _rotator.run(event["Step"], event["SecretId"], event["ClientRequestToken"])
