@@ -303,6 +303,8 @@ class Edge(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=30,
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
                 opts=in_region,
             )
             aws.kms.Alias(

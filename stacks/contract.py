@@ -37,7 +37,15 @@ ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output na
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
-    | {ASSETS_BUCKETS, ASSETS_KEY_ARNS}
+    | {
+        HOSTED_ZONE_ID,
+        ASSETS_BUCKETS,
+        ASSETS_KEY_ARNS,
+        WEB_BUCKETS,
+        DISTRIBUTION_ID,
+        DISTRIBUTION_DOMAIN_NAME,
+        ORIGIN_VERIFY_SECRET_NAME,
+    }
 )
 
 # Conventions (not outputs) shared by the edge (global) and logic (regional) tiers: the

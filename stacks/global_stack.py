@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import pulumi
 
+from components.edge import API_ORIGIN_ID, Edge, EdgeArgs
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
+from components.origin_verify import (
+    OriginVerifyRotation,
+    OriginVerifyRotationArgs,
+    OriginVerifySecret,
+    OriginVerifySecretArgs,
+)
 from components.storage import (
     AccessLogBuckets,
     AccessLogBucketsArgs,
     ReplicatedAssets,
     ReplicatedAssetsArgs,
 )
+from components.web_content import web_files
 from settings import EDGE_REGION, Settings
-from stacks import contract
+from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
 
 
@@ -29,7 +37,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
     account = account_id(edge)
 
     # Edge-region keys for what the global stack encrypts there (WAF logs, trail, secrets).
-    Keys(
+    edge_keys = Keys(
         "edge-keys",
         KeysArgs(
             account_id=account,
@@ -77,8 +85,69 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         providers=serving,
     )
 
+    # Edge tier (issue 6): origin-verify value → distribution → its rotation.
+    origin_verify = OriginVerifySecret(
+        "origin-verify",
+        OriginVerifySecretArgs(
+            secret_name=contract.origin_verify_secret_name(settings.environment),
+            primary_key_arn=edge_keys.arns["secrets"],
+            replica_key_arns=replicated_secrets.arns,
+        ),
+        opts=in_region(edge),
+    )
+    # Primary region first: the web origin group fails over from it to the next one.
+    serving_order = (settings.primary_region, *settings.secondary_regions)
+    edge_tier = Edge(
+        "edge",
+        EdgeArgs(
+            account_id=account,
+            environment=settings.environment,
+            domain=settings.domain,
+            hosted_zone_id=settings.edge.hosted_zone_id,
+            edge_region=EDGE_REGION,
+            serving_regions=serving_order,
+            rate_limit=settings.edge.rate_limit,
+            logs_key_arn=edge_keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            access_log_buckets=access_logs.names,
+            origin_verify_value=origin_verify.value,
+            web_files=web_files(artifacts.ROOT / "web"),
+        ),
+        providers=providers,
+    )
+    OriginVerifyRotation(
+        "origin-verify-rotation",
+        OriginVerifyRotationArgs(
+            account_id=account,
+            environment=settings.environment,
+            region=EDGE_REGION,
+            secret_arn=origin_verify.secret_arn,
+            primary_key_arn=edge_keys.arns["secrets"],
+            replica_key_arns=replicated_secrets.arns,
+            distribution_id=edge_tier.distribution_id,
+            distribution_arn=edge_tier.distribution_arn,
+            api_origin_id=API_ORIGIN_ID,
+            header_name=contract.ORIGIN_VERIFY_HEADER,
+            rule_name=contract.ORIGIN_VERIFY_RULE_NAME,
+            web_acls=[
+                (region, contract.api_web_acl_name(settings.environment, region))
+                for region in settings.region_names
+            ],
+            rotation_days=settings.edge.origin_verify_rotation_days,
+            code=artifacts.function_code("origin_verify_rotation"),
+            logs_key_arn=edge_keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=in_region(edge),
+    )
+
     return contract.global_exports(
         {
+            contract.HOSTED_ZONE_ID: edge_tier.zone_id,
+            contract.WEB_BUCKETS: edge_tier.web_bucket_names,
+            contract.DISTRIBUTION_ID: edge_tier.distribution_id,
+            contract.DISTRIBUTION_DOMAIN_NAME: edge_tier.distribution_domain_name,
+            contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,

@@ -184,6 +184,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             "name": args.name,
             "keyId": resource_id,
             **args.inputs,
+            **_computed_outputs(args.typ, args.name, args.inputs),
         }
         return resource_id, outputs
 
@@ -205,7 +206,33 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"name": region, "region": region, "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
+            return {"id": "79a59df900b949e55d96a1e698fbaced", "displayName": "ci"}, []
         return {}, []
+
+
+def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs AWS computes that programs wire onward (so tests can follow the wiring)."""
+    if typ == "aws:acm/certificate:Certificate":
+        domains = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_validation.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_token.{domain}.acm-validations.aws.",
+                }
+                for domain in domains
+            ]
+        }
+    if typ == "aws:route53/zone:Zone":
+        return {"zoneId": f"Z{name.upper().replace('-', '')}"}
+    if typ == "aws:route53/record:Record":
+        return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
+    if typ == "aws:cloudfront/distribution:Distribution":
+        return {"domainName": f"{name}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
+    return {}
 
 
 def synthesize(
