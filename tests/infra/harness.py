@@ -230,6 +230,8 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[st
         return {"zoneId": f"Z{name.upper().replace('-', '')}"}
     if typ == "aws:route53/record:Record":
         return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
+    if typ == "random:index/randomPassword:RandomPassword":
+        return {"result": "R" * int(inputs.get("length", 16))}
     if typ == "aws:cloudfront/distribution:Distribution":
         return {"domainName": f"{name}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
     return {}
