@@ -28,10 +28,6 @@ from components.web_content import WebFile
 API_ORIGIN_ID = "api"
 WEB_ORIGIN_GROUP_ID = "web"
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-# After a rotation the header value lives in Secrets Manager and in CloudFront, not in the
-# program: Pulumi keeps the value it last set and never pushes the stale initial one back.
-# The API origin is always origins[0] so this path cannot land on an S3 origin.
-ORIGIN_VERIFY_IGNORE_CHANGES = ("origins[0].customHeaders",)
 # Origin groups fail over on these answers from the primary bucket. 403/404 included: with
 # OAC and no s3:ListBucket, a missing object is a 403, e.g. while a region is half deployed.
 FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
@@ -69,7 +65,7 @@ class EdgeArgs:
     log_retention_days: int
     # region → server-access-log bucket name (web buckets log there).
     access_log_buckets: Mapping[str, pulumi.Input[str]]
-    # Initial X-Origin-Verify value (a secret; rotation takes over afterwards).
+    # X-Origin-Verify value: the secret's AWSCURRENT value at deploy time (a secret Output).
     origin_verify_value: pulumi.Input[str]
     web_files: Sequence[WebFile]
 
@@ -437,7 +433,6 @@ class Edge(pulumi.ComponentResource):
             return f"web-{region}"
 
         origins = [
-            # Must stay first: ORIGIN_VERIFY_IGNORE_CHANGES addresses it by index.
             {
                 "origin_id": API_ORIGIN_ID,
                 "domain_name": f"api.{domain}",
@@ -535,12 +530,7 @@ class Edge(pulumi.ComponentResource):
             custom_error_responses=[
                 {"error_code": code, "error_caching_min_ttl": 0} for code in NO_CACHE_ERROR_CODES
             ],
-            opts=pulumi.ResourceOptions.merge(
-                edge,
-                pulumi.ResourceOptions(
-                    ignore_changes=list(ORIGIN_VERIFY_IGNORE_CHANGES), depends_on=[log_acl]
-                ),
-            ),
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=[log_acl])),
         )
 
         # Now that the distribution exists: its key grants and bucket policies.

@@ -36,7 +36,8 @@ class OriginVerifySecretArgs:
 class OriginVerifySecret(pulumi.ComponentResource):
     """Creates ``random.RandomPassword`` (64 letters/digits), ``aws.secretsmanager.Secret``
     (CMK, one replica per serving region with that region's key) and its first
-    ``SecretVersion``. Attributes: ``secret_arn``, ``secret_name``, ``value`` (secret)."""
+    ``SecretVersion``. Attributes: ``secret_arn``, ``secret_name``, ``value`` (the secret's
+    AWSCURRENT value read at deploy time, marked secret)."""
 
     def __init__(
         self,
@@ -65,7 +66,7 @@ class OriginVerifySecret(pulumi.ComponentResource):
             recovery_window_in_days=7,
             opts=child,
         )
-        aws.secretsmanager.SecretVersion(
+        initial = aws.secretsmanager.SecretVersion(
             f"{name}-initial",
             secret_id=secret.id,
             secret_string=value.result,
@@ -73,9 +74,17 @@ class OriginVerifySecret(pulumi.ComponentResource):
             # push the initial one back (no version_stages either: AWSCURRENT moves freely).
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString"]),
         )
+        # What CloudFront should send is whatever is AWSCURRENT at deploy time, read after the
+        # first version exists: the program never fights a rotation, a replaced distribution
+        # starts with the value the WAFs accept, and no `pulumi refresh` discipline is needed.
+        current = aws.secretsmanager.get_secret_version_output(
+            secret_id=secret.arn,
+            version_stage="AWSCURRENT",
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[initial]),
+        )
         self.secret_arn = secret.arn
         self.secret_name = secret.name
-        self.value = pulumi.Output.secret(value.result)
+        self.value = pulumi.Output.secret(current.secret_string)
         self.register_outputs({"secret_arn": self.secret_arn, "secret_name": self.secret_name})
 
 

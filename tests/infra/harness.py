@@ -206,6 +206,16 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"name": region, "region": region, "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            return {
+                "arn": args.args.get("secretId"),
+                "secretId": args.args.get("secretId"),
+                "secretString": "C" * 64,
+                "versionId": "00000000-0000-4000-8000-000000000001",
+                "versionStage": args.args.get("versionStage", "AWSCURRENT"),
+                "versionStages": ["AWSCURRENT"],
+                "id": args.args.get("secretId"),
+            }, []
         if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
             return {"id": "79a59df900b949e55d96a1e698fbaced", "displayName": "ci"}, []
         return {}, []
