@@ -110,6 +110,29 @@ def web_key_policy(account_id: str, distribution_arn: str) -> dict[str, Any]:
     )
 
 
+def log_delivery_key_policy(account_id: str, service: str) -> dict[str, Any]:
+    """KMS key of a log bucket: the delivering AWS service encrypts new log objects as itself
+    (``logging.s3.amazonaws.com`` for S3 server access logs, ``delivery.logs.amazonaws.com``
+    for CloudFront standard logs), so the key policy must admit it, for this account only."""
+    return document(
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "LogDeliveryEncryptsLogObjects",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    )
+
+
 def lifecycle_rules(noncurrent_days: int) -> list[dict[str, Any]]:
     """R-S3-3 lifecycle for an assets bucket (snake_case keys: Pulumi input dicts)."""
     return [

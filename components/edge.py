@@ -22,7 +22,7 @@ from components.bucket_policies import (
     web_bucket_policy,
     web_key_policy,
 )
-from components.storage import private_bucket
+from components.storage import kms_encryption, log_delivery_key, private_bucket
 from components.web_content import WebFile
 
 API_ORIGIN_ID = "api"
@@ -228,8 +228,8 @@ class Edge(pulumi.ComponentResource):
         # --- CloudFront standard-log bucket ---
         # Exception to "ACLs disabled": CloudFront standard (legacy) logging writes through
         # the awslogsdelivery account's ACL grant, so this one bucket keeps ACLs enabled
-        # (BucketOwnerPreferred: objects still become ours) with exactly that grant. It holds
-        # request logs only and is SSE-S3, which that delivery supports.
+        # (BucketOwnerPreferred: objects still become ours) with exactly that grant. Its CMK
+        # admits the log delivery service, which encrypts the log objects as itself.
         log_bucket, log_guards = private_bucket(
             f"{name}-cdn-logs",
             pulumi.Output.from_input(args.account_id).apply(
@@ -259,12 +259,15 @@ class Edge(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=log_guards)),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-cdn-logs-encryption",
-            bucket=log_bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        cdn_logs_key = log_delivery_key(
+            f"{name}-cdn-logs-key",
+            account_id=args.account_id,
+            service="delivery.logs.amazonaws.com",
+            alias=f"alias/mobile-backend/{env}/cdn-logs",
+            description=f"mobile-backend {env} CloudFront standard logs",
             opts=edge,
         )
+        kms_encryption(f"{name}-cdn-logs-encryption", log_bucket, cdn_logs_key.arn, edge)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-cdn-logs-retention",
             bucket=log_bucket.id,
@@ -322,19 +325,8 @@ class Edge(pulumi.ComponentResource):
                 versioning_configuration={"status": "Enabled"},
                 opts=in_region,
             )
-            encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-web-{region}-encryption",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "apply_server_side_encryption_by_default": {
-                            "sse_algorithm": "aws:kms",
-                            "kms_master_key_id": key.arn,
-                        },
-                        "bucket_key_enabled": True,
-                    }
-                ],
-                opts=in_region,
+            encryption = kms_encryption(
+                f"{name}-web-{region}-encryption", bucket, key.arn, in_region
             )
             aws.s3.BucketLogging(
                 f"{name}-web-{region}-access-logs",

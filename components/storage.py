@@ -21,12 +21,61 @@ from components.bucket_policies import (
     access_log_bucket_policy,
     bucket_name,
     lifecycle_rules,
+    log_delivery_key_policy,
     replication_role_policy,
     replication_rule,
     tls_only_policy,
 )
 from components.keys import Keys, KeysArgs
 from components.policy_documents import assume_role_policy
+
+
+def log_delivery_key(
+    name: str,
+    *,
+    account_id: pulumi.Input[str],
+    service: str,
+    alias: str,
+    description: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.kms.Key:
+    """A CMK (yearly rotation, 30-day deletion window) a log-delivery service may encrypt with."""
+    key = aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=30,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        policy=pulumi.Output.from_input(account_id).apply(
+            lambda account: json.dumps(log_delivery_key_policy(account, service))
+        ),
+        opts=opts,
+    )
+    aws.kms.Alias(f"{name}-alias", name=alias, target_key_id=key.key_id, opts=opts)
+    return key
+
+
+def kms_encryption(
+    name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.s3.BucketServerSideEncryptionConfiguration:
+    """Default SSE-KMS with a customer-managed key and S3 Bucket Keys (one data key per bucket
+    instead of one KMS call per object)."""
+    return aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": key_arn,
+                },
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=opts,
+    )
 
 
 def private_bucket(
@@ -69,11 +118,10 @@ class AccessLogBucketsArgs:
 
 class AccessLogBuckets(pulumi.ComponentResource):
     """Per region: an S3 server-access-log bucket (``aws.s3.Bucket`` + public access block,
-    ACLs disabled, SSE-S3, lifecycle expiring logs after ``log_retention_days``, a policy
-    admitting only the S3 logging service of this account, TLS only).
+    ACLs disabled, SSE-KMS with its own CMK whose key policy admits the S3 logging service of
+    this account, lifecycle expiring logs after ``log_retention_days``, a bucket policy
+    admitting only that service, TLS only).
 
-    SSE-S3 rather than KMS: S3 server access log delivery documents SSE-S3 target buckets,
-    and the logs hold request metadata, never object content.
     Attributes: ``names`` (region → bucket name).
     """
 
@@ -94,12 +142,15 @@ class AccessLogBuckets(pulumi.ComponentResource):
                 )
             )
             bucket, guards = private_bucket(f"{name}-{region}", physical, opts=in_region)
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-{region}-encryption",
-                bucket=bucket.id,
-                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            key = log_delivery_key(
+                f"{name}-{region}-key",
+                account_id=args.account_id,
+                service="logging.s3.amazonaws.com",
+                alias=f"alias/mobile-backend/{args.environment}/access-logs",
+                description=f"mobile-backend {args.environment} S3 access logs ({region})",
                 opts=in_region,
             )
+            kms_encryption(f"{name}-{region}-encryption", bucket, key.arn, in_region)
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-{region}-retention",
                 bucket=bucket.id,
@@ -183,21 +234,7 @@ class ReplicatedAssets(pulumi.ComponentResource):
                 versioning_configuration={"status": "Enabled"},
                 opts=in_region,
             )
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-{region}-encryption",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "apply_server_side_encryption_by_default": {
-                            "sse_algorithm": "aws:kms",
-                            "kms_master_key_id": key_arn,
-                        },
-                        # One data key per bucket instead of per object: ~99 % fewer KMS calls.
-                        "bucket_key_enabled": True,
-                    }
-                ],
-                opts=in_region,
-            )
+            kms_encryption(f"{name}-{region}-encryption", bucket, key_arn, in_region)
             aws.s3.BucketPolicy(
                 f"{name}-{region}-policy",
                 bucket=bucket.id,

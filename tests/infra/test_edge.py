@@ -177,6 +177,16 @@ def test_standard_logging_goes_to_an_acl_enabled_log_bucket_with_the_delivery_gr
         g["grantee"]["id"]: g["permission"] for g in acl.inputs["accessControlPolicy"]["grants"]
     }
     assert grantees[edge_module.AWSLOGSDELIVERY_CANONICAL_ID] == "FULL_CONTROL"
+    key = global_synth.named("edge-cdn-logs-key")
+    assert global_synth.region_of(key) == "us-east-1"
+    sse = global_synth.named("edge-cdn-logs-encryption").inputs["rules"][0]
+    assert sse["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == mock_arn(
+        global_synth, key, "kms"
+    )
+    key_policy = json.loads(key.inputs["policy"])
+    (service,) = [s for s in key_policy["Statement"] if "Service" in s["Principal"]]
+    assert service["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     block = global_synth.named("edge-cdn-logs-public-access")
     assert block.inputs["blockPublicAcls"] is True and block.inputs["ignorePublicAcls"] is True
 

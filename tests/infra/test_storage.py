@@ -136,7 +136,19 @@ def test_access_log_bucket_admits_only_s3_logging_of_this_account_and_expires_lo
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         log_bucket,
     )
-    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (rule,) = sse.inputs["rules"]
+    key = global_synth.named(f"access-logs-{region}-key")
+    assert global_synth.region_of(key) == region
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": _mock_arn(global_synth, key, "kms"),
+    }, log_bucket
+    assert rule["bucketKeyEnabled"] is True
+    key_policy = json.loads(key.inputs["policy"])
+    (service,) = [s for s in key_policy["Statement"] if "Service" in s["Principal"]]
+    assert service["Principal"] == {"Service": "logging.s3.amazonaws.com"}, key
+    assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert "kms:GenerateDataKey*" in service["Action"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
