@@ -261,7 +261,6 @@ class OriginVerifyRotation(pulumi.ComponentResource):
                         [{"region": region, "name": acl} for region, acl in args.web_acls]
                     ),
                     "WAF_PROPAGATION_SECONDS": "60",
-                    "POWERTOOLS_SERVICE_NAME": "origin-verify-rotation",
                     "LOG_LEVEL": "INFO",
                 },
                 timeout_seconds=900,

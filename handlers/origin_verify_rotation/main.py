@@ -1,16 +1,18 @@
 """Lambda entry point: resolve the Secrets Manager rotation event and hand it to the library.
 
 Clients and settings are built once per container (module level is the cold start); the
-WAF clients are regional, one per serving region, because the web ACLs are REGIONAL.
+WAF clients are regional, one per serving region, because the web ACLs are REGIONAL. Only
+boto3 (in the runtime) and the standard library are imported: the function needs no layer,
+and Lambda's JSON log format structures the standard ``logging`` records.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 
 from handlers.origin_verify_rotation.rotation import (
     Distribution,
@@ -19,11 +21,12 @@ from handlers.origin_verify_rotation.rotation import (
     WebAcls,
 )
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "origin-verify-rotation"))
+logger = logging.getLogger()
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 _rotator: Rotator | None = None
 
 
-def _build(remaining_seconds) -> Rotator:
+def _build() -> Rotator:
     config = RotationConfig.from_env(os.environ)
     regions = {ref.region for ref in config.web_acls}
     return Rotator(
@@ -31,16 +34,14 @@ def _build(remaining_seconds) -> Rotator:
         web_acls=WebAcls({r: boto3.client("wafv2", region_name=r) for r in regions}, config),
         distribution=Distribution(boto3.client("cloudfront"), config),
         config=config,
-        remaining_seconds=remaining_seconds,
     )
 
 
-@logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> None:
     global _rotator
     if _rotator is None:
-        _rotator = _build(lambda: 600.0)
+        _rotator = _build()
     # The deadline is per invocation; the clients are per container.
     _rotator.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
-    logger.info("rotation step", step=event["Step"])
+    logger.info("rotation step %s for version %s", event["Step"], event["ClientRequestToken"])
     _rotator.run(event["Step"], event["SecretId"], event["ClientRequestToken"])

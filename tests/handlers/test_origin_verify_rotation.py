@@ -476,3 +476,35 @@ def test_config_from_environment_names_what_is_missing():
     with pytest.raises(RotationError, match="DISTRIBUTION_ID"):
         RotationConfig.from_env({k: v for k, v in env.items() if k != "DISTRIBUTION_ID"})
     assert rotation.VALUE_LENGTH >= 48
+
+
+class FakeContext:
+    def get_remaining_time_in_millis(self) -> int:
+        return 42_000
+
+
+def test_handler_builds_regional_clients_from_its_environment_once(aws_env, monkeypatch):
+    from handlers.origin_verify_rotation import main
+
+    for key, value in {
+        "DISTRIBUTION_ID": "EDFDVBD6EXAMPLE",
+        "ORIGIN_ID": "api",
+        "HEADER_NAME": HEADER,
+        "RULE_NAME": "origin-verify",
+        "WEB_ACLS": json.dumps([{"region": r, "name": f"acl-{r}"} for r in REGIONS]),
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(main, "_rotator", None)
+    calls = []
+    monkeypatch.setattr(
+        Rotator, "run", lambda self, *args: calls.append((args, self.remaining_seconds()))
+    )
+    event = {"Step": "setSecret", "SecretId": "arn:secret", "ClientRequestToken": TOKEN}
+    main.handler(event, FakeContext())
+    first = main._rotator
+    main.handler(event, FakeContext())
+    assert main._rotator is first, "clients are built once per container"
+    assert calls == [(("setSecret", "arn:secret", TOKEN), 42.0)] * 2
+    clients = first.web_acls.clients
+    assert {r: c.meta.region_name for r, c in clients.items()} == {r: r for r in REGIONS}
+    assert first.distribution.config.distribution_id == "EDFDVBD6EXAMPLE"
