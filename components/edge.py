@@ -319,11 +319,28 @@ class Edge(pulumi.ComponentResource):
                 ),
                 opts=in_region,
             )
-            aws.s3.BucketVersioning(
+            versioning = aws.s3.BucketVersioning(
                 f"{name}-web-{region}-versioning",
                 bucket=bucket.id,
                 versioning_configuration={"status": "Enabled"},
                 opts=in_region,
+            )
+            # Versioning allows rolling a bad deploy back; older builds need not live forever.
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-web-{region}-lifecycle",
+                bucket=bucket.id,
+                rules=[
+                    {
+                        "id": "expire-old-builds",
+                        "status": "Enabled",
+                        "filter": {},
+                        "noncurrent_version_expiration": {"noncurrent_days": 30},
+                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                    }
+                ],
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=providers[region], depends_on=[versioning]
+                ),
             )
             encryption = kms_encryption(
                 f"{name}-web-{region}-encryption", bucket, key.arn, in_region

@@ -280,6 +280,8 @@ def test_web_bucket_is_private_encrypted_versioned_and_readable_only_by_the_dist
     assert global_synth.named(f"edge-web-{region}-versioning").inputs[
         "versioningConfiguration"
     ] == {"status": "Enabled"}
+    lifecycle = global_synth.named(f"edge-web-{region}-lifecycle").inputs["rules"][0]
+    assert lifecycle["noncurrentVersionExpiration"]["noncurrentDays"] == 30
     ownership = global_synth.named(f"edge-web-{region}-ownership")
     assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
     distribution_arn = mock_arn(global_synth, distribution, "cloudfront")
