@@ -27,7 +27,6 @@ from components.web_content import WebFile
 
 API_ORIGIN_ID = "api"
 WEB_ORIGIN_GROUP_ID = "web"
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 # Origin groups fail over on these answers from the primary bucket. 403/404 included: with
 # OAC and no s3:ListBucket, a missing object is a 403, e.g. while a region is half deployed.
 FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
@@ -42,7 +41,8 @@ MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 # CloudFront's fixed hosted zone id for alias records.
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 HSTS_MAX_AGE_SECONDS = 63_072_000  # two years (preload lists require at least one)
-REDACTED_HEADERS = ("authorization", "cookie", "x-origin-verify")
+# Never in WAF logs: credentials, sessions and the origin-verify value (added per instance).
+REDACTED_HEADERS = ("authorization", "cookie")
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -65,9 +65,13 @@ class EdgeArgs:
     log_retention_days: int
     # region → server-access-log bucket name (web buckets log there).
     access_log_buckets: Mapping[str, pulumi.Input[str]]
-    # X-Origin-Verify value: the secret's AWSCURRENT value at deploy time (a secret Output).
+    # Header CloudFront adds on the API origin, and its value: the secret's AWSCURRENT value
+    # at deploy time (a secret Output).
+    origin_verify_header: str
     origin_verify_value: pulumi.Input[str]
     web_files: Sequence[WebFile]
+    # CloudFront sends /<prefix>/* to api.<domain> unchanged (the API maps this base path).
+    api_path_prefix: str = "api"
 
 
 def _visibility(metric: str) -> dict:
@@ -221,7 +225,10 @@ class Edge(pulumi.ComponentResource):
             f"{name}-waf-logging",
             resource_arn=web_acl.arn,
             log_destination_configs=[waf_logs.arn],
-            redacted_fields=[{"single_header": {"name": h}} for h in REDACTED_HEADERS],
+            redacted_fields=[
+                {"single_header": {"name": header}}
+                for header in (*REDACTED_HEADERS, args.origin_verify_header.lower())
+            ],
             opts=edge,
         )
 
@@ -454,7 +461,7 @@ class Edge(pulumi.ComponentResource):
                     "origin_keepalive_timeout": 5,
                 },
                 "custom_headers": [
-                    {"name": ORIGIN_VERIFY_HEADER, "value": args.origin_verify_value}
+                    {"name": args.origin_verify_header, "value": args.origin_verify_value}
                 ],
             }
         ]
@@ -491,7 +498,7 @@ class Edge(pulumi.ComponentResource):
         log_bucket_domain = log_bucket.bucket.apply(lambda b: f"{b}.s3.amazonaws.com")
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
-            comment=f"mobile-backend {env}: web app (S3, failover) and /api/* (regional APIs)",
+            comment=f"mobile-backend {env}: web app (S3, failover) and the regional APIs",
             enabled=True,
             aliases=[domain, www],
             price_class="PriceClass_100",
@@ -523,7 +530,7 @@ class Edge(pulumi.ComponentResource):
             },
             ordered_cache_behaviors=[
                 {
-                    "path_pattern": "/api/*",
+                    "path_pattern": f"/{args.api_path_prefix}/*",
                     "target_origin_id": API_ORIGIN_ID,
                     "viewer_protocol_policy": "redirect-to-https",
                     "allowed_methods": list(ALL_METHODS),

@@ -110,8 +110,10 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             logs_key_arn=edge_keys.arns["logs"],
             log_retention_days=settings.log_retention_days,
             access_log_buckets=access_logs.names,
+            origin_verify_header=contract.ORIGIN_VERIFY_HEADER,
             origin_verify_value=origin_verify.value,
             web_files=web_files(artifacts.ROOT / "web"),
+            api_path_prefix=contract.API_PATH_PREFIX,
         ),
         providers=providers,
     )

@@ -3,6 +3,7 @@ its rotation, as synthesized in the global stack."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -230,13 +231,13 @@ def test_api_behaviour_sends_origin_verify_over_tls12_and_forwards_authorization
     assert custom["originProtocolPolicy"] == "https-only"
     assert custom["originSslProtocols"] == ["TLSv1.2"]
     (header,) = api["customHeaders"]
-    assert header["name"] == contract.ORIGIN_VERIFY_HEADER == edge_module.ORIGIN_VERIFY_HEADER
+    assert header["name"] == contract.ORIGIN_VERIFY_HEADER == "X-Origin-Verify"
     # The secret's AWSCURRENT value read at deploy time (the mock answers "C" * 64), not the
     # RandomPassword's initial result ("R" * 64): after a rotation, a deploy sends what the
     # WAFs accept instead of pushing the stale initial value back.
     assert header["value"] == "C" * 64
     (behaviour,) = distribution.inputs["orderedCacheBehaviors"]
-    assert behaviour["pathPattern"] == "/api/*"
+    assert behaviour["pathPattern"] == f"/{contract.API_PATH_PREFIX}/*" == "/api/*"
     assert behaviour["targetOriginId"] == "api"
     assert set(behaviour["allowedMethods"]) == {
         "GET",
@@ -422,3 +423,25 @@ def test_contract_exports_edge_outputs(global_synth, distribution):
         r: f"mobile-backend-prod-web-{r}-{ACCOUNT}" for r in REGIONS
     }
     assert contract.api_web_acl_name("prod", "eu-west-1") == "mobile-backend-prod-api-eu-west-1"
+
+
+def test_web_files_reads_types_cache_policy_and_hashes_skipping_hidden_files(tmp_path):
+    from components.web_content import web_files
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "assets" / "app.js").write_text("console.log(1)")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    files = {f.key: f for f in web_files(tmp_path)}
+    assert set(files) == {"index.html", "assets/app.js"}
+    assert files["index.html"].content_type == "text/html; charset=utf-8"
+    assert files["index.html"].cache_control == "no-cache"
+    assert files["assets/app.js"].content_type.endswith("javascript; charset=utf-8")
+    assert files["assets/app.js"].cache_control.startswith("public, max-age=")
+    assert files["index.html"].sha256 == hashlib.sha256(b"<!doctype html>").hexdigest()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no files"):
+        web_files(empty)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        web_files(tmp_path / "missing")
