@@ -110,10 +110,23 @@ def web_key_policy(account_id: str, distribution_arn: str) -> dict[str, Any]:
     )
 
 
-def log_delivery_key_policy(account_id: str, service: str) -> dict[str, Any]:
+def log_delivery_key_policy(
+    account_id: str, service: str, *, source_account_condition: bool = True
+) -> dict[str, Any]:
     """KMS key of a log bucket: the delivering AWS service encrypts new log objects as itself
     (``logging.s3.amazonaws.com`` for S3 server access logs, ``delivery.logs.amazonaws.com``
-    for CloudFront standard logs), so the key policy must admit it, for this account only."""
+    for CloudFront standard logs), so the key policy must admit it. Pinned to this account
+    where the service sends ``aws:SourceAccount``; CloudFront's legacy standard logging is
+    documented with the bare service statement, so it gets exactly that."""
+    delivery: dict[str, Any] = {
+        "Sid": "LogDeliveryEncryptsLogObjects",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+    }
+    if source_account_condition:
+        delivery["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
     return document(
         {
             "Sid": "AccountAdministersKeyThroughIam",
@@ -122,14 +135,7 @@ def log_delivery_key_policy(account_id: str, service: str) -> dict[str, Any]:
             "Action": "kms:*",
             "Resource": "*",
         },
-        {
-            "Sid": "LogDeliveryEncryptsLogObjects",
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        },
+        delivery,
     )
 
 

@@ -38,8 +38,6 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # AWS managed policies (ids are global constants published by CloudFront).
 MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-# CloudFront's fixed hosted zone id for alias records.
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 HSTS_MAX_AGE_SECONDS = 63_072_000  # two years (preload lists require at least one)
 # Never in WAF logs: credentials, sessions and the origin-verify value (added per instance).
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -273,6 +271,7 @@ class Edge(pulumi.ComponentResource):
             alias=f"alias/mobile-backend/{env}/cdn-logs",
             description=f"mobile-backend {env} CloudFront standard logs",
             opts=edge,
+            source_account_condition=False,
         )
         kms_encryption(f"{name}-cdn-logs-encryption", log_bucket, cdn_logs_key.arn, edge)
         aws.s3.BucketLifecycleConfiguration(

@@ -38,6 +38,7 @@ def log_delivery_key(
     alias: str,
     description: str,
     opts: pulumi.ResourceOptions,
+    source_account_condition: bool = True,
 ) -> aws.kms.Key:
     """A CMK (yearly rotation, 30-day deletion window) a log-delivery service may encrypt with."""
     key = aws.kms.Key(
@@ -49,7 +50,11 @@ def log_delivery_key(
         key_usage="ENCRYPT_DECRYPT",
         customer_master_key_spec="SYMMETRIC_DEFAULT",
         policy=pulumi.Output.from_input(account_id).apply(
-            lambda account: json.dumps(log_delivery_key_policy(account, service))
+            lambda account: json.dumps(
+                log_delivery_key_policy(
+                    account, service, source_account_condition=source_account_condition
+                )
+            )
         ),
         opts=opts,
     )
