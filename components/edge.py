@@ -80,6 +80,36 @@ def _visibility(metric: str) -> dict:
     }
 
 
+def _waf_rules(metric_prefix: str, rate_limit: int) -> list[dict]:
+    """AWS managed groups first (their own actions), then a per-IP rate limit that blocks."""
+    rules = [
+        {
+            "name": group,
+            "priority": priority,
+            "override_action": {"none": {}},
+            "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+            "visibility_config": _visibility(f"{metric_prefix}-{group}"),
+        }
+        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+    ]
+    rules.append(
+        {
+            "name": "rate-limit-per-ip",
+            "priority": len(MANAGED_RULE_GROUPS) + 1,
+            "action": {"block": {}},
+            "statement": {
+                "rate_based_statement": {
+                    "limit": rate_limit,
+                    "aggregate_key_type": "IP",
+                    "evaluation_window_sec": 300,
+                }
+            },
+            "visibility_config": _visibility(f"{metric_prefix}-rate-limit"),
+        }
+    )
+    return rules
+
+
 def _validation_field(options, domain: str, field: str) -> str:
     for option in options or []:
         if option["domain_name"] == domain:
@@ -119,97 +149,147 @@ class Edge(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mobile-backend:edge:Edge", name, None, opts)
-        edge = pulumi.ResourceOptions(parent=self, provider=providers[args.edge_region])
+        self._base = name
+        self._spec = args
+        self._region_providers = providers
+        self._edge_opts = pulumi.ResourceOptions(parent=self, provider=providers[args.edge_region])
+        self._resource_prefix = f"mobile-backend-{args.environment}"
         domain, www = args.domain, f"www.{args.domain}"
-        env = args.environment
-        prefix = f"mobile-backend-{env}"
 
-        # --- DNS and certificate (R-EDGE-1) ---
-        if args.hosted_zone_id:
-            zone_id: pulumi.Input[str] = args.hosted_zone_id
-        else:
-            zone = aws.route53.Zone(
-                f"{name}-zone",
-                name=domain,
-                comment=f"mobile-backend {env} public zone",
-                opts=edge,
-            )
-            zone_id = zone.zone_id
+        zone_id = self._zone()
+        certificate_arn = self._certificate(zone_id, (("apex", domain), ("www", www)))
+        web_acl = self._web_acl()
+        log_bucket, log_acl = self._cdn_log_bucket()
+        web = {region: self._web_bucket(region) for region in args.serving_regions}
+        distribution = self._distribution(
+            aliases=[domain, www],
+            certificate_arn=certificate_arn,
+            web_acl_arn=web_acl.arn,
+            log_bucket=log_bucket,
+            web_buckets={region: bucket for region, (bucket, _, _) in web.items()},
+            opts=pulumi.ResourceOptions.merge(
+                self._edge_opts, pulumi.ResourceOptions(depends_on=[log_acl])
+            ),
+        )
+        # Now that the distribution exists: its key grants and bucket policies.
+        for region, (bucket, key, guards) in web.items():
+            self._admit_distribution(region, bucket, key, guards, distribution.arn)
+        self._alias_records(zone_id, distribution, (("apex", domain), ("www", www)))
+
+        self.zone_id = pulumi.Output.from_input(zone_id)
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.distribution_domain_name = distribution.domain_name
+        self.web_bucket_names = {region: bucket.bucket for region, (bucket, _, _) in web.items()}
+        self.web_acl_arn = web_acl.arn
+        self.register_outputs(
+            {
+                "zone_id": self.zone_id,
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "distribution_domain_name": self.distribution_domain_name,
+                "web_bucket_names": self.web_bucket_names,
+                "web_acl_arn": self.web_acl_arn,
+            }
+        )
+
+    def _in_region(self, region: str, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, provider=self._region_providers[region], **kwargs
+        )
+
+    # --- DNS and certificate (R-EDGE-1, R-EDGE-5) ---
+
+    def _zone(self) -> pulumi.Input[str]:
+        if self._spec.hosted_zone_id:
+            return self._spec.hosted_zone_id
+        zone = aws.route53.Zone(
+            f"{self._base}-zone",
+            name=self._spec.domain,
+            comment=f"mobile-backend {self._spec.environment} public zone",
+            opts=self._edge_opts,
+        )
+        return zone.zone_id
+
+    def _certificate(
+        self, zone_id: pulumi.Input[str], hosts: Sequence[tuple[str, str]]
+    ) -> pulumi.Output[str]:
+        """The us-east-1 certificate, DNS-validated; returns the ARN once validation is done."""
+        name = self._base
         certificate = aws.acm.Certificate(
             f"{name}-certificate",
-            domain_name=domain,
-            subject_alternative_names=[www],
+            domain_name=hosts[0][1],
+            subject_alternative_names=[host for _, host in hosts[1:]],
             validation_method="DNS",
             key_algorithm="EC_prime256v1",
-            opts=edge,
+            opts=self._edge_opts,
         )
-        validation_records = []
-        for label, host in (("apex", domain), ("www", www)):
-            options = certificate.domain_validation_options
-            validation_records.append(
-                aws.route53.Record(
-                    f"{name}-certificate-validation-{label}",
-                    zone_id=zone_id,
-                    name=options.apply(
-                        lambda o, host=host: _validation_field(o, host, "resource_record_name")
-                    ),
-                    type=options.apply(
-                        lambda o, host=host: _validation_field(o, host, "resource_record_type")
-                    ),
-                    records=[
-                        options.apply(
-                            lambda o, host=host: _validation_field(o, host, "resource_record_value")
-                        )
-                    ],
-                    ttl=300,
-                    allow_overwrite=True,
-                    opts=edge,
-                )
+        options = certificate.domain_validation_options
+        records = [
+            aws.route53.Record(
+                f"{name}-certificate-validation-{label}",
+                zone_id=zone_id,
+                name=options.apply(
+                    lambda o, host=host: _validation_field(o, host, "resource_record_name")
+                ),
+                type=options.apply(
+                    lambda o, host=host: _validation_field(o, host, "resource_record_type")
+                ),
+                records=[
+                    options.apply(
+                        lambda o, host=host: _validation_field(o, host, "resource_record_value")
+                    )
+                ],
+                ttl=300,
+                allow_overwrite=True,
+                opts=self._edge_opts,
             )
+            for label, host in hosts
+        ]
         validation = aws.acm.CertificateValidation(
             f"{name}-certificate-validation",
             certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn for record in validation_records],
-            opts=edge,
+            validation_record_fqdns=[record.fqdn for record in records],
+            opts=self._edge_opts,
         )
+        return validation.certificate_arn
 
-        # --- WAF (R-EDGE-2) ---
-        rules = [
-            {
-                "name": group,
-                "priority": priority,
-                "override_action": {"none": {}},
-                "statement": {
-                    "managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}
-                },
-                "visibility_config": _visibility(f"{prefix}-edge-{group}"),
-            }
-            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
-        ]
-        rules.append(
-            {
-                "name": "rate-limit-per-ip",
-                "priority": len(MANAGED_RULE_GROUPS) + 1,
-                "action": {"block": {}},
-                "statement": {
-                    "rate_based_statement": {
-                        "limit": args.rate_limit,
-                        "aggregate_key_type": "IP",
-                        "evaluation_window_sec": 300,
-                    }
-                },
-                "visibility_config": _visibility(f"{prefix}-edge-rate-limit"),
-            }
-        )
+    def _alias_records(
+        self,
+        zone_id: pulumi.Input[str],
+        distribution: aws.cloudfront.Distribution,
+        hosts: Sequence[tuple[str, str]],
+    ) -> None:
+        for label, host in hosts:
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{self._base}-{label}-{record_type.lower()}",
+                    zone_id=zone_id,
+                    name=host,
+                    type=record_type,
+                    aliases=[
+                        {
+                            "name": distribution.domain_name,
+                            "zone_id": distribution.hosted_zone_id,
+                            "evaluate_target_health": False,
+                        }
+                    ],
+                    opts=self._edge_opts,
+                )
+
+    # --- WAF (R-EDGE-2) ---
+
+    def _web_acl(self) -> aws.wafv2.WebAcl:
+        name, args, prefix = self._base, self._spec, self._resource_prefix
         web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
             name=f"{prefix}-edge",
             description="CloudFront web ACL: AWS managed rule groups and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action={"allow": {}},
-            rules=rules,
+            rules=_waf_rules(f"{prefix}-edge", args.rate_limit),
             visibility_config=_visibility(f"{prefix}-edge"),
-            opts=edge,
+            opts=self._edge_opts,
         )
         waf_logs = aws.cloudwatch.LogGroup(
             f"{name}-waf-logs",
@@ -217,7 +297,7 @@ class Edge(pulumi.ComponentResource):
             name=f"aws-waf-logs-{prefix}-edge",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
-            opts=edge,
+            opts=self._edge_opts,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",
@@ -227,15 +307,22 @@ class Edge(pulumi.ComponentResource):
                 {"single_header": {"name": header}}
                 for header in (*REDACTED_HEADERS, args.origin_verify_header.lower())
             ],
-            opts=edge,
+            opts=self._edge_opts,
         )
+        return web_acl
 
-        # --- CloudFront standard-log bucket ---
-        # Exception to "ACLs disabled": CloudFront standard (legacy) logging writes through
-        # the awslogsdelivery account's ACL grant, so this one bucket keeps ACLs enabled
-        # (BucketOwnerPreferred: objects still become ours) with exactly that grant. Its CMK
-        # admits the log delivery service, which encrypts the log objects as itself.
-        log_bucket, log_guards = private_bucket(
+    # --- Buckets ---
+
+    def _cdn_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
+        """CloudFront standard-log bucket and the ACL the delivery needs.
+
+        Exception to "ACLs disabled": CloudFront standard (legacy) logging writes through the
+        awslogsdelivery account's ACL grant, so this one bucket keeps ACLs enabled
+        (BucketOwnerPreferred: delivered objects still become ours) with exactly that grant.
+        Its CMK admits the log delivery service, which encrypts the log objects as itself.
+        """
+        name, args, env, edge = self._base, self._spec, self._spec.environment, self._edge_opts
+        bucket, guards = private_bucket(
             f"{name}-cdn-logs",
             pulumi.Output.from_input(args.account_id).apply(
                 lambda account: bucket_name(env, "cdn-logs", args.edge_region, account)
@@ -244,11 +331,13 @@ class Edge(pulumi.ComponentResource):
             ownership="BucketOwnerPreferred",
         )
         canonical = aws.s3.get_canonical_user_id_output(
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=providers[args.edge_region])
+            opts=pulumi.InvokeOutputOptions(
+                parent=self, provider=self._region_providers[args.edge_region]
+            )
         )
-        log_acl = aws.s3.BucketAcl(
+        acl = aws.s3.BucketAcl(
             f"{name}-cdn-logs-acl",
-            bucket=log_bucket.id,
+            bucket=bucket.id,
             access_control_policy={
                 "owner": {"id": canonical.id},
                 "grants": [
@@ -262,9 +351,9 @@ class Edge(pulumi.ComponentResource):
                     },
                 ],
             },
-            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=log_guards)),
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=guards)),
         )
-        cdn_logs_key = log_delivery_key(
+        key = log_delivery_key(
             f"{name}-cdn-logs-key",
             account_id=args.account_id,
             service="delivery.logs.amazonaws.com",
@@ -273,10 +362,10 @@ class Edge(pulumi.ComponentResource):
             opts=edge,
             source_account_condition=False,
         )
-        kms_encryption(f"{name}-cdn-logs-encryption", log_bucket, cdn_logs_key.arn, edge)
+        kms_encryption(f"{name}-cdn-logs-encryption", bucket, key.arn, edge)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-cdn-logs-retention",
-            bucket=log_bucket.id,
+            bucket=bucket.id,
             rules=[
                 {
                     "id": "expire-cdn-logs",
@@ -289,94 +378,124 @@ class Edge(pulumi.ComponentResource):
         )
         aws.s3.BucketPolicy(
             f"{name}-cdn-logs-policy",
-            bucket=log_bucket.id,
-            policy=log_bucket.bucket.apply(lambda b: json.dumps(tls_only_policy(b))),
-            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=log_guards)),
+            bucket=bucket.id,
+            policy=bucket.bucket.apply(lambda b: json.dumps(tls_only_policy(b))),
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=guards)),
+        )
+        return bucket, acl
+
+    def _web_bucket(self, region: str) -> tuple[aws.s3.Bucket, aws.kms.Key, list[pulumi.Resource]]:
+        """A serving region's web bucket with its key and the web app's objects (R-EDGE-3);
+        returns (bucket, key, guards) for the policies that need the distribution."""
+        name, args, env = f"{self._base}-web-{region}", self._spec, self._spec.environment
+        in_region = self._in_region(region)
+        # The key's policy names the distribution, which does not exist yet: the key is
+        # created with the default (account) policy and a KeyPolicy replaces it later.
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"mobile-backend {env} web app objects ({region})",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            opts=in_region,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/mobile-backend/{env}/web",
+            target_key_id=key.key_id,
+            opts=in_region,
+        )
+        bucket, guards = private_bucket(
+            name,
+            pulumi.Output.from_input(args.account_id).apply(
+                lambda account: bucket_name(env, "web", region, account)
+            ),
+            opts=in_region,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=in_region,
+        )
+        # Versioning allows rolling a bad deploy back; older builds need not live forever.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-old-builds",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": 30},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=self._in_region(region, depends_on=[versioning]),
+        )
+        encryption = kms_encryption(f"{name}-encryption", bucket, key.arn, in_region)
+        aws.s3.BucketLogging(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            target_bucket=args.access_log_buckets[region],
+            target_prefix=f"s3/{region}/web/",
+            opts=in_region,
+        )
+        for index, file in enumerate(args.web_files):
+            aws.s3.BucketObjectv2(
+                f"{name}-object-{index}",
+                bucket=bucket.id,
+                key=file.key,
+                source=pulumi.FileAsset(file.path),
+                content_type=file.content_type,
+                cache_control=file.cache_control,
+                # etag is not the MD5 of SSE-KMS objects: track content by our own hash.
+                source_hash=file.sha256,
+                opts=self._in_region(region, depends_on=[encryption]),
+            )
+        return bucket, key, guards
+
+    def _admit_distribution(
+        self,
+        region: str,
+        bucket: aws.s3.Bucket,
+        key: aws.kms.Key,
+        guards: list[pulumi.Resource],
+        distribution_arn: pulumi.Output[str],
+    ) -> None:
+        name = f"{self._base}-web-{region}"
+        aws.kms.KeyPolicy(
+            f"{name}-key-policy",
+            key_id=key.key_id,
+            policy=pulumi.Output.all(self._spec.account_id, distribution_arn).apply(
+                lambda v: json.dumps(web_key_policy(v[0], v[1]))
+            ),
+            opts=self._in_region(region),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.bucket, distribution_arn).apply(
+                lambda v: json.dumps(web_bucket_policy(v[0], v[1]))
+            ),
+            opts=self._in_region(region, depends_on=guards),
         )
 
-        # --- Web buckets, one per serving region (R-EDGE-3) ---
-        web_keys: dict[str, aws.kms.Key] = {}
-        web_buckets: dict[str, aws.s3.Bucket] = {}
-        web_guards: dict[str, list[pulumi.Resource]] = {}
-        for region in args.serving_regions:
-            in_region = pulumi.ResourceOptions(parent=self, provider=providers[region])
-            # The key's policy names the distribution, which does not exist yet: the key is
-            # created with the default (account) policy and a KeyPolicy below replaces it.
-            key = aws.kms.Key(
-                f"{name}-web-{region}-key",
-                description=f"mobile-backend {env} web app objects ({region})",
-                enable_key_rotation=True,
-                rotation_period_in_days=365,
-                deletion_window_in_days=30,
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
-                opts=in_region,
-            )
-            aws.kms.Alias(
-                f"{name}-web-{region}-key-alias",
-                name=f"alias/mobile-backend/{env}/web",
-                target_key_id=key.key_id,
-                opts=in_region,
-            )
-            bucket, guards = private_bucket(
-                f"{name}-web-{region}",
-                pulumi.Output.from_input(args.account_id).apply(
-                    lambda account, region=region: bucket_name(env, "web", region, account)
-                ),
-                opts=in_region,
-            )
-            versioning = aws.s3.BucketVersioning(
-                f"{name}-web-{region}-versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": "Enabled"},
-                opts=in_region,
-            )
-            # Versioning allows rolling a bad deploy back; older builds need not live forever.
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-web-{region}-lifecycle",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "id": "expire-old-builds",
-                        "status": "Enabled",
-                        "filter": {},
-                        "noncurrent_version_expiration": {"noncurrent_days": 30},
-                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                    }
-                ],
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=providers[region], depends_on=[versioning]
-                ),
-            )
-            encryption = kms_encryption(
-                f"{name}-web-{region}-encryption", bucket, key.arn, in_region
-            )
-            aws.s3.BucketLogging(
-                f"{name}-web-{region}-access-logs",
-                bucket=bucket.id,
-                target_bucket=args.access_log_buckets[region],
-                target_prefix=f"s3/{region}/web/",
-                opts=in_region,
-            )
-            for index, file in enumerate(args.web_files):
-                aws.s3.BucketObjectv2(
-                    f"{name}-web-{region}-object-{index}",
-                    bucket=bucket.id,
-                    key=file.key,
-                    source=pulumi.FileAsset(file.path),
-                    content_type=file.content_type,
-                    cache_control=file.cache_control,
-                    # etag is not the MD5 of SSE-KMS objects: track content by our own hash.
-                    source_hash=file.sha256,
-                    opts=pulumi.ResourceOptions(
-                        parent=self, provider=providers[region], depends_on=[encryption]
-                    ),
-                )
-            web_keys[region] = key
-            web_buckets[region] = bucket
-            web_guards[region] = guards
+    # --- CloudFront (R-EDGE-2…4) ---
 
-        # --- CloudFront (R-EDGE-2…4) ---
+    def _distribution(
+        self,
+        *,
+        aliases: Sequence[str],
+        certificate_arn: pulumi.Input[str],
+        web_acl_arn: pulumi.Input[str],
+        log_bucket: aws.s3.Bucket,
+        web_buckets: Mapping[str, aws.s3.Bucket],
+        opts: pulumi.ResourceOptions,
+    ) -> aws.cloudfront.Distribution:
+        name, args, prefix, edge = self._base, self._spec, self._resource_prefix, self._edge_opts
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
             name=f"{prefix}-web",
@@ -450,7 +569,7 @@ class Edge(pulumi.ComponentResource):
         origins = [
             {
                 "origin_id": API_ORIGIN_ID,
-                "domain_name": f"api.{domain}",
+                "domain_name": f"api.{args.domain}",
                 "custom_origin_config": {
                     "http_port": 80,
                     "https_port": 443,
@@ -497,16 +616,16 @@ class Edge(pulumi.ComponentResource):
         log_bucket_domain = log_bucket.bucket.apply(lambda b: f"{b}.s3.amazonaws.com")
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
-            comment=f"mobile-backend {env}: web app (S3, failover) and the regional APIs",
+            comment=f"mobile-backend {args.environment}: web app (S3, failover) and the APIs",
             enabled=True,
-            aliases=[domain, www],
+            aliases=list(aliases),
             price_class="PriceClass_100",
             http_version="http2and3",
             is_ipv6_enabled=True,
             default_root_object="index.html",
-            web_acl_id=web_acl.arn,
+            web_acl_id=web_acl_arn,
             viewer_certificate={
-                "acm_certificate_arn": validation.certificate_arn,
+                "acm_certificate_arn": certificate_arn,
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": "TLSv1.2_2021",
             },
@@ -545,62 +664,6 @@ class Edge(pulumi.ComponentResource):
             custom_error_responses=[
                 {"error_code": code, "error_caching_min_ttl": 0} for code in NO_CACHE_ERROR_CODES
             ],
-            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=[log_acl])),
+            opts=opts,
         )
-
-        # Now that the distribution exists: its key grants and bucket policies.
-        for region in args.serving_regions:
-            provider = providers[region]
-            aws.kms.KeyPolicy(
-                f"{name}-web-{region}-key-policy",
-                key_id=web_keys[region].key_id,
-                policy=pulumi.Output.all(args.account_id, distribution.arn).apply(
-                    lambda v: json.dumps(web_key_policy(v[0], v[1]))
-                ),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider),
-            )
-            aws.s3.BucketPolicy(
-                f"{name}-web-{region}-policy",
-                bucket=web_buckets[region].id,
-                policy=pulumi.Output.all(web_buckets[region].bucket, distribution.arn).apply(
-                    lambda v: json.dumps(web_bucket_policy(v[0], v[1]))
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=provider, depends_on=web_guards[region]
-                ),
-            )
-
-        # --- DNS names for the distribution (R-EDGE-5) ---
-        for label, host in (("apex", domain), ("www", www)):
-            for record_type in ("A", "AAAA"):
-                aws.route53.Record(
-                    f"{name}-{label}-{record_type.lower()}",
-                    zone_id=zone_id,
-                    name=host,
-                    type=record_type,
-                    aliases=[
-                        {
-                            "name": distribution.domain_name,
-                            "zone_id": distribution.hosted_zone_id,
-                            "evaluate_target_health": False,
-                        }
-                    ],
-                    opts=edge,
-                )
-
-        self.zone_id = pulumi.Output.from_input(zone_id)
-        self.distribution_id = distribution.id
-        self.distribution_arn = distribution.arn
-        self.distribution_domain_name = distribution.domain_name
-        self.web_bucket_names = {region: b.bucket for region, b in web_buckets.items()}
-        self.web_acl_arn = web_acl.arn
-        self.register_outputs(
-            {
-                "zone_id": self.zone_id,
-                "distribution_id": self.distribution_id,
-                "distribution_arn": self.distribution_arn,
-                "distribution_domain_name": self.distribution_domain_name,
-                "web_bucket_names": self.web_bucket_names,
-                "web_acl_arn": self.web_acl_arn,
-            }
-        )
+        return distribution
