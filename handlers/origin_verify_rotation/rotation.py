@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 logger = logging.getLogger(__name__)
 
 PENDING = "AWSPENDING"
@@ -34,6 +36,11 @@ CURRENT = "AWSCURRENT"
 SCOPE = "REGIONAL"
 # Values are letters and digits only: safe in an HTTP header and in a WAF byte match.
 VALUE_LENGTH = 64
+# Read-modify-write races (a regional `pulumi up` on the web ACL, a console edit of the
+# distribution) surface as these errors: read again and retry a few times.
+OPTIMISTIC_LOCK_ATTEMPTS = 3
+WAF_LOCK_ERROR = "WAFOptimisticLockException"
+CLOUDFRONT_LOCK_ERROR = "PreconditionFailed"
 
 
 class RotationError(Exception):
@@ -155,6 +162,17 @@ def with_accepted_values(
 # --- AWS adapters ---
 
 
+def _retry_on_conflict(update: Callable[[], bool], error_code: str) -> bool:
+    for attempt in range(1, OPTIMISTIC_LOCK_ATTEMPTS + 1):
+        try:
+            return update()
+        except ClientError as error:
+            if error.response["Error"]["Code"] != error_code or attempt == OPTIMISTIC_LOCK_ATTEMPTS:
+                raise
+            logger.warning("concurrent modification (%s); reading again", error_code)
+    raise AssertionError("unreachable")
+
+
 class WebAcls:
     """The regional web ACLs, found by name (their ids belong to the regional stacks)."""
 
@@ -190,6 +208,9 @@ class WebAcls:
 
     def set_accepted(self, ref: WebAclRef, values: set[str]) -> bool:
         """Make the rule accept exactly ``values``; False when it already did."""
+        return _retry_on_conflict(lambda: self._set_accepted(ref, values), WAF_LOCK_ERROR)
+
+    def _set_accepted(self, ref: WebAclRef, values: set[str]) -> bool:
         acl, lock_token = self._load(ref)
         rule = self._rule(acl, ref)
         if accepted_values(rule["Statement"], self.config.header_name) == set(values):
@@ -244,6 +265,9 @@ class Distribution:
 
     def send(self, value: str) -> bool:
         """Switch the origin header to ``value``; False when it already was."""
+        return _retry_on_conflict(lambda: self._send(value), CLOUDFRONT_LOCK_ERROR)
+
+    def _send(self, value: str) -> bool:
         response = self.client.get_distribution_config(Id=self.config.distribution_id)
         config = response["DistributionConfig"]
         origin = self._origin(config)

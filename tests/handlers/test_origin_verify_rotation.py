@@ -9,6 +9,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -508,3 +509,112 @@ def test_handler_builds_regional_clients_from_its_environment_once(aws_env, monk
     clients = first.web_acls.clients
     assert {r: c.meta.region_name for r, c in clients.items()} == {r: r for r in REGIONS}
     assert first.distribution.config.distribution_id == "EDFDVBD6EXAMPLE"
+
+
+def _web_acl_response(value: str, lock_token: str) -> dict:
+    return {
+        "WebACL": {
+            "Name": "acl",
+            "Id": "11111111-1111-4111-8111-111111111111",
+            "ARN": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/1111",
+            "DefaultAction": {"Allow": {}},
+            "Description": "kept",
+            "Rules": [
+                {
+                    "Name": "origin-verify",
+                    "Priority": 0,
+                    "Action": {"Block": {}},
+                    "Statement": {"NotStatement": {"Statement": header_match(value)}},
+                    "VisibilityConfig": visibility("origin-verify"),
+                }
+            ],
+            "VisibilityConfig": visibility("acl"),
+            "Capacity": 2,
+        },
+        "LockToken": lock_token,
+    }
+
+
+def test_web_acl_update_reads_again_after_a_concurrent_modification():
+    client = boto3.client(
+        "wafv2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    listing = {
+        "WebACLs": [
+            {
+                "Name": "acl",
+                "Id": "11111111-1111-4111-8111-111111111111",
+                "LockToken": "t",
+                "ARN": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/1111",
+            }
+        ]
+    }
+    with Stubber(client) as stub:
+        for lock_token, fails in (("lock-1", True), ("lock-2", False)):
+            stub.add_response("list_web_acls", listing, {"Scope": "REGIONAL", "Limit": 100})
+            stub.add_response("get_web_acl", _web_acl_response("old", lock_token))
+            if fails:
+                stub.add_client_error("update_web_acl", "WAFOptimisticLockException")
+            else:
+                stub.add_response(
+                    "update_web_acl",
+                    {"NextLockToken": "lock-3"},
+                    {
+                        "Name": "acl",
+                        "Id": "11111111-1111-4111-8111-111111111111",
+                        "Scope": "REGIONAL",
+                        "DefaultAction": {"Allow": {}},
+                        "Description": "kept",
+                        "Rules": [
+                            {
+                                **_web_acl_response("old", "x")["WebACL"]["Rules"][0],
+                                "Statement": {
+                                    "NotStatement": {
+                                        "Statement": {
+                                            "OrStatement": {
+                                                "Statements": [
+                                                    header_match("new"),
+                                                    header_match("old"),
+                                                ]
+                                            }
+                                        }
+                                    }
+                                },
+                            }
+                        ],
+                        "VisibilityConfig": visibility("acl"),
+                        "LockToken": "lock-2",
+                    },
+                )
+        config = RotationConfig("D", "api", HEADER, "origin-verify", ())
+        acls = WebAcls({"eu-west-1": client}, config)
+        assert acls.set_accepted(WebAclRef("eu-west-1", "acl"), {"old", "new"}) is True
+        stub.assert_no_pending_responses()
+
+
+def test_a_persistent_conflict_is_raised_after_a_few_attempts():
+    client = boto3.client(
+        "cloudfront", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    config = {
+        "CallerReference": "ref",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [{"Id": "api", "DomainName": "api.example.com"}],
+        },
+        "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "https-only"},
+    }
+    with Stubber(client) as stub:
+        for _ in range(rotation.OPTIMISTIC_LOCK_ATTEMPTS):
+            # A fresh response each time, as the service sends (the code edits it in place).
+            fresh = json.loads(json.dumps(config))
+            stub.add_response(
+                "get_distribution_config", {"DistributionConfig": fresh, "ETag": "E1"}
+            )
+            stub.add_client_error("update_distribution", "PreconditionFailed", http_status_code=412)
+        cfg = RotationConfig("EDFDVBD6EXAMPLE", "api", HEADER, "origin-verify", ())
+        with pytest.raises(ClientError, match="PreconditionFailed"):
+            Distribution(client, cfg).send("new")
+        stub.assert_no_pending_responses()
