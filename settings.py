@@ -180,6 +180,20 @@ class LogicSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """Edge and storage tiers (global stack). Defaults keep other tiers' tests valid."""
+
+    # Adopt an existing Route 53 public zone for `domain`; None creates one.
+    hosted_zone_id: str | None = None
+    # CloudFront WAF rate-based rule: requests per client IP per 5-minute window.
+    rate_limit: int = 2000
+    # Schedule of the origin-verify secret rotation (days between rotations).
+    origin_verify_rotation_days: int = 30
+    # Assets buckets: days a noncurrent object version is kept before it expires.
+    noncurrent_version_days: int = 30
+
+
+@dataclass(frozen=True)
 class RegionalSettings:
     region: str
     global_stack: str
@@ -214,6 +228,7 @@ class Settings:
     # GDPR Chapter V mechanism for EU personal data held outside the EU (None: none declared).
     gdpr_transfer_mechanism: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
+    edge: EdgeSettings = EdgeSettings()
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -364,6 +379,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         "auditLogRetentionDays", AUDIT_LOG_RETENTION_DAYS, minimum=1, maximum=3653
     )
     data = _parse_data(r, primary, tuple(spec.name for spec in regions))
+    edge = _parse_edge(r)
 
     regional = None
     if role == "regional":
@@ -391,6 +407,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         regional=regional,
         audit_log_retention_days=audit_retention,
         data=data,
+        edge=edge,
     )
 
 
@@ -869,6 +886,34 @@ def _parse_federation(r: _Reader) -> dict[str, FederationProvider]:
         if all(isinstance(v, str) and v.strip() for v in values.values()):
             providers[name] = FederationProvider(values["clientId"], values["clientSecret"])
     return providers
+
+
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+def _parse_edge(r: _Reader) -> EdgeSettings:
+    defaults = EdgeSettings()
+    zone = r.text("hostedZoneId", required=False, fix="")
+    if zone is not None and not _HOSTED_ZONE_ID.match(zone):
+        r.fail(
+            "hostedZoneId",
+            f"{zone!r} is not a Route 53 hosted zone id",
+            "pulumi config set hostedZoneId Z0123456789ABCDEFGHIJ (or unset it to create a zone)",
+        )
+    # AWS WAF accepts 10..2,000,000,000 requests per evaluation window for rate-based rules.
+    rate_limit = r.integer("edgeRateLimit", defaults.rate_limit, minimum=10, maximum=2_000_000_000)
+    rotation_days = r.integer(
+        "originVerifyRotationDays", defaults.origin_verify_rotation_days, minimum=1, maximum=365
+    )
+    noncurrent_days = r.integer(
+        "assetsNoncurrentVersionDays", defaults.noncurrent_version_days, minimum=1, maximum=3650
+    )
+    return EdgeSettings(
+        hosted_zone_id=zone,
+        rate_limit=rate_limit,
+        origin_verify_rotation_days=rotation_days,
+        noncurrent_version_days=noncurrent_days,
+    )
 
 
 class _PulumiSource:

@@ -26,15 +26,50 @@ DB_GLOBAL_CLUSTER_ID = "dbGlobalClusterId"
 DB_ENGINE_VERSION = "dbEngineVersion"
 DB_SECRET_ARNS = "dbSecretArns"  # noqa: S105 (an output name, not a password)
 
-# Public hosted zone of the domain: regional stacks write api.<domain> latency records and
-# their certificates' validation records in it.
+# Edge and storage (issue 6). The Route 53 zone the regional api.<domain> records and
+# certificate validation records go into.
 HOSTED_ZONE_ID = "hostedZoneId"
+# region → {"name", "arn"} of the replicated assets bucket, and region → its KMS key ARN
+# (uploads from the API and the identity pool role need both).
+ASSETS_BUCKETS = "assetsBuckets"
+ASSETS_KEY_ARNS = "assetsKeyArns"
+# region → name of the web app bucket CloudFront serves from (web deploy pipelines).
+WEB_BUCKETS = "webBuckets"
+DISTRIBUTION_ID = "distributionId"
+DISTRIBUTION_DOMAIN_NAME = "distributionDomainName"
+# Secrets Manager name of the origin-verify value; the same name resolves to the replica in
+# every serving region (the value itself is never exported).
+ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
     | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS}
-    | {HOSTED_ZONE_ID}
+    | {
+        HOSTED_ZONE_ID,
+        ASSETS_BUCKETS,
+        ASSETS_KEY_ARNS,
+        WEB_BUCKETS,
+        DISTRIBUTION_ID,
+        DISTRIBUTION_DOMAIN_NAME,
+        ORIGIN_VERIFY_SECRET_NAME,
+    }
 )
+
+# Conventions (not outputs) shared by the edge (global) and logic (regional) tiers: the
+# header CloudFront adds on the API origin, and the regional web ACL + rule that check it.
+# The origin-verify rotation function finds every regional web ACL by this name.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_RULE_NAME = "origin-verify"
+# CloudFront forwards /api/* unchanged; the regional custom domain maps base path "api".
+API_PATH_PREFIX = "api"
+
+
+def api_web_acl_name(environment: str, region: str) -> str:
+    return f"mobile-backend-{environment}-api-{region}"
+
+
+def origin_verify_secret_name(environment: str) -> str:
+    return f"mobile-backend/{environment}/origin-verify"
 
 
 class ContractError(KeyError):

@@ -4,14 +4,27 @@ cross-region pairs). One provider per region it touches, all made here."""
 from __future__ import annotations
 
 import pulumi
-import pulumi_aws as aws
 
 from components.audit import AuditTrail, AuditTrailArgs
 from components.data_rules import dev_account_key_statement
 from components.database import GlobalDatabase, GlobalDatabaseArgs
+from components.edge import API_ORIGIN_ID, Edge, EdgeArgs
 from components.keys import Keys, KeysArgs, ReplicatedKey, ReplicatedKeyArgs
+from components.origin_verify import (
+    OriginVerifyRotation,
+    OriginVerifyRotationArgs,
+    OriginVerifySecret,
+    OriginVerifySecretArgs,
+)
+from components.storage import (
+    AccessLogBuckets,
+    AccessLogBucketsArgs,
+    ReplicatedAssets,
+    ReplicatedAssetsArgs,
+)
+from components.web_content import web_files
 from settings import EDGE_REGION, Settings
-from stacks import contract
+from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
 
 
@@ -56,6 +69,85 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         providers=serving,
     )
 
+    # Storage tier (issue 6): access-log buckets and both-ways replicated assets buckets.
+    access_logs = AccessLogBuckets(
+        "access-logs",
+        AccessLogBucketsArgs(
+            account_id=account,
+            environment=settings.environment,
+            log_retention_days=settings.log_retention_days,
+        ),
+        providers=serving,
+    )
+    assets = ReplicatedAssets(
+        "assets",
+        ReplicatedAssetsArgs(
+            account_id=account,
+            environment=settings.environment,
+            log_buckets=access_logs.names,
+            noncurrent_version_days=settings.edge.noncurrent_version_days,
+        ),
+        providers=serving,
+    )
+
+    # Edge tier (issue 6): origin-verify value → distribution → its rotation.
+    origin_verify = OriginVerifySecret(
+        "origin-verify",
+        OriginVerifySecretArgs(
+            secret_name=contract.origin_verify_secret_name(settings.environment),
+            primary_key_arn=edge_keys.arns["secrets"],
+            replica_key_arns=replicated_secrets.arns,
+        ),
+        opts=in_region(edge),
+    )
+    # Primary region first: the web origin group fails over from it to the next one.
+    serving_order = (settings.primary_region, *settings.secondary_regions)
+    edge_tier = Edge(
+        "edge",
+        EdgeArgs(
+            account_id=account,
+            environment=settings.environment,
+            domain=settings.domain,
+            hosted_zone_id=settings.edge.hosted_zone_id,
+            edge_region=EDGE_REGION,
+            serving_regions=serving_order,
+            rate_limit=settings.edge.rate_limit,
+            logs_key_arn=edge_keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            access_log_buckets=access_logs.names,
+            origin_verify_header=contract.ORIGIN_VERIFY_HEADER,
+            origin_verify_value=origin_verify.value,
+            web_files=web_files(artifacts.ROOT / "web"),
+            api_path_prefix=contract.API_PATH_PREFIX,
+        ),
+        providers=providers,
+    )
+    OriginVerifyRotation(
+        "origin-verify-rotation",
+        OriginVerifyRotationArgs(
+            account_id=account,
+            environment=settings.environment,
+            region=EDGE_REGION,
+            secret_arn=origin_verify.secret_arn,
+            primary_key_arn=edge_keys.arns["secrets"],
+            replica_key_arns=replicated_secrets.arns,
+            distribution_id=edge_tier.distribution_id,
+            distribution_arn=edge_tier.distribution_arn,
+            api_origin_id=API_ORIGIN_ID,
+            header_name=contract.ORIGIN_VERIFY_HEADER,
+            rule_name=contract.ORIGIN_VERIFY_RULE_NAME,
+            web_acls=[
+                (region, contract.api_web_acl_name(settings.environment, region))
+                for region in settings.region_names
+            ],
+            rotation_days=settings.edge.origin_verify_rotation_days,
+            code=artifacts.function_code("origin_verify_rotation"),
+            logs_key_arn=edge_keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=in_region(edge),
+    )
+
     # One multi-region trail for the account, homed with the other global resources.
     AuditTrail(
         "audit",
@@ -66,7 +158,8 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             logs_key_arn=edge_keys.arns["logs"],
             log_retention_days=settings.log_retention_days,
             retention_days=settings.audit_log_retention_days,
-            # Lead: data_event_bucket_arns=[<assets bucket ARN of each region>],
+            # S3 data events on the buckets that hold PHI (R-OBS-3).
+            data_event_bucket_arns=[bucket["arn"] for bucket in assets.buckets.values()],
         ),
         opts=in_region(edge),
     )
@@ -86,17 +179,18 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
-    # The domain's public zone, adopted by name (the edge tier may create it instead).
-    hosted_zone = aws.route53.get_zone_output(
-        name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(provider=edge)
-    )
-
     return contract.global_exports(
         {
             contract.DB_GLOBAL_CLUSTER_ID: database.global_cluster_id,
             contract.DB_ENGINE_VERSION: database.engine_version,
             contract.DB_SECRET_ARNS: database.secret_arns,
-            contract.HOSTED_ZONE_ID: hosted_zone.zone_id,
+            contract.HOSTED_ZONE_ID: edge_tier.zone_id,
+            contract.WEB_BUCKETS: edge_tier.web_bucket_names,
+            contract.DISTRIBUTION_ID: edge_tier.distribution_id,
+            contract.DISTRIBUTION_DOMAIN_NAME: edge_tier.distribution_domain_name,
+            contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
+            contract.ASSETS_BUCKETS: assets.buckets,
+            contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,

@@ -203,6 +203,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             "name": args.name,
             "keyId": resource_id,
             **args.inputs,
+            **_computed_outputs(args.typ, args.name, args.inputs),
         }
         # Endpoints AWS assigns (DNS names the handlers and functions are given).
         if args.typ == "aws:rds/cluster:Cluster":
@@ -278,6 +279,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             }, []
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": "Z0MOCKZONE", "id": "Z0MOCKZONE", "name": args.args.get("name")}, []
+        if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
+            return {"id": "79a59df900b949e55d96a1e698fbaced", "displayName": "ci"}, []
         return {}, []
 
 
@@ -307,22 +310,37 @@ _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
         "regionalDomainName": f"d-{rid}.execute-api.{region}.amazonaws.com",
         "regionalZoneId": "Z0APIGATEWAY",
     },
-    "aws:acm/certificate:Certificate": lambda args, region, arn, rid: {
-        "domainValidationOptions": [
-            {
-                "domainName": args.inputs.get("domainName"),
-                "resourceRecordName": f"_x1.{args.inputs.get('domainName')}.",
-                "resourceRecordType": "CNAME",
-                "resourceRecordValue": "_x2.acm-validations.aws.",
-            }
-        ]
-    },
     "aws:cognito/userPool:UserPool": lambda args, region, arn, rid: {
         "endpoint": f"cognito-idp.{region}.amazonaws.com/{region}_{rid.replace('-', '')}",
         "arn": f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{region}_{rid}",
     },
-    "aws:route53/record:Record": lambda args, region, arn, rid: {"fqdn": args.inputs.get("name")},
 }
+
+
+def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs AWS computes that programs wire onward (so tests can follow the wiring)."""
+    if typ == "aws:acm/certificate:Certificate":
+        domains = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_validation.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_token.{domain}.acm-validations.aws.",
+                }
+                for domain in domains
+            ]
+        }
+    if typ == "aws:route53/zone:Zone":
+        return {"zoneId": f"Z{name.upper().replace('-', '')}"}
+    if typ == "aws:route53/record:Record":
+        return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
+    if typ == "random:index/randomPassword:RandomPassword":
+        return {"result": "R" * int(inputs.get("length", 16))}
+    if typ == "aws:cloudfront/distribution:Distribution":
+        return {"domainName": f"{name}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
+    return {}
 
 
 def synthesize(

@@ -150,14 +150,17 @@ def test_trail_delivers_to_an_encrypted_log_group_through_a_scoped_role(global_s
     assert sorted(write["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
-def test_only_management_events_until_assets_buckets_are_given(global_synth):
+def test_the_real_trail_audits_object_access_on_every_regions_assets_bucket(global_synth):
     selectors = global_synth.one(TRAIL).inputs["advancedEventSelectors"]
-    assert selectors == [
-        {
-            "name": "Management events",
-            "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}],
-        }
-    ]
+    assert {
+        "name": "Management events",
+        "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}],
+    } in selectors
+    data = next(s for s in selectors if s["name"] == "Assets object-level events")
+    arns = {f["field"]: f for f in data["fieldSelectors"]}["resources.ARN"]["startsWiths"]
+    assets = global_synth.outputs["assetsBuckets"]
+    assert sorted(arns) == sorted(f"{b['arn']}/" for b in assets.values())
+    assert set(assets) == {"eu-west-1", "us-west-1"}
 
 
 def test_data_events_on_every_assets_bucket(with_assets):

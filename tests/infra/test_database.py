@@ -70,7 +70,7 @@ def test_global_cluster_is_encrypted_protected_and_pinned(global_synth):
 
 
 def test_secret_lives_in_its_home_region_with_a_key_and_replica_per_region(global_synth):
-    secret = global_synth.one(SECRET)
+    secret = global_synth.one(SECRET, lambda r: r.name.startswith("database"))
     keys = global_synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
     assert global_synth.region_of(secret) == "eu-west-1"
     assert secret.inputs["name"] == "mobile-backend/prod/db/master"
@@ -94,7 +94,7 @@ def test_a_third_region_gets_a_replica_and_a_key_without_code_changes():
     }
     synth = synthesize("prod-global", overrides={"mobile-backend:regions": regions})
     keys = synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
-    replicas = synth.one(SECRET).inputs["replicas"]
+    replicas = synth.one(SECRET, lambda r: r.name.startswith("database")).inputs["replicas"]
     assert replicas == [
         {"region": region, "kmsKeyId": keys[region]} for region in ("us-west-1", "eu-central-1")
     ]
@@ -484,8 +484,12 @@ def _identity(resource: Resource, synth: Synthesis) -> tuple:
 
 def test_flip_keeps_global_cluster_and_secret_where_they_are(global_synth, flipped):
     after = flipped["prod-global"]
+
+    def database(resource: Resource) -> bool:
+        return resource.name.startswith("database")
+
     for typ in ("aws:rds/globalCluster:GlobalCluster", SECRET):
-        before_r, after_r = global_synth.one(typ), after.one(typ)
+        before_r, after_r = global_synth.one(typ, database), after.one(typ, database)
         assert _identity(before_r, global_synth) == _identity(after_r, after), typ
         assert before_r.inputs == after_r.inputs, f"{typ} inputs change on a role flip"
 

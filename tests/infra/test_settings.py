@@ -265,6 +265,21 @@ BAD_CONFIG = [
         "reservedConcurrency.authorizer",
         "negative",
     ),
+    ("prod-global", {"hostedZoneId": "not-a-zone"}, "hostedZoneId", "hosted zone id"),
+    ("prod-global", {"edgeRateLimit": "5"}, "edgeRateLimit", "outside 10..2000000000"),
+    ("prod-global", {"edgeRateLimit": "lots"}, "edgeRateLimit", "not an integer"),
+    (
+        "prod-global",
+        {"originVerifyRotationDays": "0"},
+        "originVerifyRotationDays",
+        "outside 1..365",
+    ),
+    (
+        "prod-global",
+        {"assetsNoncurrentVersionDays": "0"},
+        "assetsNoncurrentVersionDays",
+        "outside 1..3650",
+    ),
 ]
 
 
@@ -279,6 +294,18 @@ def test_bad_config_is_rejected_naming_key_and_fix(stack, changes, key, words):
     assert full_key in problems, f"expected {full_key} among {list(problems)}"
     assert words in problems[full_key]
     assert "fix:" in problems[full_key] and len(problems[full_key].split("fix:")[1]) > 8
+
+
+def test_edge_settings_come_from_the_global_stack_file_with_defaults_elsewhere():
+    edge = parse_stack("prod-global").edge
+    assert (edge.hosted_zone_id, edge.rate_limit, edge.origin_verify_rotation_days) == (
+        None,
+        2000,
+        30,
+    )
+    assert edge.noncurrent_version_days == 30
+    adopted = parse_stack("prod-global", hostedZoneId="Z0123456789ABCDEFGHIJ").edge
+    assert adopted.hosted_zone_id == "Z0123456789ABCDEFGHIJ"
 
 
 def test_all_problems_are_reported_together():

@@ -1,0 +1,1 @@
+"""Secrets Manager rotation function for the origin-verify value (CloudFront + regional WAFs)."""
