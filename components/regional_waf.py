@@ -32,14 +32,6 @@ MANAGED_RULE_GROUPS = (
 )
 
 
-def web_acl_name(environment: str, region: str) -> str:
-    return f"mobile-backend-{environment}-api-{region}"
-
-
-def origin_verify_secret_name(environment: str) -> str:
-    return f"mobile-backend/{environment}/origin-verify"
-
-
 def previous_stage(versions: list[Any] | None) -> str:
     """AWSPREVIOUS exists only after a first rotation; until then the current value is the
     only one accepted (both rule branches carry it)."""
@@ -144,6 +136,10 @@ class RegionalWafArgs:
     health_path: str
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    # Shared with the global stack's origin-verify rotation, which finds this web ACL by name
+    # and rewrites its origin-verify rule (stacks/contract.py holds the conventions).
+    web_acl_name: str
+    origin_verify_secret_name: str
 
 
 class RegionalWaf(pulumi.ComponentResource):
@@ -162,7 +158,7 @@ class RegionalWaf(pulumi.ComponentResource):
         super().__init__("mobile-backend:logic:RegionalWaf", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
-        secret_name = origin_verify_secret_name(args.environment)
+        secret_name = args.origin_verify_secret_name
 
         versions = aws.secretsmanager.get_secret_versions_output(secret_id=secret_name, opts=invoke)
         current = aws.secretsmanager.get_secret_version_output(
@@ -174,7 +170,7 @@ class RegionalWaf(pulumi.ComponentResource):
             opts=invoke,
         )
 
-        acl_name = web_acl_name(args.environment, args.region)
+        acl_name = args.web_acl_name
         acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=acl_name,

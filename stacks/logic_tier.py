@@ -164,6 +164,8 @@ def build_logic_tier(
             health_path=HEALTH_CHECK_PATH,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
+            web_acl_name=contract.api_web_acl_name(env, regional.region),
+            origin_verify_secret_name=contract.origin_verify_secret_name(env),
         ),
         opts=opts,
     )

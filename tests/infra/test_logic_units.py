@@ -110,3 +110,12 @@ def test_identity_component_grants_the_bucket_prefix_and_mfa_off(identity_with_b
     pool = synth.one("aws:cognito/userPool:UserPool")
     assert pool.inputs["mfaConfiguration"] == "OFF"
     assert "softwareTokenMfaConfiguration" not in pool.inputs
+
+
+def test_regional_waf_checks_the_header_and_rule_the_rotation_rewrites():
+    from components import regional_waf
+    from stacks import contract
+
+    # WAF matches header names in lower case; CloudFront sends the contract's spelling.
+    assert contract.ORIGIN_VERIFY_HEADER.lower() == regional_waf.ORIGIN_VERIFY_HEADER
+    assert regional_waf.ORIGIN_VERIFY_RULE == contract.ORIGIN_VERIFY_RULE_NAME
