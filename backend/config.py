@@ -168,10 +168,25 @@ class MigrationTriggerSettings:
     region: str
     peer_pools: tuple[PeerPool, ...]
     legacy_auth_url: str | None
+    # Discovery instead of a static list: regional stacks cannot know each other's pool ids
+    # at deploy time, so the deployed trigger finds the peer pools (and their migration app
+    # client) by their deterministic names in PEER_USER_POOL_REGIONS.
+    pool_name: str | None = None
+    peer_regions: tuple[str, ...] = ()
+    migration_client_name: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MigrationTriggerSettings:
         env = os.environ if env is None else env
+        regions = _json(env, "PEER_USER_POOL_REGIONS", [])
+        if not isinstance(regions, list) or not all(isinstance(r, str) and r for r in regions):
+            raise SettingsError('PEER_USER_POOL_REGIONS must be a JSON list like ["us-west-1"]')
+        pool_name = env.get("USER_POOL_NAME", "").strip() or None
+        client_name = env.get("MIGRATION_CLIENT_NAME", "").strip() or None
+        if regions and not (pool_name and client_name):
+            raise SettingsError(
+                "USER_POOL_NAME and MIGRATION_CLIENT_NAME are required with PEER_USER_POOL_REGIONS"
+            )
         raw = _json(env, "PEER_USER_POOLS", [])
         pools: list[PeerPool] = []
         if not isinstance(raw, list):
@@ -193,5 +208,10 @@ class MigrationTriggerSettings:
             if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
                 raise SettingsError(f"LEGACY_AUTH_URL must be an https URL (got {legacy!r})")
         return cls(
-            region=_required(env, "AWS_REGION"), peer_pools=tuple(pools), legacy_auth_url=legacy
+            region=_required(env, "AWS_REGION"),
+            peer_pools=tuple(pools),
+            legacy_auth_url=legacy,
+            pool_name=pool_name,
+            peer_regions=tuple(regions),
+            migration_client_name=client_name,
         )

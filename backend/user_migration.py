@@ -109,6 +109,24 @@ def peer_pool_source(pool: PeerPool, idp: Any) -> Source:
     return lookup
 
 
+def discover_peer_pools(
+    pool_name: str, regions: Sequence[str], client_name: str, idp_for: Callable[[str], Any]
+) -> tuple[PeerPool, ...]:
+    """This account's pools named ``pool_name`` in ``regions`` with their ``client_name`` app
+    client. ListUserPools only lists this account's pools, so a look-alike elsewhere is never
+    consulted; a region without one (not deployed yet) is skipped."""
+    found: list[PeerPool] = []
+    for region in regions:
+        idp = idp_for(region)
+        pools = idp.list_user_pools(MaxResults=60).get("UserPools", [])
+        for pool in (p for p in pools if p["Name"] == pool_name):
+            clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+            for app in clients.get("UserPoolClients", []):
+                if app["ClientName"] == client_name:
+                    found.append(PeerPool(region, pool["Id"], app["ClientId"]))
+    return tuple(found)
+
+
 def directory_source(find: Callable[[str], DirectoryUser | None]) -> Source:
     def lookup(username: str, password: str | None) -> dict[str, str] | None:
         user = find(username)

@@ -10,6 +10,7 @@ pool signs in by email, the returned `email` equals it).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -21,13 +22,28 @@ from handlers.observability import logger
 TRIGGERS = ("UserMigration_Authentication", "UserMigration_ForgotPassword")
 
 
+def peer_pools() -> tuple:
+    """Static PEER_USER_POOLS, or the pools discovered by name (once per container)."""
+    settings = common.migration_trigger_settings()
+    if settings.peer_pools or not settings.peer_regions:
+        return settings.peer_pools
+    return _discover(settings.pool_name, settings.peer_regions, settings.migration_client_name)
+
+
+@functools.cache
+def _discover(pool_name: str, regions: tuple[str, ...], client_name: str) -> tuple:
+    return user_migration.discover_peer_pools(
+        pool_name, regions, client_name, lambda region: aws.client("cognito-idp", region)
+    )
+
+
 def sources(event: dict[str, Any]) -> list[tuple[str, user_migration.Source]]:
     settings = common.migration_trigger_settings()
     request = event.get("request") or {}
     metadata = {**(request.get("validationData") or {}), **(request.get("clientMetadata") or {})}
     chain: list[tuple[str, user_migration.Source]] = []
     if user_migration.HOP_MARKER not in metadata:
-        for pool in settings.peer_pools:
+        for pool in peer_pools():
             idp = aws.client("cognito-idp", pool.region)
             chain.append((f"peer:{pool.region}", user_migration.peer_pool_source(pool, idp)))
     if os.environ.get("DB_HOST"):

@@ -219,3 +219,37 @@ def test_password_hashes_verify_and_reject():
     assert verify_password("pw", pbkdf2)
     assert not verify_password("pw", "md5$whatever")
     assert not verify_password("pw", "scrypt$999999999$8$1$AA==$AA==")
+
+
+def test_deployed_trigger_discovers_the_peer_pool_by_name(trigger_env, monkeypatch):
+    # GIVEN the deployed configuration: no pool ids, only the deterministic names
+    from handlers.user_migration import main
+
+    idp = boto("cognito-idp", PEER_REGION)
+    idp.create_user_pool(PoolName="someone-elses-pool")  # must not be consulted
+    monkeypatch.delenv("PEER_USER_POOLS")
+    monkeypatch.setenv("USER_POOL_NAME", "peer")
+    monkeypatch.setenv("PEER_USER_POOL_REGIONS", json.dumps([PEER_REGION, "ap-south-1"]))
+    monkeypatch.setenv("MIGRATION_CLIENT_NAME", "trigger")
+    common.reset()
+    main._discover.cache_clear()
+    try:
+        # WHEN the peer region's user signs in here
+        response = sign_in(PEER_USER, "Peer-Pass-123!")
+        # THEN the pool and its migration client were found by name (the empty region skipped)
+        assert [(p.region, p.user_pool_id) for p in main.peer_pools()] == [
+            (PEER_REGION, trigger_env["pool_id"])
+        ]
+        assert response["userAttributes"]["email"] == PEER_USER
+        assert response["finalUserStatus"] == "CONFIRMED"
+    finally:
+        main._discover.cache_clear()
+
+
+def test_discovery_needs_the_pool_and_client_names():
+    from backend.config import MigrationTriggerSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="USER_POOL_NAME and MIGRATION_CLIENT_NAME"):
+        MigrationTriggerSettings.from_env(
+            {"AWS_REGION": "eu-west-1", "PEER_USER_POOL_REGIONS": '["us-west-1"]'}
+        )
