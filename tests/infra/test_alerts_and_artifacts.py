@@ -66,3 +66,17 @@ def test_topic_policy_is_valid_json_in_the_stack(eu_synth):
         ).inputs["policy"]
     )
     assert policy["Statement"][0]["Resource"].endswith(":alarms-topic")
+
+
+def test_infrastructure_hashes_the_sql_exactly_as_the_migration_function_does(
+    tmp_path, monkeypatch
+):
+    # The migration function refuses to run when the two checksums differ (a stale deploy).
+    import shutil
+
+    from backend.migrate import MIGRATIONS_DIR, combined_checksum
+
+    staged = tmp_path / "functions" / "migrations" / "backend" / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, staged)
+    monkeypatch.setenv("MOBILE_BACKEND_BUILD_DIR", str(tmp_path))
+    assert artifacts.migrations_checksum() == combined_checksum(MIGRATIONS_DIR)
