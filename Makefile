@@ -10,9 +10,10 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 
-.PHONY: help venv postgres lint test openapi build
+.PHONY: help venv postgres lint test openapi build dev
 
 help:
+	@echo "make dev    - run the whole backend locally (PostgreSQL, moto, api, subscriber)"
 	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
 	@echo "make lint   - ruff only"
 	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
@@ -40,6 +41,10 @@ lint: venv
 
 test: venv postgres lint
 	$(VENV)/bin/pytest
+
+# The local backend on embedded defaults: no AWS account, Ctrl-C stops everything.
+dev: venv postgres
+	$(PY) -m local
 
 # The API document API Gateway imports is generated from the handler's routes and committed;
 # a test fails when the committed file is stale.

@@ -35,17 +35,26 @@ def safe_filename(filename: str) -> str:
     return cleaned[:100] or "file"
 
 
+# base64url without padding; documented as the path parameter's pattern in the OpenAPI.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
+
+
 def upload_id(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
 def key_from_id(opaque: str) -> str:
+    """The object key behind an upload id. Malformed ids (not base64url) are the client's
+    error (400); a well-formed id that names no key we could have issued names nothing (404)
+    — including traversal attempts such as ``upload_id("../secrets")``."""
+    if not ID_PATTERN.match(opaque):
+        raise ValidationFailedError("upload id is not valid", fields=["key"])
     try:
         key = base64.urlsafe_b64decode((opaque + "=" * (-len(opaque) % 4)).encode()).decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailedError("upload id is not valid", fields=["key"]) from exc
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = ""
     if not KEY_PATTERN.match(key):
-        raise ValidationFailedError("upload id is not valid", fields=["key"])
+        raise NotFoundError("no such upload")
     return key
 
 

@@ -13,7 +13,8 @@ import signal
 import threading
 from pathlib import Path
 
-from local.auth import CognitoTokenVerifier
+from local import auth
+from local.cloud import client
 from local.gateway import Gateway, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,11 +24,16 @@ def main() -> None:
     from handlers.api.main import handler
 
     document = json.loads((ROOT / "openapi" / "openapi.json").read_text())
-    verifier = CognitoTokenVerifier(
-        {os.environ["LOCAL_COGNITO_ISSUER"]: os.environ["LOCAL_COGNITO_JWKS_URL"]},
-        os.environ["LOCAL_COGNITO_CLIENT_IDS"].split(","),
+    endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_REGION"]
+    authorizer = auth.for_local_pool(
+        os.environ["LOCAL_USER_POOL_NAME"],
+        region,
+        endpoint,
+        lambda r: client("cognito-idp", endpoint, r),
     )
-    gateway = Gateway(document, handler, verifier, base_path=os.environ.get("LOCAL_BASE_PATH", ""))
+    gateway = Gateway(
+        document, handler, authorizer, base_path=os.environ.get("LOCAL_BASE_PATH", "")
+    )
     server = serve(gateway, "127.0.0.1", int(os.environ.get("LOCAL_API_PORT", "0")))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,92 +1,74 @@
-"""Cognito ID-token checks as API Gateway's Cognito user-pool authorizer performs them.
+"""The deployed token authorizer, run locally in front of the api handler.
 
-A token is accepted only when its RS256 signature verifies against the issuing pool's JWKS,
-its issuer is one of the configured pools, ``token_use`` is ``id``, its audience is one of
-the pools' app clients, and it has not expired. Claims are handed on as strings, the way
-API Gateway puts them in ``requestContext.authorizer.claims``.
+The cloud API uses a Lambda TOKEN authorizer (``handlers.authorizer``) that trusts every
+region's user pool found by its deterministic name. Locally the very same code decides: this
+adapter builds the TOKEN event API Gateway would send, lets ``handlers.authorizer.main``
+verify the token against the local (moto) pool, and hands the returned context on as
+``requestContext.authorizer``, as API Gateway does. Only the transport differs: the pools are
+listed and the JWKS fetched from the moto endpoint instead of the public Cognito hosts.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-
+from handlers.authorizer.main import authorize
+from handlers.authorizer.pools import TrustedPools
 from local.gateway import Unauthorized
 
-JwksFetcher = Callable[[str], Mapping[str, Any]]
+EXECUTE_API_ARN = "arn:aws:execute-api:{region}:000000000000:local/api/{method}{path}"
 
 
-def fetch_jwks(url: str) -> Mapping[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http(s) URL from config
-        return json.load(response)
+def moto_jwks_fetcher(endpoint: str) -> Callable[[str], Any]:
+    """Fetch ``https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json``
+    from the emulator, which serves every pool's keys at ``<endpoint>/<pool>/...``."""
+
+    def fetch(url: str) -> Any:
+        local = f"{endpoint.rstrip('/')}{urlsplit(url).path}"
+        with urllib.request.urlopen(local, timeout=5) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    return fetch
 
 
-class CognitoTokenVerifier:
-    """Verify ``Authorization`` ID tokens from any of ``issuers`` (one per user pool)."""
+class LocalTokenAuthorizer:
+    """``__call__(headers, method, path)`` → the ``requestContext.authorizer`` value."""
 
     def __init__(
         self,
-        issuers: Mapping[str, str],
-        audiences: Iterable[str],
+        trusted: TrustedPools,
+        region: str,
         *,
-        fetch: JwksFetcher = fetch_jwks,
         clock: Callable[[], float] = time.time,
     ):
-        # issuer (https://cognito-idp.<region>.amazonaws.com/<pool>) → its JWKS URL
-        self.issuers = dict(issuers)
-        self.audiences = frozenset(audiences)
-        self._fetch = fetch
+        self.trusted = trusted
+        self.region = region
         self._clock = clock
-        self._keys: dict[str, KeySet] = {}
-        self._lock = threading.Lock()
 
-    def _key_set(self, issuer: str) -> KeySet:
-        with self._lock:
-            if issuer not in self._keys:
-                self._keys[issuer] = KeySet.import_key_set(dict(self._fetch(self.issuers[issuer])))
-            return self._keys[issuer]
-
-    def __call__(self, headers: Mapping[str, str]) -> dict[str, str]:
-        header = headers.get("authorization", "")
-        token = header.removeprefix("Bearer ").strip()
+    def __call__(self, headers: Mapping[str, str], method: str, path: str) -> dict[str, Any]:
+        token = headers.get("authorization", "")
         if not token:
+            # API Gateway answers 401 itself when the identity source header is absent.
             raise Unauthorized("missing Authorization token")
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": EXECUTE_API_ARN.format(region=self.region, method=method, path=path),
+        }
         try:
-            unverified = json.loads(_b64url_decode(token.split(".")[1]))
-        except (IndexError, ValueError) as exc:
-            raise Unauthorized("malformed token") from exc
-        issuer = unverified.get("iss")
-        if issuer not in self.issuers:
-            raise Unauthorized("token issuer is not a trusted user pool")
-        try:
-            decoded = jwt.decode(token, self._key_set(issuer), algorithms=["RS256"])
-        except (JoseError, ValueError) as exc:
-            raise Unauthorized("invalid token signature") from exc
-        claims = decoded.claims
-        if claims.get("token_use") != "id":
-            raise Unauthorized("not an ID token")
-        if claims.get("aud") not in self.audiences:
-            raise Unauthorized("token audience is not a known app client")
-        if float(claims.get("exp", 0)) <= self._clock():
-            raise Unauthorized("token expired")
-        return {key: _as_claim(value) for key, value in claims.items()}
+            result = authorize(event, self.trusted, self._clock())
+        except Exception as refusal:  # the authorizer raises "Unauthorized" for any refusal
+            raise Unauthorized("Unauthorized") from refusal
+        return {"principalId": result["principalId"], **result["context"]}
 
 
-def _as_claim(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _b64url_decode(segment: str) -> bytes:
-    import base64
-
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+def for_local_pool(
+    pool_name: str, region: str, endpoint: str, client_for: Callable[[str], Any]
+) -> LocalTokenAuthorizer:
+    trusted = TrustedPools(pool_name, [region], client_for, fetch_json=moto_jwks_fetcher(endpoint))
+    return LocalTokenAuthorizer(trusted, region)

@@ -36,9 +36,15 @@ class Running:
     api_url: str
     seeded: Seeded
     pg_port: int
+    child_pids: list[int]
 
     def describe(self) -> dict[str, Any]:
-        return {"api_url": self.api_url, "pg_port": self.pg_port, **asdict(self.seeded)}
+        return {
+            "api_url": self.api_url,
+            "pg_port": self.pg_port,
+            "child_pids": self.child_pids,
+            **asdict(self.seeded),
+        }
 
 
 class LocalBackend:
@@ -99,9 +105,7 @@ class LocalBackend:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-                "LOCAL_COGNITO_ISSUER": seeded.issuer,
-                "LOCAL_COGNITO_JWKS_URL": seeded.jwks_url,
-                "LOCAL_COGNITO_CLIENT_IDS": seeded.client_id,
+                "LOCAL_USER_POOL_NAME": seeded.user_pool_name,
                 "LOCAL_QUEUE_URL": seeded.queue_url,
                 "LOCAL_QUEUE_ARN": seeded.queue_arn,
                 "LOCAL_API_PORT": str(self.api_port),
@@ -161,7 +165,12 @@ class LocalBackend:
         except BaseException:
             self.stop()
             raise
-        self.running = Running(api_url=api_url, seeded=seeded, pg_port=self.pg.port)
+        self.running = Running(
+            api_url=api_url,
+            seeded=seeded,
+            pg_port=self.pg.port,
+            child_pids=[child.pid for child in self.children],
+        )
         (self.workdir / "local.json").write_text(json.dumps(self.running.describe(), indent=2))
         return self.running
 

@@ -9,6 +9,7 @@ a Cognito user pool with a web client and a confirmed demo user.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ REGION = "eu-west-1"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passw0rd!"  # noqa: S105 - published local demo credential
 ACCOUNT = "123456789012"  # moto's default account
+USER_POOL_NAME = "mobile-backend-local-users"  # components.logic.user_pool_name("local")
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Seeded:
     db_secret_arn: str
     user_pool_id: str
     client_id: str
+    # The deployed authorizer trusts this account's pools by this deterministic name.
+    user_pool_name: str
     demo_email: str = DEMO_EMAIL
     demo_password: str = DEMO_PASSWORD
 
@@ -65,6 +69,8 @@ class LocalCloud:
     _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
 
     def start(self) -> str:
+        # moto's werkzeug server logs every request; the local backend has its own log.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -128,7 +134,7 @@ class LocalCloud:
 
         cognito = client("cognito-idp", endpoint, self.region)
         pool_id = cognito.create_user_pool(
-            PoolName="mobile-backend-local",
+            PoolName=USER_POOL_NAME,
             UsernameAttributes=["email"],
             Policies={
                 "PasswordPolicy": {
@@ -168,6 +174,7 @@ class LocalCloud:
             db_secret_arn=secret_arn,
             user_pool_id=pool_id,
             client_id=client_id,
+            user_pool_name=USER_POOL_NAME,
         )
 
 

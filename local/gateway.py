@@ -3,8 +3,9 @@
 Routes come from the same ``openapi/openapi.json`` API Gateway imports in the cloud: a path
 not in the document is a 404 and a method not declared for it a 405 (as API Gateway's
 "Missing Authentication Token"/method errors would stop it) before the handler ever runs.
-Protected routes go through an authorizer callable that returns the claims API Gateway would
-put in ``requestContext.authorizer.claims`` or raises ``Unauthorized``. Each request becomes
+Protected routes go through an authorizer callable that returns what API Gateway would put in
+``requestContext.authorizer`` (``local.auth`` runs the deployed token authorizer's own code)
+or raises ``Unauthorized``. Each request becomes
 a REST proxy event (payload format 1.0) for the real Lambda handler; one request runs at a
 time, as in one Lambda container.
 """
@@ -24,7 +25,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-Authorizer = Callable[[Mapping[str, str]], dict[str, Any]]
+# (headers, method, path) → the value API Gateway puts in ``requestContext.authorizer``.
+Authorizer = Callable[[Mapping[str, str], str, str], dict[str, Any]]
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Matches the deployed stage's payload limit: API Gateway refuses bodies over 10 MB.
@@ -116,7 +118,7 @@ class Gateway:
         body: bytes,
         route: Route,
         path_params: dict[str, str],
-        claims: dict[str, Any] | None,
+        authorizer: dict[str, Any] | None,
         source_ip: str,
     ) -> dict[str, Any]:
         split = urlsplit(raw_path)
@@ -138,8 +140,8 @@ class Gateway:
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
         }
-        if claims is not None:
-            context["authorizer"] = {"claims": claims}
+        if authorizer is not None:
+            context["authorizer"] = authorizer
         return {
             "resource": route.template,
             "path": split.path,
@@ -170,14 +172,18 @@ class Gateway:
         route, params = found
         lowered = method.lower()
         if lowered not in route.methods:
-            return _json_response(405, "MethodNotAllowed", f"{method} not allowed on {path}")
-        claims = None
+            status, headers, body = _json_response(
+                405, "MethodNotAllowed", f"{method} not allowed on {path}"
+            )
+            headers["Allow"] = ", ".join(sorted(m.upper() for m in route.methods))
+            return status, headers, body
+        authorized = None
         if lowered in route.secured:
             try:
-                claims = self.authorizer(headers)
+                authorized = self.authorizer(headers, method, path)
             except Unauthorized as refusal:
                 return _json_response(401, "Unauthorized", str(refusal) or "Unauthorized")
-        event = self.event(method, raw_path, headers, body, route, params, claims, source_ip)
+        event = self.event(method, raw_path, headers, body, route, params, authorized, source_ip)
         with self._one_at_a_time:
             result = self.handler(event, LambdaContext())
         return _from_proxy_result(result)
@@ -237,7 +243,12 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Threading
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the gateway (like API Gateway), which answers 405 + Allow
+            # for those the document does not declare instead of http.server's bare 501.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

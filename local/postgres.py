@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,15 @@ def find_bin_dir() -> Path:
     )
 
 
+def _reachable_by_server(directory: Path) -> bool:
+    """Whether the server user can traverse every ancestor of ``directory``."""
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    probe = ["runuser", "-u", SERVER_USER, "--", "test", "-x", str(existing)]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0  # noqa: S603
+
+
 def free_port() -> int:
     """A TCP port that is free on loopback right now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -74,11 +84,17 @@ class LocalPostgres:
     # Extra loopback addresses let tests address one server as two "endpoints".
     listen_addresses: tuple[str, ...] = ("127.0.0.1",)
     _running: bool = field(default=False, init=False, repr=False)
+    _owns_directory: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         self.bin_dir = self.bin_dir or find_bin_dir()
         self.port = self.port or free_port()
+        if os.geteuid() == 0 and not _reachable_by_server(self.directory):
+            # As root the server runs as `postgres`, which cannot enter e.g. /root/<clone> or
+            # pytest's 0700 temp root: keep the cluster in a fresh /tmp directory instead.
+            self.directory = Path(tempfile.mkdtemp(prefix="mobile-backend-pg-"))
+            self._owns_directory = True
 
     @property
     def data_dir(self) -> Path:
@@ -216,6 +232,8 @@ class LocalPostgres:
             return
         self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate", "-w")
         self._running = False
+        if self._owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> LocalPostgres:
         return self.start()

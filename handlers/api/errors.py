@@ -11,7 +11,10 @@ import traceback
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from backend.db import DatabaseUnavailableError
 from backend.errors import DomainError
@@ -29,6 +32,25 @@ def error_response(
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error}
     )
+
+
+def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 415 proxy response for a request body that is not JSON, before any parsing: the API
+    speaks JSON only, and form or multipart parsers must never see untrusted bodies."""
+    if event.get("httpMethod") not in ("POST", "PUT", "PATCH") or not event.get("body"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = (headers.get("content-type") or "application/json").strip().lower()
+    if content_type.startswith("application/json"):
+        return None
+    body = '{"error":{"code":"unsupported_media_type","message":"send the body as '
+    body += 'Content-Type: application/json"}}'
+    return {
+        "statusCode": 415,
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def validation_fields(errors: list[dict[str, Any]]) -> list[str]:
@@ -53,6 +75,17 @@ def register(app: APIGatewayRestResolver) -> None:
         return error_response(
             400, "validation_error", "request validation failed", validation_fields(exc.errors())
         )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(
+            415, "unsupported_media_type", "send the body as Content-Type: application/json"
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(exc: UnicodeDecodeError) -> Response:
+        # A body that is not UTF-8 cannot be JSON; it is the client's error, not ours.
+        return error_response(400, "validation_error", "request body is not UTF-8 JSON", ["body"])
 
     @app.exception_handler(DatabaseUnavailableError)
     def database_down(exc: DatabaseUnavailableError) -> Response:

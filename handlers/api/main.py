@@ -28,4 +28,5 @@ def no_store(response: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return no_store(app.resolve(event, context))
+    rejected = errors.unsupported_media_type(event)
+    return no_store(rejected if rejected is not None else app.resolve(event, context))

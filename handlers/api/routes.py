@@ -61,6 +61,11 @@ def errors(*codes: int) -> dict[int, Any]:
     }
 
 
+def ok(model: type, description: str = "OK") -> dict[int, Any]:
+    """The 200 response (Powertools documents none once `responses` is given)."""
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
 def current_caller() -> Caller:
     authorizer = router.current_event.raw_event.get("requestContext", {}).get("authorizer")
     caller = caller_from_authorizer(authorizer)
@@ -99,7 +104,7 @@ def health() -> tuple[dict[str, Any], int]:
     "/users",
     summary="List users (keyset pagination)",
     tags=["users"],
-    responses=errors(400, 401, 503),
+    responses={**ok(UserPage), **errors(400, 401, 503)},
 )
 def list_users(
     limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 20,
@@ -110,7 +115,10 @@ def list_users(
 
 
 @router.get(
-    "/users/<id>", summary="One user", tags=["users"], responses=errors(400, 401, 403, 404, 503)
+    "/users/<id>",
+    summary="One user",
+    tags=["users"],
+    responses={**ok(User), **errors(400, 401, 403, 404, 503)},
 )
 def get_user(id: Annotated[UUID, Path()]) -> User:
     caller = current_caller()
@@ -154,7 +162,10 @@ def create_user(
 
 
 @router.get(
-    "/me", summary="The caller's profile and preferences", tags=["me"], responses=errors(401, 503)
+    "/me",
+    summary="The caller's profile and preferences",
+    tags=["me"],
+    responses={**ok(Me), **errors(401, 503)},
 )
 def me() -> Me:
     caller = current_caller()
@@ -172,7 +183,7 @@ def me() -> Me:
     "/me/preferences",
     summary="Replace the caller's preferences (synced across devices)",
     tags=["me"],
-    responses=errors(400, 401, 413, 503),
+    responses={**ok(Preferences), **errors(400, 401, 413, 503)},
 )
 def put_preferences(body: Annotated[dict[str, Any], Body()]) -> Preferences:
     caller = current_caller()
@@ -210,10 +221,13 @@ def create_upload(body: Annotated[UploadRequest, Body()]) -> UploadTicket:
     "/uploads/<key>",
     summary="Presigned S3 GET for one of the caller's uploads",
     tags=["uploads"],
-    responses=errors(400, 401, 403, 404),
+    responses={**ok(DownloadTicket), **errors(400, 401, 403, 404)},
 )
 def get_upload(
-    key: Annotated[str, Path(max_length=512, description="Upload id from POST /uploads")],
+    key: Annotated[
+        str,
+        Path(pattern=uploads.ID_PATTERN.pattern, description="Upload id from POST /uploads"),
+    ],
 ) -> DownloadTicket:
     caller = current_caller()
     settings = common.api_settings()
@@ -255,7 +269,7 @@ def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
     "/notifications",
     summary="Send a push notification to a user's devices (self, or anyone for admins)",
     tags=["push"],
-    responses=errors(400, 401, 403, 404, 503),
+    responses={**ok(NotificationResult), **errors(400, 401, 403, 404, 503)},
 )
 def send_notification(body: Annotated[NotificationRequest, Body()]) -> NotificationResult:
     caller = current_caller()

@@ -119,7 +119,11 @@ def test_upload_validation_and_missing_object(env):
     missing = upload_id(f"uploads/{ALICE}/00000000-0000-4000-8000-000000000000-a.txt")
     status, body = call("GET", f"/uploads/{missing}", authorizer=claims(ALICE))
     assert status == 404
+    # An id naming no key we could have issued (a traversal attempt) names nothing: 404.
     status, body = call("GET", f"/uploads/{upload_id('../secrets')}", authorizer=claims(ALICE))
+    assert status == 404
+    # A malformed id (not base64url) is the client's error, with the field named.
+    status, body = call("GET", "/uploads/not%20an%20id!", authorizer=claims(ALICE))
     assert status == 400
     assert body["error"]["fields"] == ["key"]
 
@@ -188,3 +192,14 @@ def test_identity_that_is_not_a_plain_id_cannot_create_upload_keys(env):
     )
     assert status == 403
     assert body["error"]["code"] == "forbidden"
+
+
+def test_preferences_postgres_cannot_store_are_a_400_not_a_500(env):
+    # GIVEN JSON that is valid but not storable as jsonb / UTF-8 (found by the API fuzzer)
+    for preferences in ({"theme": "da\u0000rk"}, {"k\u0000": 1}, {"s": ["\ud800"]}):
+        status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body=preferences)
+        assert status == 400, preferences
+        assert body["error"]["fields"] == ["preferences"]
+    # AND ordinary unicode still round-trips
+    status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"ñ": "日本"})
+    assert (status, body["preferences"]) == (200, {"ñ": "日本"})

@@ -236,3 +236,30 @@ def test_base_path_prefix_is_stripped_and_responses_are_not_cacheable(env):
     error = handler(api_event("GET", "/users"), LambdaContext())
     assert error["statusCode"] == 401
     assert error["multiValueHeaders"]["Cache-Control"] == ["no-store"]
+
+
+def test_non_json_bodies_are_refused_with_415_before_any_parsing(env):
+    # GIVEN bodies in media types the API does not speak (a form parser must never see them)
+    for content_type in ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded"):
+        event = api_event(
+            "POST",
+            "/users",
+            body={"name": "Ada", "email": "ada@example.com"},
+            authorizer=claims(ALICE),
+            headers={"Content-Type": content_type},
+        )
+        # WHEN it reaches the handler  THEN 415 JSON, never a 500
+        response = handler(event, LambdaContext())
+        assert response["statusCode"] == 415, content_type
+        assert json.loads(response["body"])["error"]["code"] == "unsupported_media_type"
+
+
+def test_body_that_is_not_utf8_is_a_400_naming_the_body(env):
+    import base64
+
+    event = api_event("POST", "/users", authorizer=claims(ALICE))
+    event["body"] = base64.b64encode(b"Vai\xff\x00YT\xfe").decode()
+    event["isBase64Encoded"] = True
+    response = handler(event, LambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["fields"] == ["body"]

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local.auth import CognitoTokenVerifier
+from local.auth import for_local_pool
 from local.gateway import Gateway, Unauthorized, routes_from_openapi, serve
 
 DOCUMENT = {
@@ -36,10 +36,10 @@ def echo_handler(event, context):
     }
 
 
-def allow_all(headers):
+def allow_all(headers, method, path):
     if headers.get("authorization") != "good":
         raise Unauthorized("nope")
-    return {"sub": "user-1"}
+    return {"principalId": "user-1", "sub": "user-1"}
 
 
 @pytest.fixture
@@ -59,8 +59,9 @@ def test_literal_routes_win_over_templates():
 
 def test_unknown_path_is_404_and_undeclared_method_405(gateway):
     assert call(gateway, "GET", "/nope")[0] == 404
-    status, _, body = call(gateway, "DELETE", "/users", {"authorization": "good"})
+    status, headers, body = call(gateway, "DELETE", "/users", {"authorization": "good"})
     assert (status, body["error"]["code"]) == (405, "MethodNotAllowed")
+    assert headers["Allow"] == "GET, POST"
 
 
 def test_secured_route_without_valid_token_never_reaches_the_handler(gateway):
@@ -84,7 +85,7 @@ def test_proxy_event_carries_route_params_query_and_claims(gateway):
     assert event["pathParameters"] == {"id": "42"}
     assert event["queryStringParameters"] == {"limit": "7", "cursor": ""}
     assert event["multiValueQueryStringParameters"]["limit"] == ["5", "7"]
-    assert event["requestContext"]["authorizer"] == {"claims": {"sub": "user-1"}}
+    assert event["requestContext"]["authorizer"] == {"principalId": "user-1", "sub": "user-1"}
     assert event["requestContext"]["resourcePath"] == "/users/{id}"
 
 
@@ -119,7 +120,7 @@ def test_served_over_http_on_loopback(gateway):
         server.shutdown()
 
 
-# --- Cognito tokens, issued by moto in server mode (JWKS served at /<pool>/.well-known/...)
+# --- the deployed token authorizer's code, on tokens issued by moto's Cognito
 
 
 @pytest.fixture(scope="module")
@@ -128,77 +129,83 @@ def cognito():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "cognito-idp",
-        region_name="eu-west-1",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+
+    def client(region="eu-west-1"):
+        return boto3.client(
+            "cognito-idp",
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
 
     def pool_with_user(name):
-        pool = client.create_user_pool(PoolName=name)["UserPool"]["Id"]
-        app = client.create_user_pool_client(
+        idp = client()
+        pool = idp.create_user_pool(PoolName=name)["UserPool"]["Id"]
+        app = idp.create_user_pool_client(
             UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
         )["UserPoolClient"]["ClientId"]
-        client.admin_create_user(
-            UserPoolId=pool, Username="demo@example.com", MessageAction="SUPPRESS"
+        idp.admin_create_user(
+            UserPoolId=pool,
+            Username="demo@example.com",
+            UserAttributes=[{"Name": "email", "Value": "demo@example.com"}],
+            MessageAction="SUPPRESS",
         )
-        client.admin_set_user_password(
+        idp.admin_set_user_password(
             UserPoolId=pool, Username="demo@example.com", Password="Demo-Passw0rd!", Permanent=True
         )
-        tokens = client.initiate_auth(
+        return idp.initiate_auth(
             ClientId=app,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": "demo@example.com", "PASSWORD": "Demo-Passw0rd!"},
         )["AuthenticationResult"]
-        return pool, app, tokens
 
-    trusted = pool_with_user("trusted")
-    other = pool_with_user("other")
-    yield endpoint, trusted, other
+    trusted = pool_with_user("mobile-backend-local-users")
+    other = pool_with_user("somebody-elses-pool")
+    yield endpoint, client, trusted, other
     server.stop()
 
 
-def verifier_for(endpoint, pool, app, clock=time.time):
-    issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{pool}"
-    return CognitoTokenVerifier(
-        {issuer: f"{endpoint}/{pool}/.well-known/jwks.json"}, [app], clock=clock
+def authorizer_for(cognito, clock=None):
+    endpoint, client, _, _ = cognito
+    authorizer = for_local_pool("mobile-backend-local-users", "eu-west-1", endpoint, client)
+    if clock is not None:
+        authorizer._clock = clock
+    return authorizer
+
+
+def test_valid_id_token_yields_the_context_the_cloud_authorizer_returns(cognito):
+    _, _, tokens, _ = cognito
+    context = authorizer_for(cognito)(
+        {"authorization": f"Bearer {tokens['IdToken']}"}, "GET", "/me"
     )
-
-
-def test_valid_id_token_yields_string_claims(cognito):
-    endpoint, (pool, app, tokens), _ = cognito
-    claims = verifier_for(endpoint, pool, app)({"authorization": f"Bearer {tokens['IdToken']}"})
-    assert claims["cognito:username"] == "demo@example.com"
-    assert claims["token_use"] == "id" and claims["aud"] == app
-    assert isinstance(claims["exp"], str)
+    assert context["principalId"] == context["sub"]
+    assert context["issuer"].startswith("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_")
+    assert set(context) == {"principalId", "sub", "email", "groups", "issuer"}
 
 
 @pytest.mark.parametrize(
-    ("mutate", "reason"),
+    "mutate",
     [
-        (lambda t, o: "", "missing"),
-        (lambda t, o: t["IdToken"][:-4] + "AAAA", "signature"),
-        (lambda t, o: o["IdToken"], "issuer"),
-        (lambda t, o: t["AccessToken"], "not an ID token"),
-        (lambda t, o: "not.a.jwt", "malformed"),
+        pytest.param(lambda t, o: t["IdToken"][:-4] + "AAAA", id="tampered-signature"),
+        pytest.param(lambda t, o: o["IdToken"], id="pool-not-ours"),
+        pytest.param(lambda t, o: t["AccessToken"], id="access-token"),
+        pytest.param(lambda t, o: "not.a.jwt", id="malformed"),
     ],
 )
-def test_bad_tokens_are_refused(cognito, mutate, reason):
-    endpoint, (pool, app, tokens), (_, _, other_tokens) = cognito
-    with pytest.raises(Unauthorized, match=reason):
-        verifier_for(endpoint, pool, app)({"authorization": mutate(tokens, other_tokens)})
+def test_bad_tokens_are_refused(cognito, mutate):
+    _, _, tokens, other = cognito
+    with pytest.raises(Unauthorized):
+        authorizer_for(cognito)({"authorization": mutate(tokens, other)}, "GET", "/me")
+
+
+def test_missing_token_is_refused_before_the_authorizer_runs(cognito):
+    with pytest.raises(Unauthorized, match="missing"):
+        authorizer_for(cognito)({}, "GET", "/me")
 
 
 def test_expired_token_is_refused(cognito):
-    endpoint, (pool, app, tokens), _ = cognito
-    later = verifier_for(endpoint, pool, app, clock=lambda: time.time() + 2 * 3600)
-    with pytest.raises(Unauthorized, match="expired"):
-        later({"authorization": tokens["IdToken"]})
-
-
-def test_token_for_another_app_client_is_refused(cognito):
-    endpoint, (pool, _, tokens), _ = cognito
-    with pytest.raises(Unauthorized, match="audience"):
-        verifier_for(endpoint, pool, "some-other-client")({"authorization": tokens["IdToken"]})
+    _, _, tokens, _ = cognito
+    later = authorizer_for(cognito, clock=lambda: time.time() + 2 * 3600)
+    with pytest.raises(Unauthorized):
+        later({"authorization": tokens["IdToken"]}, "GET", "/me")
