@@ -22,7 +22,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import PARTITION, account_root, assume_role_policy, document
+from components.policy_documents import (
+    PARTITION,
+    account_administers_key,
+    assume_role_policy,
+    document,
+)
 
 LOCK_MODE = "COMPLIANCE"
 GLACIER_IR_AFTER_DAYS = 90
@@ -41,13 +46,7 @@ def trail_arn(region: str, account_id: str, name: str) -> str:
 def trail_key_policy(account_id: str, trail: str) -> dict[str, Any]:
     """CloudTrail may use the key only for our trail, and only with its encryption context."""
     return document(
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(account_id)},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        account_administers_key(account_id),
         {
             "Sid": "CloudTrailEncryptsThisTrailsLogs",
             "Effect": "Allow",

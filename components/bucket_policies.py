@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.policy_documents import PARTITION, account_root, document
+from components.policy_documents import PARTITION, account_administers_key, document
 
 S3_BUCKET_NAME_MAX = 63
 # R-S3-3: Standard → Standard-IA → Glacier Instant Retrieval → Glacier Deep Archive, counted
@@ -92,13 +92,7 @@ def web_key_policy(account_id: str, distribution_arn: str) -> dict[str, Any]:
     """KMS key of a web bucket: OAC fetches SSE-KMS objects as cloudfront.amazonaws.com, so
     the key policy (IAM cannot) must admit it, for this distribution only."""
     return document(
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(account_id)},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        account_administers_key(account_id),
         {
             "Sid": "CloudFrontDistributionDecryptsWebObjects",
             "Effect": "Allow",
@@ -128,13 +122,7 @@ def log_delivery_key_policy(
     if source_account_condition:
         delivery["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
     return document(
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(account_id)},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        account_administers_key(account_id),
         delivery,
     )
 

@@ -25,6 +25,18 @@ def document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
+def account_administers_key(account_id: str) -> dict[str, Any]:
+    """The key-policy statement that delegates access control to IAM (AWS's recommended
+    default: without it a key can become unmanageable). Every CMK here starts with it."""
+    return {
+        "Sid": "AccountAdministersKeyThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(account_id)},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
     """Key policy for one purpose-specific CMK in ``region``.
 
@@ -34,15 +46,7 @@ def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
     """
     if purpose not in KEY_PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}; expected one of {KEY_PURPOSES}")
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(account_id)},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements: list[dict[str, Any]] = [account_administers_key(account_id)]
     if purpose == "logs":
         # CloudWatch Logs encrypts log groups itself; the encryption context names the group.
         statements.append(
