@@ -40,6 +40,7 @@ RECORD = "aws:route53/record:Record"
 PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+BUDGET_TYPES = frozenset({HEALTH_CHECK, RECORD, PARAMETER_GROUP, METRIC_ALARM, DISTRIBUTION})
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,40 @@ class BudgetInputsMissing(LookupError):
     """The synthesized stacks lack something the budget needs; the message lists all of it."""
 
 
-def _resources(synths: Any) -> list[tuple[str, Any]]:
-    items = synths.values() if hasattr(synths, "values") else synths
-    return [(s.stack, r) for s in items for r in s.resources]
+# How the Pulumi engine marks a secret value on the wire (``rpc.py``'s signature key and the
+# secret signature): a mocked resource's input computed from a secret (the distribution's
+# origins carry the origin-verify header) arrives as ``{SIG: SECRET_SIG, "value": ...}``.
+SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a wire marker, not a secret
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every secret wrapper removed, at any depth."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG and "value" in value:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A synthesized resource reduced to what the budget reads, secrets unwrapped."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+def _resources(synths: list[Any]) -> list[tuple[str, _Declared]]:
+    return [
+        (s.stack, _Declared(r.type, r.name, _plain(dict(r.inputs))))
+        for s in synths
+        for r in s.resources
+        if r.type in BUDGET_TYPES
+    ]
 
 
 def _is_latency_record(inputs: dict[str, Any]) -> bool:
@@ -167,8 +199,9 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
     """The budget of the deployed configuration, read from ``Synthesis`` objects (a mapping
     stack → Synthesis or an iterable of them). Takes the worst value where regions differ.
     Raises ``BudgetInputsMissing`` naming every missing input."""
+    synths = list(synths.values() if hasattr(synths, "values") else synths)
     resources = _resources(synths)
-    stacks = sorted({stack for stack, _ in resources}) or ["(none)"]
+    stacks = sorted({s.stack for s in synths}) or ["(none)"]
     where = f"in stacks {', '.join(stacks)}"
     missing: list[str] = []
 

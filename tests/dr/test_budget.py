@@ -1,5 +1,6 @@
 """The RTO/RPO budget: pure arithmetic, and extraction from synthesized resources shaped like
-the ones the tiers will declare (hand-built ``Resource`` records until they land)."""
+the ones the tiers declare (hand-built ``Resource`` records; the real stacks are in
+test_whole_stack_budget.py)."""
 
 from __future__ import annotations
 
@@ -233,3 +234,17 @@ def test_an_alarm_built_from_metric_queries_counts():
         {"id": "lag", "metric": {"metricName": "AuroraGlobalDBRPOLag", "namespace": "AWS/RDS"}}
     ]
     assert budget_from_synthesis([edge(), synth]).lag_alarm_threshold_s == 10
+
+
+def test_secret_wrapped_origins_are_unwrapped():
+    # GIVEN origins computed from a secret (the origin-verify header), as the engine sends them
+    cdn = edge(attempts=2, timeout=4)
+    distribution = cdn.resources[0]
+    distribution.inputs["origins"] = {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        "value": distribution.inputs["origins"],
+    }
+
+    # WHEN the budget is read THEN the API origin's own values count
+    budget = budget_from_synthesis([cdn, regional("eu-west-1")])
+    assert budget.rto_terms[3].seconds == 2 * 4
