@@ -14,10 +14,16 @@ RPO (worst case data loss on an unplanned failover):
 The replication-lag alarm threshold is not a term: it is detection. It must sit at or below the
 RPO target, or lag between the two goes unnoticed. ``budget_from_synthesis`` reads every number
 from synthesized stacks (``tests.infra.harness.Synthesis``) and names what it cannot find.
+
+Writes during a writer outage (R-DR-3) wait in the SQS queue: a message the subscriber fails is
+received again every visibility timeout and moved to the DLQ after ``maxReceiveCount`` receives,
+so ``maxReceiveCount x visibility timeout`` is how long a writer may be missing before writes
+need a manual redrive. ``redrive_windows_from_synthesis`` reads it for every consumed queue.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +46,17 @@ RECORD = "aws:route53/record:Record"
 PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-BUDGET_TYPES = frozenset({HEALTH_CHECK, RECORD, PARAMETER_GROUP, METRIC_ALARM, DISTRIBUTION})
+QUEUE = "aws:sqs/queue:Queue"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+BUDGET_TYPES = frozenset(
+    {HEALTH_CHECK, RECORD, PARAMETER_GROUP, METRIC_ALARM, DISTRIBUTION, QUEUE, EVENT_SOURCE_MAPPING}
+)
+# AWS bounds no Aurora promotion; a managed failover is typically about a minute and a
+# switchover under write load can take several. We plan for 15 minutes and want the queue to
+# hold writes for twice that before anything reaches the DLQ.
+PROMOTION_PLAN_S = 15 * 60
+REDRIVE_HEADROOM = 2
+SQS_DEFAULT_VISIBILITY_S = 30
 
 
 @dataclass(frozen=True)
@@ -291,3 +307,75 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
         )
     arguments.update(overrides)
     return compute_budget(**arguments)
+
+
+# --- R-DR-3: how long queued writes wait for a writer -------------------------------------
+@dataclass(frozen=True)
+class RedriveWindow:
+    """One consumed queue: a failing message is received ``max_receive_count`` times, one
+    visibility timeout apart, before SQS moves it to the dead-letter queue."""
+
+    queue: str
+    max_receive_count: int
+    visibility_timeout_s: float
+    retention_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.max_receive_count * self.visibility_timeout_s
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        found = []
+        wanted = REDRIVE_HEADROOM * PROMOTION_PLAN_S
+        if self.seconds < wanted:
+            found.append(
+                f"{self.queue}: {self.line()} is under {REDRIVE_HEADROOM} x the "
+                f"{PROMOTION_PLAN_S // 60}-minute promotion we plan for ({wanted} s): raise "
+                "dlqMaxReceiveCount"
+            )
+        if self.retention_s < self.seconds:
+            found.append(f"{self.queue}: retention {self.retention_s:g} s < redrive window")
+        return tuple(found)
+
+    def line(self) -> str:
+        return (
+            f"{self.max_receive_count} receives x {self.visibility_timeout_s:g} s visibility "
+            f"= {self.seconds:g} s"
+        )
+
+
+def redrive_windows_from_synthesis(synths: Iterable[Any] | Any) -> tuple[RedriveWindow, ...]:
+    """The redrive window of every queue a Lambda event source mapping consumes."""
+    synths = list(synths.values() if hasattr(synths, "values") else synths)
+    windows = []
+    for synth in synths:
+        declared = _resources([synth])
+        consumed = {
+            str(r.inputs.get("eventSourceArn", "")).rsplit(":", 1)[-1]
+            for _, r in declared
+            if r.type == EVENT_SOURCE_MAPPING
+        }
+        for _, queue in declared:
+            if queue.type != QUEUE or queue.name not in consumed:
+                continue
+            redrive = queue.inputs.get("redrivePolicy")
+            if isinstance(redrive, str):
+                redrive = json.loads(redrive)
+            if not redrive:
+                raise BudgetInputsMissing(
+                    f"{synth.stack}: queue {queue.name} is consumed but has no redrive policy"
+                )
+            windows.append(
+                RedriveWindow(
+                    queue=f"{synth.stack}/{queue.inputs.get('name', queue.name)}",
+                    max_receive_count=int(redrive["maxReceiveCount"]),
+                    visibility_timeout_s=float(
+                        queue.inputs.get("visibilityTimeoutSeconds") or SQS_DEFAULT_VISIBILITY_S
+                    ),
+                    retention_s=float(queue.inputs.get("messageRetentionSeconds") or 4 * 86400),
+                )
+            )
+    if not windows:
+        raise BudgetInputsMissing("no SQS queue consumed by a Lambda event source mapping")
+    return tuple(windows)

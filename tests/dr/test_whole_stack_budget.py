@@ -1,12 +1,21 @@
 """R-DR-2 on the real program: the RTO/RPO budget read from the three synthesized stacks (every
 number from the resources the tiers declare, none assumed), and proof that the budget follows
-the stack configuration rather than constants."""
+the stack configuration rather than constants. Also R-DR-3's queue arithmetic: queued writes
+outlast an Aurora promotion before anything reaches the DLQ."""
 
 from __future__ import annotations
 
 import pytest
 
-from dr.budget import RPO_TARGET_S, RTO_TARGET_S, Budget, budget_from_synthesis
+from dr.budget import (
+    PROMOTION_PLAN_S,
+    RPO_TARGET_S,
+    RTO_TARGET_S,
+    Budget,
+    RedriveWindow,
+    budget_from_synthesis,
+    redrive_windows_from_synthesis,
+)
 from tests.infra.conftest import global_stack_name
 from tests.infra.harness import Synthesis, synthesize
 
@@ -99,3 +108,28 @@ def test_the_budget_follows_the_health_check_and_ttl_config(all_synths, with_ove
     assert shorter_ttl.rto_terms[0].seconds == 10 * 1, explain(shorter_ttl)
     assert shorter_ttl.rto_terms[2].seconds == 5, explain(shorter_ttl)
     assert shorter_ttl.rto_s == deployed.rto_s - 10 - 5 == 26, explain(shorter_ttl)
+
+
+def test_queued_writes_outlast_a_promotion_in_every_region(regional_synths):
+    # WHEN the redrive window of every queue a subscriber consumes is read
+    windows = redrive_windows_from_synthesis(regional_synths)
+
+    # THEN each region's events queue holds a failing write 10 x 181 s before the DLQ:
+    # twice the 15-minute promotion we plan for
+    assert {w.queue for w in windows} == {
+        "prod-eu/mobile-backend-prod-events",
+        "prod-us/mobile-backend-prod-events",
+    }
+    for window in windows:
+        assert window.violations == (), window.violations
+        assert (window.max_receive_count, window.visibility_timeout_s) == (10, 181), window.line()
+        assert window.seconds >= 2 * PROMOTION_PLAN_S, window.line()
+
+
+def test_the_old_default_of_five_receives_was_too_short():
+    # 5 x 181 s ~ 15 min: a promotion at the edge of the plan would dead-letter writes
+    window = RedriveWindow("prod-eu/events", 5, 181, 4 * 86400)
+    assert window.violations == (
+        "prod-eu/events: 5 receives x 181 s visibility = 905 s is under 2 x the 15-minute "
+        "promotion we plan for (1800 s): raise dlqMaxReceiveCount",
+    )
