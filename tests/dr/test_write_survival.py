@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from moto.moto_api._internal.models import moto_api_backend
 
 from local.backend import DB_NAME, LocalBackend, Running
 from local.cloud import client, sign_in
@@ -71,11 +72,15 @@ def backend() -> Iterator[tuple[LocalBackend, Running]]:
     # postgres user when the tests run as root.
     workdir = Path(tempfile.mkdtemp(prefix="mb-dr-"))
     workdir.chmod(0o755)
+    # The backend's moto server runs in this process and moto's state is process-wide: start
+    # from a clean state and leave none behind (other suites seed the same local names).
+    moto_api_backend.reset()
     local = LocalBackend(workdir)
     try:
         yield local, local.start()
     finally:
         local.stop()
+        moto_api_backend.reset()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
