@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from dr.budget import BudgetInputsMissing, budget_from_synthesis, compute_budget
+from dr.budget import (
+    BudgetInputsMissing,
+    budget_from_synthesis,
+    compute_budget,
+    redrive_windows_from_synthesis,
+)
 from tests.infra.harness import Resource, Synthesis
 
 DESIGN = {
@@ -248,3 +253,36 @@ def test_secret_wrapped_origins_are_unwrapped():
     # WHEN the budget is read THEN the API origin's own values count
     budget = budget_from_synthesis([cdn, regional("eu-west-1")])
     assert budget.rto_terms[3].seconds == 2 * 4
+
+
+# --- R-DR-3 redrive window ----------------------------------------------------------------------
+def queue_stack(*, redrive: str | None, visibility=181, consumed=True) -> Synthesis:
+    queue = resource("aws:sqs/queue:Queue", "queue", visibilityTimeoutSeconds=visibility)
+    queue.inputs["name"] = "events"
+    if redrive is not None:
+        queue.inputs["redrivePolicy"] = redrive
+    # A queue nobody consumes (a DLQ) has no window of its own.
+    resources = [queue, resource("aws:sqs/queue:Queue", "dlq")]
+    if consumed:
+        resources.append(
+            resource(
+                "aws:lambda/eventSourceMapping:EventSourceMapping",
+                "mapping",
+                eventSourceArn="arn:aws:sqs:eu-west-1:123456789012:queue",
+            )
+        )
+    return Synthesis("prod-eu", resources, {}, {})
+
+
+def test_redrive_window_is_receives_times_visibility():
+    synth = queue_stack(redrive='{"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 12}')
+    (window,) = redrive_windows_from_synthesis([synth])
+    assert (window.queue, window.seconds) == ("prod-eu/events", 12 * 181)
+    assert window.violations == ()
+
+
+def test_a_consumed_queue_without_redrive_or_no_consumer_at_all_is_named():
+    with pytest.raises(BudgetInputsMissing, match="queue queue is consumed but has no redrive"):
+        redrive_windows_from_synthesis([queue_stack(redrive=None)])
+    with pytest.raises(BudgetInputsMissing, match="no SQS queue consumed"):
+        redrive_windows_from_synthesis([queue_stack(redrive="{}", consumed=False)])
