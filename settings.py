@@ -98,7 +98,9 @@ class MessagingSettings:
 
     subscriber_batch_size: int = 10
     subscriber_batch_window_seconds: int = 1
-    dlq_max_receive_count: int = 5
+    # R-DR-3: receives x the queue's visibility timeout (6 x 30 s + 1 s) must outlast an
+    # Aurora promotion with room to spare: 10 x 181 s ≈ 30 min (docs/dr.md §3).
+    dlq_max_receive_count: int = 10
 
 
 @dataclass(frozen=True)

@@ -581,6 +581,11 @@ class Edge(pulumi.ComponentResource):
                 "custom_headers": [
                     {"name": args.origin_verify_header, "value": args.origin_verify_value}
                 ],
+                # R-DR-2: a request bound to a lost region's address keeps trying it for
+                # attempts x timeout before a 504; CloudFront's default 3 x 10 s alone would
+                # take the failover budget past the 60 s RTO (docs/dr.md).
+                "connection_attempts": 1,
+                "connection_timeout": 5,
             }
         ]
         for region in args.serving_regions:

@@ -14,10 +14,16 @@ RPO (worst case data loss on an unplanned failover):
 The replication-lag alarm threshold is not a term: it is detection. It must sit at or below the
 RPO target, or lag between the two goes unnoticed. ``budget_from_synthesis`` reads every number
 from synthesized stacks (``tests.infra.harness.Synthesis``) and names what it cannot find.
+
+Writes during a writer outage (R-DR-3) wait in the SQS queue: a message the subscriber fails is
+received again every visibility timeout and moved to the DLQ after ``maxReceiveCount`` receives,
+so ``maxReceiveCount x visibility timeout`` is how long a writer may be missing before writes
+need a manual redrive. ``redrive_windows_from_synthesis`` reads it for every consumed queue.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +46,17 @@ RECORD = "aws:route53/record:Record"
 PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+QUEUE = "aws:sqs/queue:Queue"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+BUDGET_TYPES = frozenset(
+    {HEALTH_CHECK, RECORD, PARAMETER_GROUP, METRIC_ALARM, DISTRIBUTION, QUEUE, EVENT_SOURCE_MAPPING}
+)
+# AWS bounds no Aurora promotion; a managed failover is typically about a minute and a
+# switchover under write load can take several. We plan for 15 minutes and want the queue to
+# hold writes for twice that before anything reaches the DLQ.
+PROMOTION_PLAN_S = 15 * 60
+REDRIVE_HEADROOM = 2
+SQS_DEFAULT_VISIBILITY_S = 30
 
 
 @dataclass(frozen=True)
@@ -144,9 +161,40 @@ class BudgetInputsMissing(LookupError):
     """The synthesized stacks lack something the budget needs; the message lists all of it."""
 
 
-def _resources(synths: Any) -> list[tuple[str, Any]]:
-    items = synths.values() if hasattr(synths, "values") else synths
-    return [(s.stack, r) for s in items for r in s.resources]
+# How the Pulumi engine marks a secret value on the wire (``rpc.py``'s signature key and the
+# secret signature): a mocked resource's input computed from a secret (the distribution's
+# origins carry the origin-verify header) arrives as ``{SIG: SECRET_SIG, "value": ...}``.
+SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a wire marker, not a secret
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every secret wrapper removed, at any depth."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG and "value" in value:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A synthesized resource reduced to what the budget reads, secrets unwrapped."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+def _resources(synths: list[Any]) -> list[tuple[str, _Declared]]:
+    return [
+        (s.stack, _Declared(r.type, r.name, _plain(dict(r.inputs))))
+        for s in synths
+        for r in s.resources
+        if r.type in BUDGET_TYPES
+    ]
 
 
 def _is_latency_record(inputs: dict[str, Any]) -> bool:
@@ -167,8 +215,9 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
     """The budget of the deployed configuration, read from ``Synthesis`` objects (a mapping
     stack → Synthesis or an iterable of them). Takes the worst value where regions differ.
     Raises ``BudgetInputsMissing`` naming every missing input."""
+    synths = list(synths.values() if hasattr(synths, "values") else synths)
     resources = _resources(synths)
-    stacks = sorted({stack for stack, _ in resources}) or ["(none)"]
+    stacks = sorted({s.stack for s in synths}) or ["(none)"]
     where = f"in stacks {', '.join(stacks)}"
     missing: list[str] = []
 
@@ -258,3 +307,75 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
         )
     arguments.update(overrides)
     return compute_budget(**arguments)
+
+
+# --- R-DR-3: how long queued writes wait for a writer -------------------------------------
+@dataclass(frozen=True)
+class RedriveWindow:
+    """One consumed queue: a failing message is received ``max_receive_count`` times, one
+    visibility timeout apart, before SQS moves it to the dead-letter queue."""
+
+    queue: str
+    max_receive_count: int
+    visibility_timeout_s: float
+    retention_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.max_receive_count * self.visibility_timeout_s
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        found = []
+        wanted = REDRIVE_HEADROOM * PROMOTION_PLAN_S
+        if self.seconds < wanted:
+            found.append(
+                f"{self.queue}: {self.line()} is under {REDRIVE_HEADROOM} x the "
+                f"{PROMOTION_PLAN_S // 60}-minute promotion we plan for ({wanted} s): raise "
+                "dlqMaxReceiveCount"
+            )
+        if self.retention_s < self.seconds:
+            found.append(f"{self.queue}: retention {self.retention_s:g} s < redrive window")
+        return tuple(found)
+
+    def line(self) -> str:
+        return (
+            f"{self.max_receive_count} receives x {self.visibility_timeout_s:g} s visibility "
+            f"= {self.seconds:g} s"
+        )
+
+
+def redrive_windows_from_synthesis(synths: Iterable[Any] | Any) -> tuple[RedriveWindow, ...]:
+    """The redrive window of every queue a Lambda event source mapping consumes."""
+    synths = list(synths.values() if hasattr(synths, "values") else synths)
+    windows = []
+    for synth in synths:
+        declared = _resources([synth])
+        consumed = {
+            str(r.inputs.get("eventSourceArn", "")).rsplit(":", 1)[-1]
+            for _, r in declared
+            if r.type == EVENT_SOURCE_MAPPING
+        }
+        for _, queue in declared:
+            if queue.type != QUEUE or queue.name not in consumed:
+                continue
+            redrive = queue.inputs.get("redrivePolicy")
+            if isinstance(redrive, str):
+                redrive = json.loads(redrive)
+            if not redrive:
+                raise BudgetInputsMissing(
+                    f"{synth.stack}: queue {queue.name} is consumed but has no redrive policy"
+                )
+            windows.append(
+                RedriveWindow(
+                    queue=f"{synth.stack}/{queue.inputs.get('name', queue.name)}",
+                    max_receive_count=int(redrive["maxReceiveCount"]),
+                    visibility_timeout_s=float(
+                        queue.inputs.get("visibilityTimeoutSeconds") or SQS_DEFAULT_VISIBILITY_S
+                    ),
+                    retention_s=float(queue.inputs.get("messageRetentionSeconds") or 4 * 86400),
+                )
+            )
+    if not windows:
+        raise BudgetInputsMissing("no SQS queue consumed by a Lambda event source mapping")
+    return tuple(windows)

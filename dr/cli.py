@@ -109,11 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--environment", default="prod")
 
     budget = commands.add_parser("budget", help="worst-case RTO/RPO from the numbers given")
+    # Defaults are what the prod stacks configure (docs/dr.md §1; the whole-stack test reads
+    # the same numbers from the synthesized stacks).
     budget.add_argument("--interval", type=float, default=10, help="health check interval s")
     budget.add_argument("--threshold", type=int, default=2, help="health check failures")
     budget.add_argument("--ttl", type=float, default=10, help="DNS TTL s (alias: 60)")
-    budget.add_argument("--lag-alarm", type=float, default=10, help="lag alarm threshold s")
-    budget.add_argument("--global-db-rpo", type=float, default=20, help="rds.global_db_rpo s")
+    budget.add_argument("--lag-alarm", type=float, default=30, help="lag alarm threshold s")
+    budget.add_argument("--global-db-rpo", type=float, default=30, help="rds.global_db_rpo s")
     budget.add_argument("--cf-attempts", type=int, default=1, help="API origin attempts")
     budget.add_argument("--cf-timeout", type=float, default=5, help="API origin timeout s")
     return parser

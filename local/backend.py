@@ -125,17 +125,23 @@ class LocalBackend:
         )
         self.children.append(child)
         ready: dict[str, str] = {}
+        started = threading.Event()
 
-        def read_ready() -> None:
+        def read_stdout() -> None:
+            # After the ready line, stdout carries the handlers' Powertools logs: copy them to
+            # the log (else they are lost and a full pipe would block the child). O_APPEND
+            # writes of one line keep the two children's lines whole.
             assert child.stdout is not None
             for line in child.stdout:
-                if line.startswith("{"):
+                if not started.is_set() and line.startswith('{"ready"'):
                     ready.update(json.loads(line))
-                    break
+                    started.set()
+                    continue
+                os.write(log.fileno(), line.encode())
+            started.set()  # the child exited: stop waiting for a ready line
 
-        reader = threading.Thread(target=read_ready, daemon=True)
-        reader.start()
-        reader.join(READY_TIMEOUT_SECONDS)
+        threading.Thread(target=read_stdout, daemon=True).start()
+        started.wait(READY_TIMEOUT_SECONDS)
         if "ready" not in ready:
             raise RuntimeError(f"{module} did not start; see {log.name}")
         return ready["ready"]

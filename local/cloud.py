@@ -63,9 +63,10 @@ def client(service: str, endpoint: str, region: str = REGION) -> Any:
 class LocalCloud:
     region: str = REGION
     # Short visibility so a failed record is retried within seconds locally; the deployed
-    # queue uses ≥ 6x the subscriber timeout.
+    # queue uses ≥ 6x the subscriber timeout. 60 receives x 2 s keeps writes queued through a
+    # two-minute PostgreSQL outage (the R-DR-3 drill in docs/dr.md) before the DLQ.
     visibility_timeout: int = 2
-    max_receive_count: int = 5
+    max_receive_count: int = 60
     _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
 
     def start(self) -> str:

@@ -1,6 +1,7 @@
 """Fixtures for the runbook tests: a moto world (global cluster, EU writer, US secondary, lag
 metrics, health checks), botocore Stubbers for what moto lacks (switchover/failover), a
-recorder of every AWS operation in call order, and a fake clock whose sleep advances time."""
+recorder of every AWS operation in call order, a fake clock whose sleep advances time, and the
+three real synthesized stacks (shared with tests/infra) for the whole-stack budget."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from moto import mock_aws
 
 from dr.aws import Aws
 from dr.probe import ProbeResult
+
+# The real stacks, synthesized under mocks once per session, for the whole-stack budget test.
+from tests.infra.conftest import all_synths, global_synth, lambda_build, regional_synths
+
+__all__ = ["all_synths", "global_synth", "lambda_build", "regional_synths"]
 
 GLOBAL_ID = "mobile-backend-prod"
 ACCOUNT = "123456789012"

@@ -1,11 +1,17 @@
 """The RTO/RPO budget: pure arithmetic, and extraction from synthesized resources shaped like
-the ones the tiers will declare (hand-built ``Resource`` records until they land)."""
+the ones the tiers declare (hand-built ``Resource`` records; the real stacks are in
+test_whole_stack_budget.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dr.budget import BudgetInputsMissing, budget_from_synthesis, compute_budget
+from dr.budget import (
+    BudgetInputsMissing,
+    budget_from_synthesis,
+    compute_budget,
+    redrive_windows_from_synthesis,
+)
 from tests.infra.harness import Resource, Synthesis
 
 DESIGN = {
@@ -233,3 +239,50 @@ def test_an_alarm_built_from_metric_queries_counts():
         {"id": "lag", "metric": {"metricName": "AuroraGlobalDBRPOLag", "namespace": "AWS/RDS"}}
     ]
     assert budget_from_synthesis([edge(), synth]).lag_alarm_threshold_s == 10
+
+
+def test_secret_wrapped_origins_are_unwrapped():
+    # GIVEN origins computed from a secret (the origin-verify header), as the engine sends them
+    cdn = edge(attempts=2, timeout=4)
+    distribution = cdn.resources[0]
+    distribution.inputs["origins"] = {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        "value": distribution.inputs["origins"],
+    }
+
+    # WHEN the budget is read THEN the API origin's own values count
+    budget = budget_from_synthesis([cdn, regional("eu-west-1")])
+    assert budget.rto_terms[3].seconds == 2 * 4
+
+
+# --- R-DR-3 redrive window ----------------------------------------------------------------------
+def queue_stack(*, redrive: str | None, visibility=181, consumed=True) -> Synthesis:
+    queue = resource("aws:sqs/queue:Queue", "queue", visibilityTimeoutSeconds=visibility)
+    queue.inputs["name"] = "events"
+    if redrive is not None:
+        queue.inputs["redrivePolicy"] = redrive
+    # A queue nobody consumes (a DLQ) has no window of its own.
+    resources = [queue, resource("aws:sqs/queue:Queue", "dlq")]
+    if consumed:
+        resources.append(
+            resource(
+                "aws:lambda/eventSourceMapping:EventSourceMapping",
+                "mapping",
+                eventSourceArn="arn:aws:sqs:eu-west-1:123456789012:queue",
+            )
+        )
+    return Synthesis("prod-eu", resources, {}, {})
+
+
+def test_redrive_window_is_receives_times_visibility():
+    synth = queue_stack(redrive='{"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 12}')
+    (window,) = redrive_windows_from_synthesis([synth])
+    assert (window.queue, window.seconds) == ("prod-eu/events", 12 * 181)
+    assert window.violations == ()
+
+
+def test_a_consumed_queue_without_redrive_or_no_consumer_at_all_is_named():
+    with pytest.raises(BudgetInputsMissing, match="queue queue is consumed but has no redrive"):
+        redrive_windows_from_synthesis([queue_stack(redrive=None)])
+    with pytest.raises(BudgetInputsMissing, match="no SQS queue consumed"):
+        redrive_windows_from_synthesis([queue_stack(redrive="{}", consumed=False)])

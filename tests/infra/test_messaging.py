@@ -116,7 +116,7 @@ def test_every_queue_has_a_dead_letter_queue(regional_synths):
         queues = _queues(synth)
         dlq = queues["mobile-backend-prod-events-dlq"]
         redrive = json.loads(queues["mobile-backend-prod-events"].inputs["redrivePolicy"])
-        assert redrive["maxReceiveCount"] == 5, stack
+        assert redrive["maxReceiveCount"] == 10, stack
         assert redrive["deadLetterTargetArn"].endswith(f":{dlq.name}"), stack
         # The delivery DLQ is SNS's dead-letter target for the subscription itself.
         sub = synth.one(SUBSCRIPTION, lambda s: s.inputs["protocol"] == "sqs")

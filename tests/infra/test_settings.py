@@ -358,7 +358,7 @@ def test_messaging_defaults_and_stack_values():
         10,
         1,
     )
-    assert eu.messaging.dlq_max_receive_count == 5
+    assert eu.messaging.dlq_max_receive_count == 10
     assert eu.push.apns is None and eu.push.fcm is None
     assert parse_stack("prod-global").audit_log_retention_days == 2190
 

@@ -1,0 +1,138 @@
+"""R-DR-3 on real PostgreSQL: writes survive the loss of the database writer.
+
+The whole local backend (``make dev``'s ``LocalBackend``: PostgreSQL, moto, the api and the
+subscriber as child processes) stands in for a region whose Aurora writer is gone: PostgreSQL is
+stopped, clients keep posting users, and each ``POST /users`` is still accepted (202) because the
+write is durable in the queue. The subscriber fails the batch so SQS redelivers it; nothing may
+reach the dead-letter queue. When PostgreSQL is back on the same port and data directory (the
+promoted writer), the queue drains and every user exists exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from moto.moto_api._internal.models import moto_api_backend
+
+from local.backend import DB_NAME, LocalBackend, Running
+from local.cloud import client, sign_in
+
+USERS = 5
+DEADLINE_S = 20.0
+
+
+def call(method: str, url: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if token:
+        headers["Authorization"] = token
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = DEADLINE_S) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` and its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s (last: {value!r})")
+        time.sleep(0.1)
+
+
+def messages_in(sqs: Any, queue_url: str) -> int:
+    """Messages on a queue, in flight or not (moto counts exactly, SQS approximately)."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+@pytest.fixture
+def backend() -> Iterator[tuple[LocalBackend, Running]]:
+    # Not pytest's tmp_path: its parents are private to root, and the server runs as the
+    # postgres user when the tests run as root.
+    workdir = Path(tempfile.mkdtemp(prefix="mb-dr-"))
+    workdir.chmod(0o755)
+    # The backend's moto server runs in this process and moto's state is process-wide: start
+    # from a clean state and leave none behind (other suites seed the same local names).
+    moto_api_backend.reset()
+    local = LocalBackend(workdir)
+    try:
+        yield local, local.start()
+    finally:
+        local.stop()
+        moto_api_backend.reset()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_posts_during_a_database_outage_are_applied_exactly_once_afterwards(backend):
+    local, running = backend
+    seeded = running.seeded
+    assert local.pg is not None
+    api, token = running.api_url, sign_in(seeded)
+    sqs = client("sqs", seeded.endpoint, seeded.region)
+    log = local.workdir / "backend.log"
+
+    def subscriber_failures() -> int:
+        return log.read_text().count('"message failed"')
+
+    # GIVEN a working backend whose database then becomes unreachable (the writer is lost)
+    assert call("GET", f"{api}/health")[0] == 200
+    local.pg.stop()
+    failures_before = subscriber_failures()
+
+    # WHEN clients create users during the outage
+    emails = [f"dr-{uuid.uuid4().hex[:10]}-{i}@example.com" for i in range(USERS)]
+    accepted = []
+    for email in emails:
+        request = {"name": "During Outage", "email": email}
+        status, body = call("POST", f"{api}/users", token, request)
+        assert status == 202, f"POST /users during the outage → {status} {body}"
+        accepted.append(body["user_id"])
+
+    # THEN the subscriber fails every message at least twice (so SQS did redeliver), and the
+    # messages wait in the queue, none in the dead-letter queue
+    wait_for(
+        "each message failed and redelivered at least once",
+        lambda: subscriber_failures() - failures_before >= 2 * USERS,
+    )
+    assert messages_in(sqs, seeded.queue_url) == USERS
+    assert messages_in(sqs, seeded.dlq_url) == 0
+    assert call("GET", f"{api}/users/{accepted[0]}", token)[0] == 503, "the database is down"
+
+    # WHEN PostgreSQL returns on the same port and data directory (a writer exists again)
+    local.pg.start()
+
+    # THEN the queue drains and every user exists exactly once, with the id the API promised
+    wait_for("the queue drained", lambda: messages_in(sqs, seeded.queue_url) == 0)
+    assert messages_in(sqs, seeded.dlq_url) == 0, "queued writes were dead-lettered"
+    with psycopg.connect(local.pg.conninfo(DB_NAME)) as conn:
+        rows = conn.execute(
+            "SELECT email, count(*), min(id::text) FROM users WHERE email = ANY(%s) GROUP BY email",
+            (emails,),
+        ).fetchall()
+    assert sorted(rows) == sorted(
+        (email, 1, user_id) for email, user_id in zip(emails, accepted, strict=True)
+    )
+    for user_id in accepted:
+        status, user = call("GET", f"{api}/users/{user_id}", token)
+        assert status == 200 and user["id"] == user_id, f"GET /users/{user_id} → {status} {user}"
