@@ -162,3 +162,34 @@ def test_database_down_fails_the_whole_batch_after_one_connect_attempt(env, stac
         subscriber(event, LambdaContext())
     # AND only one connect round was spent (one secret fetch plus one forced refetch)
     assert common.database()._secret.fetches == 2
+
+
+def test_emf_metrics_for_a_batch_with_one_duplicate_and_one_poison_message(env, stack, capsys):
+    # GIVEN one message delivered twice and a poison message, in one batch (R-OBS-4)
+    call("POST", "/users", authorizer=claims(ALICE), body={"name": "Eve", "email": "eve@ex.com"})
+    body = drain(stack.queue_url)[0]["Body"]
+    capsys.readouterr()
+    event = sqs_event([body, body, "{poison"])
+    # WHEN the subscriber processes it
+    result = subscriber(event, LambdaContext())
+    # THEN only the poison record fails, and the EMF metrics count each outcome exactly once
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][2]["messageId"]}]}
+    output = capsys.readouterr().out
+    assert {
+        name: metric_total(output, name)
+        for name in (
+            "UsersCreated",
+            "MessagesApplied",
+            "DuplicateMessagesSkipped",
+            "MessagesFailed",
+        )
+    } == {
+        "UsersCreated": 1,
+        "MessagesApplied": 1,
+        "DuplicateMessagesSkipped": 1,
+        "MessagesFailed": 1,
+    }
+    namespaces = {
+        line["_aws"]["CloudWatchMetrics"][0]["Namespace"] for line in metric_lines(output)
+    }
+    assert namespaces == {"MobileBackend"}
