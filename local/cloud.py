@@ -44,10 +44,6 @@ class Seeded:
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
-    @property
-    def jwks_url(self) -> str:
-        return f"{self.endpoint}/{self.user_pool_id}/.well-known/jwks.json"
-
 
 def client(service: str, endpoint: str, region: str = REGION) -> Any:
     return boto3.client(
