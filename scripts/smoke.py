@@ -2,8 +2,10 @@
 
     python scripts/smoke.py http://127.0.0.1:8080 --local .dev/local.json
     python scripts/smoke.py https://api.example.com --token "$ID_TOKEN"
-    python scripts/smoke.py https://api.example.com --cognito-region eu-west-1 \
+    python scripts/smoke.py https://example.com/api --cognito-region eu-west-1 \
         --client-id ... --username ... --password ...   (USER_PASSWORD_AUTH app client)
+    (--client-id/--username/--password default to $SMOKE_CLIENT_ID/$SMOKE_USERNAME/
+    $SMOKE_PASSWORD; --origin-verify-secret NAME calls a regional API directly, past its WAF)
 
 Checks, in order: health, sign-in, create a user and wait until it is readable exactly once,
 preferences round trip, presigned upload and download. Exit status 0 only if all pass. Only
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -28,7 +31,7 @@ class SmokeFailure(AssertionError):
     pass
 
 
-def request(
+def http(
     method: str,
     url: str,
     *,
@@ -78,9 +81,22 @@ def sign_in(region: str, client_id: str, username: str, password: str, endpoint:
     return result["AuthenticationResult"]["IdToken"]
 
 
-def run(base: str, token_source: Callable[[], str], *, wait_seconds: float = 30) -> list[str]:
+def run(
+    base: str,
+    token_source: Callable[[], str],
+    *,
+    wait_seconds: float = 30,
+    api_headers: dict[str, str] | None = None,
+) -> list[str]:
+    """Run every check against ``base``; ``api_headers`` go with every API request."""
     base = base.rstrip("/")
     done: list[str] = []
+    extra = dict(api_headers or {})
+
+    def request(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+        if url.startswith(base):
+            kwargs["headers"] = {**extra, **(kwargs.get("headers") or {})}
+        return http(method, url, **kwargs)
 
     status, health = request("GET", f"{base}/health")
     expect(status == 200, f"GET /health → {status} {health}")
@@ -146,15 +162,26 @@ def run(base: str, token_source: Callable[[], str], *, wait_seconds: float = 30)
     return done
 
 
+def origin_verify_value(secret_name: str, region: str | None) -> str:
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=region)
+    return client.get_secret_value(SecretId=secret_name)["SecretString"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base_url")
     parser.add_argument("--local", type=Path, help=".dev/local.json of a running make dev")
     parser.add_argument("--token", help="an ID token to use as is")
     parser.add_argument("--cognito-region")
-    parser.add_argument("--client-id")
-    parser.add_argument("--username")
-    parser.add_argument("--password")
+    parser.add_argument("--client-id", default=os.environ.get("SMOKE_CLIENT_ID"))
+    parser.add_argument("--username", default=os.environ.get("SMOKE_USERNAME"))
+    parser.add_argument("--password", default=os.environ.get("SMOKE_PASSWORD"))
+    parser.add_argument(
+        "--origin-verify-secret",
+        help="Secrets Manager name of the origin-verify value, sent as X-Origin-Verify",
+    )
     parser.add_argument("--wait", type=float, default=30, help="seconds to wait for async writes")
     args = parser.parse_args(argv)
 
@@ -176,8 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser.error("give --token, --local, or --cognito-region/--client-id/--username/--password")
 
+    headers = {}
+    if args.origin_verify_secret:
+        headers["X-Origin-Verify"] = origin_verify_value(
+            args.origin_verify_secret, args.cognito_region
+        )
     try:
-        for line in run(args.base_url, token_source, wait_seconds=args.wait):
+        for line in run(args.base_url, token_source, wait_seconds=args.wait, api_headers=headers):
             print(f"ok  {line}")
     except SmokeFailure as failure:
         print(f"FAIL {failure}", file=sys.stderr)
