@@ -1,8 +1,9 @@
 """The data tier: the Aurora PostgreSQL global database, its regional clusters, RDS Proxy,
-the DB credential secret with its rotation, and schema migrations on deploy (R-DATA-1…4).
+the DB credential secrets (master user; least-privilege application login) with their
+rotation, and schema migrations on deploy (R-DATA-1…4).
 
-``GlobalDatabase`` (global stack) owns what spans regions: the global cluster and the secret
-(primary copy in its pinned home region, replicas elsewhere). ``Database`` (each regional
+``GlobalDatabase`` (global stack) owns what spans regions: the global cluster and the secrets
+(primary copies in their pinned home region, replicas elsewhere). ``Database`` (each regional
 stack) owns the regional cluster, its proxy, security groups and the functions that must run
 next to the writer. What depends on the writer role and what must survive a switchover is
 explained in ``docs/data.md``.
