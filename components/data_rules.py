@@ -7,6 +7,7 @@ without mocks; ``components/database.py`` applies them to resources.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 ENGINE = "aurora-postgresql"
@@ -14,6 +15,9 @@ PORT = 5432
 DB_NAME = "mobile"
 # Not "postgres": a non-default master user name is one guess fewer for an attacker (R-DATA-1).
 MASTER_USERNAME = "mobile_admin"
+# The application's login (api, subscriber): table DML via the `app_rw` group role, no DDL, no
+# role management. Created and given its password by the migration function (ensure_app_users).
+APP_USERNAME = "app_user"
 # Aurora needs ≥ 7 days for point-in-time recovery to cover a week of incidents (R-DATA-1).
 BACKUP_RETENTION_DAYS = 14
 # Handlers run behind API Gateway (29 s) in 10 s Lambdas: a statement still running after
@@ -38,6 +42,10 @@ def secret_name(environment: str) -> str:
     return f"mobile-backend/{environment}/db/master"
 
 
+def app_secret_name(environment: str) -> str:
+    return f"mobile-backend/{environment}/db/app"
+
+
 def proxy_name(environment: str) -> str:
     return f"mobile-backend-{environment}-db"
 
@@ -54,6 +62,8 @@ def app_environment(
 ) -> dict[str, Any]:
     """The ``DB_*`` handler variables for application functions (api, subscriber, …).
 
+    They log in as the least-privilege ``APP_USERNAME`` (IAM token to the proxy, which uses
+    that user's secret, ``secret_arn``, towards the database); never as the master user.
     ``DB_HOST`` is the proxy's read/write endpoint, ``DB_READER_HOST`` its read-only endpoint;
     the handlers try the endpoint their role hint prefers first and re-select on SQLSTATE
     25006, so a switchover needs no redeploy (docs/data.md).
@@ -64,10 +74,36 @@ def app_environment(
         "DB_READER_HOST": reader_endpoint,
         "DB_PORT": str(PORT),
         "DB_NAME": DB_NAME,
-        "DB_USER": MASTER_USERNAME,
+        "DB_USER": APP_USERNAME,
         "DB_AUTH": "iam",
         "DB_SECRET_ARN": secret_arn,
         "DB_SSLMODE": "require",
+    }
+
+
+def secret_document(
+    *, host: str, username: str, password: str, cluster_identifier: str
+) -> dict[str, Any]:
+    """A DB secret's value in AWS's RDS format: what the rotation function reads (host, port,
+    dbname to connect; username whose password it changes) and what RDS Proxy matches a
+    client's user name against."""
+    return {
+        "engine": "postgres",
+        "host": host,
+        "port": PORT,
+        "username": username,
+        "password": password,
+        "dbname": DB_NAME,
+        "dbClusterIdentifier": cluster_identifier,
+    }
+
+
+def migration_input(checksum: str, app_secret_arn: str) -> dict[str, Any]:
+    """The migration function's event (handlers/migrations): the SQL fingerprint, and the
+    application login to create/grant with its password read from ``app_secret_arn``."""
+    return {
+        "checksum": checksum,
+        "app_users": [{"name": APP_USERNAME, "secret_arn": app_secret_arn}],
     }
 
 
@@ -154,24 +190,27 @@ def _decrypt_via_secrets_manager(key_arn: str, region: str, actions: list[str]) 
     }
 
 
-def proxy_statements(secret_arn: str, key_arn: str, region: str) -> list[dict[str, Any]]:
-    """What RDS Proxy needs to log in to the cluster with this region's copy of the secret."""
+def proxy_statements(secret_arns: Sequence[str], key_arn: str, region: str) -> list[dict[str, Any]]:
+    """What RDS Proxy needs to log in to the cluster with this region's copies of the secrets
+    it registers (master and application login): exactly those ARNs."""
     return [
         {
-            "Sid": "ReadDbSecret",
+            "Sid": "ReadDbSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": secret_arn,
+            "Resource": list(secret_arns),
         },
         _decrypt_via_secrets_manager(key_arn, region, ["kms:Decrypt"]),
     ]
 
 
-def rotation_statements(secret_arn: str, key_arn: str, region: str) -> list[dict[str, Any]]:
-    """The rotation function: the four Secrets Manager steps on this one secret."""
+def rotation_statements(
+    secret_arns: Sequence[str], key_arn: str, region: str
+) -> list[dict[str, Any]]:
+    """The rotation function: the four Secrets Manager steps on the DB secrets it rotates."""
     return [
         {
-            "Sid": "RotateThisSecretOnly",
+            "Sid": "RotateTheDbSecretsOnly",
             "Effect": "Allow",
             "Action": [
                 "secretsmanager:DescribeSecret",
@@ -179,7 +218,7 @@ def rotation_statements(secret_arn: str, key_arn: str, region: str) -> list[dict
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
             ],
-            "Resource": secret_arn,
+            "Resource": list(secret_arns),
         },
         {
             # GetRandomPassword acts on no resource; AWS offers no scoping for it.
@@ -192,14 +231,23 @@ def rotation_statements(secret_arn: str, key_arn: str, region: str) -> list[dict
     ]
 
 
-def migration_statements(secret_arn: str, key_arn: str, region: str) -> list[dict[str, Any]]:
-    """The migration function reads the master credentials, nothing else."""
+def migration_statements(
+    secret_arn: str, app_secret_arn: str, key_arn: str, region: str
+) -> list[dict[str, Any]]:
+    """The migration function reads the master credentials (to connect) and the application
+    login's (to set that role's password), nothing else."""
     return [
         {
             "Sid": "ReadDbSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
             "Resource": secret_arn,
+        },
+        {
+            "Sid": "ReadAppUserSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": app_secret_arn,
         },
         _decrypt_via_secrets_manager(key_arn, region, ["kms:Decrypt"]),
     ]

@@ -1,8 +1,9 @@
 """The data tier: the Aurora PostgreSQL global database, its regional clusters, RDS Proxy,
-the DB credential secret with its rotation, and schema migrations on deploy (R-DATA-1…4).
+the DB credential secrets (master user; least-privilege application login) with their
+rotation, and schema migrations on deploy (R-DATA-1…4).
 
-``GlobalDatabase`` (global stack) owns what spans regions: the global cluster and the secret
-(primary copy in its pinned home region, replicas elsewhere). ``Database`` (each regional
+``GlobalDatabase`` (global stack) owns what spans regions: the global cluster and the secrets
+(primary copies in their pinned home region, replicas elsewhere). ``Database`` (each regional
 stack) owns the regional cluster, its proxy, security groups and the functions that must run
 next to the writer. What depends on the writer role and what must survive a switchover is
 explained in ``docs/data.md``.
@@ -48,13 +49,15 @@ class GlobalDatabaseArgs:
 
 class GlobalDatabase(pulumi.ComponentResource):
     """Creates ``aws.rds.GlobalCluster`` (aurora-postgresql, pinned version, encrypted,
-    deletion protection) through the component's provider, and ``aws.secretsmanager.Secret``
-    for the DB master credentials in ``home_region`` (CMK, 30-day recovery window) with a
-    replica in every other serving region, each encrypted with that region's key; optionally
-    a ``SecretPolicy`` letting the development account's role read it.
+    deletion protection) through the component's provider, and two ``aws.secretsmanager.Secret``
+    in ``home_region`` (CMK, 30-day recovery window), each with a replica in every other serving
+    region encrypted with that region's key: the DB master credentials and the application
+    login's (``app_user``); optionally a ``SecretPolicy`` letting the development account's
+    role read the master secret.
 
     ``providers`` maps every serving region to its provider.
-    Attributes: ``global_cluster_id``, ``engine_version``, ``secret_arns`` (region → ARN).
+    Attributes: ``global_cluster_id``, ``engine_version``, ``secret_arns`` and
+    ``app_secret_arns`` (region → ARN).
     """
 
     def __init__(
@@ -83,20 +86,43 @@ class GlobalDatabase(pulumi.ComponentResource):
         )
 
         home = args.home_region
-        secret = aws.secretsmanager.Secret(
-            f"{name}-secret",
-            name=rules.secret_name(args.environment),
-            description="Aurora master credentials (rotated by the writer region's function)",
-            kms_key_id=args.secrets_key_arns[home],
-            recovery_window_in_days=30,
-            replicas=[
-                aws.secretsmanager.SecretReplicaArgs(
-                    region=region, kms_key_id=args.secrets_key_arns[region]
-                )
+
+        def replicated_secret(kind: str, secret_name: str, description: str):
+            # Primary copy pinned to the home region, a replica (with that region's key copy)
+            # everywhere else; protected: deleting it blocks the name for 30 days.
+            secret = aws.secretsmanager.Secret(
+                f"{name}-{kind}",
+                name=secret_name,
+                description=description,
+                kms_key_id=args.secrets_key_arns[home],
+                recovery_window_in_days=30,
+                replicas=[
+                    aws.secretsmanager.SecretReplicaArgs(
+                        region=region, kms_key_id=args.secrets_key_arns[region]
+                    )
+                    for region in providers
+                    if region != home
+                ],
+                opts=pulumi.ResourceOptions(parent=self, provider=providers[home], protect=True),
+            )
+            return {
+                region: secret.arn
+                if region == home
+                else secret.arn.apply(lambda arn, region=region: rules.replica_arn(arn, region))
                 for region in providers
-                if region != home
-            ],
-            opts=pulumi.ResourceOptions(parent=self, provider=providers[home], protect=True),
+            }, secret
+
+        self.secret_arns, secret = replicated_secret(
+            "secret",
+            rules.secret_name(args.environment),
+            "Aurora master credentials (rotated by the writer region's function)",
+        )
+        # The application's least-privilege login (RDS Proxy logs in with it for the api and
+        # subscriber functions); same key, replicas and home as the master secret.
+        self.app_secret_arns, _ = replicated_secret(
+            "app-secret",
+            rules.app_secret_name(args.environment),
+            f"Aurora login {rules.APP_USERNAME} for the application functions via RDS Proxy",
         )
         if args.dev_account_role_arn:
             aws.secretsmanager.SecretPolicy(
@@ -109,17 +135,12 @@ class GlobalDatabase(pulumi.ComponentResource):
 
         self.global_cluster_id = cluster.global_cluster_identifier
         self.engine_version = pulumi.Output.from_input(args.engine_version)
-        self.secret_arns: dict[str, pulumi.Output[str]] = {
-            region: secret.arn
-            if region == home
-            else secret.arn.apply(lambda arn, region=region: rules.replica_arn(arn, region))
-            for region in providers
-        }
         self.register_outputs(
             {
                 "global_cluster_id": self.global_cluster_id,
                 "engine_version": self.engine_version,
                 "secret_arns": self.secret_arns,
+                "app_secret_arns": self.app_secret_arns,
             }
         )
 
@@ -146,8 +167,9 @@ class DatabaseArgs:
     is_secret_home: bool
     global_cluster_id: pulumi.Input[str]
     engine_version: pulumi.Input[str]
-    # This region's copy of the DB secret and the key that encrypts it here.
+    # This region's copies of the DB secrets (master; application login) and their key here.
     secret_arn: pulumi.Input[str]
+    app_secret_arn: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]
     data_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
@@ -177,20 +199,25 @@ class Database(pulumi.ComponentResource):
     - ``aws.rds.Cluster`` joined to the global cluster (primary, or secondary with global
       write forwarding), Serverless v2, encrypted with the regional data key, IAM auth,
       backups, log export, and ``instance_count`` ``ClusterInstance``s across AZs;
-    - ``aws.rds.Proxy`` (TLS + IAM required, Secrets Manager auth) with its role, default
-      target group (connection budget), target, and a read-only ``ProxyEndpoint``;
-    - in the secret's home region: the initial master password and the secret's first value;
-    - in the writer region: the migration function invoked on every SQL change, and, when the
-      writer is also the secret's home, the rotation function and ``SecretRotation``.
+    - ``aws.rds.Proxy`` (TLS + IAM required, Secrets Manager auth for the master and the
+      application login) with its role, default target group (connection budget), target,
+      and a read-only ``ProxyEndpoint``;
+    - in the secret's home region: the initial master and application passwords and both
+      secrets' first values;
+    - in the writer region: the migration function invoked on every SQL change (it also
+      creates the application login and sets its password from its secret), and, when the
+      writer is also the secret's home, the rotation function and a ``SecretRotation`` per
+      secret.
 
     Changes to the db/proxy security groups are watched by the stack's
     ``SecurityGroupWatch`` (components/audit.py) over ``watched_security_group_ids``.
 
     Attributes: ``cluster_identifier``, ``cluster_endpoint``, ``proxy_endpoint``,
     ``proxy_reader_endpoint``, ``proxy_arn``, ``proxy_name``, ``client_security_group_id``,
-    ``watched_security_group_ids`` (db and proxy groups), ``secret_arn``,
-    ``db_name``, ``db_user``, and for application functions ``app_environment`` (the
-    ``DB_*`` handler variables) and ``app_statements`` (IAM ``rds-db:connect`` via the proxy).
+    ``watched_security_group_ids`` (db and proxy groups), ``secret_arn`` (master),
+    ``app_secret_arn``, ``db_name``, ``db_user`` (the application login), and for application
+    functions ``app_environment`` (the ``DB_*`` handler variables) and ``app_statements``
+    (IAM ``rds-db:connect`` via the proxy as the application login only).
     """
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -240,15 +267,18 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
-        master_password = None
+        master_password = app_password = None
         if args.is_secret_home:
-            # The secret's first value; rotation replaces it within rotation_days.
-            master_password = random.RandomPassword(
-                f"{name}-master-password",
-                length=32,
-                special=True,
-                override_special="!#$%&*()-_=+[]{}<>:?",
-                opts=child,
+            # The secrets' first values; rotation replaces them within rotation_days.
+            master_password, app_password = (
+                random.RandomPassword(
+                    f"{name}-{kind}-password",
+                    length=32,
+                    special=True,
+                    override_special="!#$%&*()-_=+[]{}<>:?",
+                    opts=child,
+                )
+                for kind in ("master", "app")
             )
 
         cluster = aws.rds.Cluster(
@@ -313,44 +343,47 @@ class Database(pulumi.ComponentResource):
             for index in range(args.instance_count)
         ]
 
-        seed = None
-        if args.is_secret_home and master_password is not None:
-            # The rotation function reads host/port/dbname from the secret (AWS's format).
+        seeds = []
+        if args.is_secret_home and master_password is not None and app_password is not None:
+            # The rotation function reads host/port/dbname from a secret (AWS's format).
             # Rotation then owns the value: never written back by a later deploy.
-            seed = aws.secretsmanager.SecretVersion(
-                f"{name}-secret-seed",
-                secret_id=args.secret_arn,
-                secret_string=pulumi.Output.secret(
-                    pulumi.Output.all(cluster.endpoint, master_password.result).apply(
-                        lambda values: json.dumps(
-                            {
-                                "engine": "postgres",
-                                "host": values[0],
-                                "port": rules.PORT,
-                                "username": rules.MASTER_USERNAME,
-                                "password": values[1],
-                                "dbname": rules.DB_NAME,
-                                "dbClusterIdentifier": identifier,
-                            }
-                        )
+            def seed(resource: str, secret_arn, username: str, password) -> None:
+                seeds.append(
+                    aws.secretsmanager.SecretVersion(
+                        resource,
+                        secret_id=secret_arn,
+                        secret_string=pulumi.Output.secret(
+                            pulumi.Output.all(cluster.endpoint, password.result).apply(
+                                lambda values: json.dumps(
+                                    rules.secret_document(
+                                        host=values[0],
+                                        username=username,
+                                        password=values[1],
+                                        cluster_identifier=identifier,
+                                    )
+                                )
+                            )
+                        ),
+                        opts=pulumi.ResourceOptions(
+                            parent=self,
+                            ignore_changes=["secretString", "versionStages"],
+                            retain_on_delete=True,
+                        ),
                     )
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    ignore_changes=["secretString", "versionStages"],
-                    retain_on_delete=True,
-                ),
-            )
+                )
+
+            seed(f"{name}-secret-seed", args.secret_arn, rules.MASTER_USERNAME, master_password)
+            seed(f"{name}-app-secret-seed", args.app_secret_arn, rules.APP_USERNAME, app_password)
 
         proxy = self._proxy(name, args, child, cluster, instances, proxy_sg, prefix)
 
         layer = args.code.layer_arn
         if args.is_primary:
             self._migrations(
-                name, args, cluster, instances, admin_sg, layer, seed, prefix, groups["rules"]
+                name, args, cluster, instances, admin_sg, layer, seeds, prefix, groups["rules"]
             )
             if args.is_secret_home:
-                self._rotation(name, args, admin_sg, layer, seed, prefix)
+                self._rotation(name, args, admin_sg, layer, seeds, prefix)
             else:
                 pulumi.log.warn(
                     f"{args.region} is the writer but not the DB secret's home region: rotation "
@@ -368,14 +401,16 @@ class Database(pulumi.ComponentResource):
         self.proxy_reader_endpoint = proxy["reader"].endpoint
         self.client_security_group_id = clients_sg.id
         self.secret_arn = pulumi.Output.from_input(args.secret_arn)
+        self.app_secret_arn = pulumi.Output.from_input(args.app_secret_arn)
         self.db_name = rules.DB_NAME
-        self.db_user = rules.MASTER_USERNAME
-        # For the logic tier: what an application function needs to use the database.
+        self.db_user = rules.APP_USERNAME
+        # For the logic tier: what an application function needs to use the database, as the
+        # least-privilege login (DML only); the master user is not connectable by them.
         self.app_environment = rules.app_environment(
             role_hint="primary" if args.is_primary else "secondary",
             proxy_endpoint=self.proxy_endpoint,
             reader_endpoint=self.proxy_reader_endpoint,
-            secret_arn=self.secret_arn,
+            secret_arn=self.app_secret_arn,
         )
         self.app_statements = [
             {
@@ -383,7 +418,7 @@ class Database(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": ["rds-db:connect"],
                 "Resource": self.proxy_arn.apply(
-                    lambda arn: rules.proxy_connect_arn(arn, rules.MASTER_USERNAME)
+                    lambda arn: rules.proxy_connect_arn(arn, rules.APP_USERNAME)
                 ),
             }
         ]
@@ -395,6 +430,7 @@ class Database(pulumi.ComponentResource):
                 "proxy_reader_endpoint": self.proxy_reader_endpoint,
                 "client_security_group_id": self.client_security_group_id,
                 "secret_arn": self.secret_arn,
+                "app_secret_arn": self.app_secret_arn,
             }
         )
 
@@ -467,7 +503,7 @@ class Database(pulumi.ComponentResource):
     def _proxy(self, name, args: DatabaseArgs, child, cluster, instances, proxy_sg, prefix):
         role = aws.iam.Role(
             f"{name}-proxy-role",
-            description="RDS Proxy reads the DB secret in this region",
+            description="RDS Proxy reads the DB secrets in this region",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
                 lambda account: json.dumps(assume_role_policy("rds.amazonaws.com", account))
             ),
@@ -476,8 +512,12 @@ class Database(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-proxy-policy",
             role=role.id,
-            policy=pulumi.Output.all(args.secret_arn, args.secrets_key_arn).apply(
-                lambda v: json.dumps(document(*rules.proxy_statements(v[0], v[1], args.region)))
+            policy=pulumi.Output.all(
+                args.secret_arn, args.app_secret_arn, args.secrets_key_arn
+            ).apply(
+                lambda v: json.dumps(
+                    document(*rules.proxy_statements([v[0], v[1]], v[2], args.region))
+                )
             ),
             opts=child,
         )
@@ -491,13 +531,23 @@ class Database(pulumi.ComponentResource):
             debug_logging=False,
             vpc_subnet_ids=args.private_subnet_ids,
             vpc_security_group_ids=[proxy_sg.id],
+            # One entry per database user the proxy may log in as; the user is matched by the
+            # secret's `username`. Clients (IAM token only) reach the app login through the
+            # functions' rds-db:connect; the master entry serves operators with that right.
             auths=[
                 aws.rds.ProxyAuthArgs(
                     auth_scheme="SECRETS",
-                    secret_arn=args.secret_arn,
+                    secret_arn=secret_arn,
                     iam_auth="REQUIRED",
                     client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 (a scheme name)
-                    description="Master credentials; clients authenticate with IAM tokens",
+                    description=description,
+                )
+                for secret_arn, description in (
+                    (args.secret_arn, "Master credentials; clients authenticate with IAM tokens"),
+                    (
+                        args.app_secret_arn,
+                        f"Application login {rules.APP_USERNAME}; clients use IAM tokens",
+                    ),
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
@@ -534,7 +584,7 @@ class Database(pulumi.ComponentResource):
         return {"proxy": proxy, "reader": reader, "role": role}
 
     def _migrations(
-        self, name, args: DatabaseArgs, cluster, instances, admin_sg, layer, seed, prefix, sg_rules
+        self, name, args: DatabaseArgs, cluster, instances, admin_sg, layer, seeds, prefix, sg_rules
     ):
         function = Function(
             f"{name}-migrations",
@@ -551,7 +601,7 @@ class Database(pulumi.ComponentResource):
                 reserved_concurrency=1,
                 timeout_seconds=300,
                 statements=rules.migration_statements(
-                    args.secret_arn, args.secrets_key_arn, args.region
+                    args.secret_arn, args.app_secret_arn, args.secrets_key_arn, args.region
                 ),
                 layers=[layer],
                 environment={
@@ -574,27 +624,28 @@ class Database(pulumi.ComponentResource):
         )
         checksum = args.code.migrations_checksum
         # Runs at create and whenever the shipped SQL changes (input and trigger change);
-        # the runner skips applied versions, so a re-run is harmless.
+        # the runner skips applied versions, so a re-run is harmless. It also makes the
+        # application login exist in app_rw with the password from this region's copy of its
+        # secret (the value RDS Proxy logs in with), before any app function needs it.
         aws.lambda_.Invocation(
             f"{name}-migrate",
             function_name=function.function.name,
             qualifier=function.alias.name,
-            input=json.dumps({"checksum": checksum}),
-            triggers={"migrationsChecksum": checksum},
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[*instances, *sg_rules, *([seed] if seed is not None else [])],
+            input=pulumi.Output.from_input(args.app_secret_arn).apply(
+                lambda arn: json.dumps(rules.migration_input(checksum, arn))
             ),
+            triggers={"migrationsChecksum": checksum},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*instances, *sg_rules, *seeds]),
         )
         self.migrations_function = function
 
-    def _rotation(self, name, args: DatabaseArgs, admin_sg, layer, seed, prefix):
+    def _rotation(self, name, args: DatabaseArgs, admin_sg, layer, seeds, prefix):
         function = Function(
             f"{name}-rotation",
             FunctionArgs(
                 function_name=f"{prefix}-db-rotation",
                 handler_package="db_rotation",
-                description="Rotates the Aurora master password (Secrets Manager, 4 steps)",
+                description="Rotates the Aurora master and app passwords (Secrets Manager)",
                 code=args.code.rotation,
                 account_id=args.account_id,
                 region=args.region,
@@ -603,7 +654,7 @@ class Database(pulumi.ComponentResource):
                 reserved_concurrency=2,
                 timeout_seconds=60,
                 statements=rules.rotation_statements(
-                    args.secret_arn, args.secrets_key_arn, args.region
+                    [args.secret_arn, args.app_secret_arn], args.secrets_key_arn, args.region
                 ),
                 layers=[layer],
                 environment={
@@ -615,27 +666,32 @@ class Database(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        permission = aws.lambda_.Permission(
-            f"{name}-rotation-invoke",
-            action="lambda:InvokeFunction",
-            function=function.function.name,
-            principal="secretsmanager.amazonaws.com",
-            source_account=args.account_id,
-            source_arn=args.secret_arn,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.secretsmanager.SecretRotation(
-            f"{name}-rotation-schedule",
-            secret_id=args.secret_arn,
-            rotation_lambda_arn=function.function.arn,
-            rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
-                automatically_after_days=args.rotation_days
-            ),
-            # The first rotation waits for the schedule: the deploy's own migration run
-            # reads the seeded value and must not race a rotation.
-            rotate_immediately=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[permission, *([seed] if seed is not None else [])]
-            ),
-        )
+        # Single-user rotation for both: the function logs in as the secret's own user and
+        # changes that user's password (PostgreSQL lets any role change its own), so the app
+        # login needs no master credentials. Resource names keep the master's URNs.
+        for prefix_name, secret_arn in (
+            (f"{name}-rotation", args.secret_arn),
+            (f"{name}-app-rotation", args.app_secret_arn),
+        ):
+            permission = aws.lambda_.Permission(
+                f"{prefix_name}-invoke",
+                action="lambda:InvokeFunction",
+                function=function.function.name,
+                principal="secretsmanager.amazonaws.com",
+                source_account=args.account_id,
+                source_arn=secret_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.secretsmanager.SecretRotation(
+                f"{prefix_name}-schedule",
+                secret_id=secret_arn,
+                rotation_lambda_arn=function.function.arn,
+                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                    automatically_after_days=args.rotation_days
+                ),
+                # The first rotation waits for the schedule: the deploy's own migration run
+                # reads the seeded values and must not race a rotation.
+                rotate_immediately=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *seeds]),
+            )
         self.rotation_function = function

@@ -25,6 +25,8 @@ REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
 DB_GLOBAL_CLUSTER_ID = "dbGlobalClusterId"
 DB_ENGINE_VERSION = "dbEngineVersion"
 DB_SECRET_ARNS = "dbSecretArns"  # noqa: S105 (an output name, not a password)
+# region → ARN of the application login's secret (same layout), which RDS Proxy uses for it.
+DB_APP_SECRET_ARNS = "dbAppSecretArns"  # noqa: S105 (an output name)
 
 # Edge and storage (issue 6). The Route 53 zone the regional api.<domain> records and
 # certificate validation records go into.
@@ -43,7 +45,7 @@ ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output na
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
-    | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS}
+    | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS, DB_APP_SECRET_ARNS}
     | {
         HOSTED_ZONE_ID,
         ASSETS_BUCKETS,
@@ -123,6 +125,7 @@ REGIONAL_DB_CLUSTER_ID = "dbClusterId"
 REGIONAL_DB_PROXY_ENDPOINT = "dbProxyEndpoint"
 REGIONAL_DB_PROXY_READER_ENDPOINT = "dbProxyReaderEndpoint"
 REGIONAL_DB_SECRET_ARN = "dbSecretArn"  # noqa: S105 (an output name)
+REGIONAL_DB_APP_SECRET_ARN = "dbAppSecretArn"  # noqa: S105 (an output name)
 # Logic and identity tiers.
 REGIONAL_API_URL = "apiUrl"
 REGIONAL_API_HEALTH_CHECK_ID = "apiHealthCheckId"

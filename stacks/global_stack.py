@@ -184,6 +184,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.DB_GLOBAL_CLUSTER_ID: database.global_cluster_id,
             contract.DB_ENGINE_VERSION: database.engine_version,
             contract.DB_SECRET_ARNS: database.secret_arns,
+            contract.DB_APP_SECRET_ARNS: database.app_secret_arns,
             contract.HOSTED_ZONE_ID: edge_tier.zone_id,
             contract.WEB_BUCKETS: edge_tier.web_bucket_names,
             contract.DISTRIBUTION_ID: edge_tier.distribution_id,

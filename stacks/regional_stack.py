@@ -147,6 +147,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
             engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
             secret_arn=_for_region(global_stack.require(contract.DB_SECRET_ARNS), region),
+            app_secret_arn=_for_region(global_stack.require(contract.DB_APP_SECRET_ARNS), region),
             secrets_key_arn=_for_region(
                 global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS), region
             ),
@@ -289,6 +290,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_DB_PROXY_ENDPOINT: database.proxy_endpoint,
         contract.REGIONAL_DB_PROXY_READER_ENDPOINT: database.proxy_reader_endpoint,
         contract.REGIONAL_DB_SECRET_ARN: database.secret_arn,
+        contract.REGIONAL_DB_APP_SECRET_ARN: database.app_secret_arn,
         contract.REGIONAL_REGION: region,
         contract.REGIONAL_ROLE: "primary" if regional.is_primary else "secondary",
         contract.REGIONAL_PRIMARY_REGION: topology,

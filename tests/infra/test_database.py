@@ -30,6 +30,8 @@ LAMBDA = "aws:lambda/function:Function"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 INVOCATION = "aws:lambda/invocation:Invocation"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PERMISSION = "aws:lambda/permission:Permission"
 REGION = {"prod-eu": "eu-west-1", "prod-us": "us-west-1"}
 PRIMARY = {"prod-eu": True, "prod-us": False}
 
@@ -52,6 +54,27 @@ def policy_of(synth: Synthesis, role_policy_name: str) -> dict:
     return json.loads(synth.named(role_policy_name).inputs["policy"])
 
 
+# The two DB secrets: global resource name, Secrets Manager name, contract output, user.
+SECRETS = {
+    "master": ("database-secret", "mobile-backend/prod/db/master", contract.DB_SECRET_ARNS),
+    "app": ("database-app-secret", "mobile-backend/prod/db/app", contract.DB_APP_SECRET_ARNS),
+}
+
+
+def secret_arns(global_synth: Synthesis, region: str) -> dict[str, str]:
+    """kind → this region's copy of that secret, as the global stack exported it."""
+    return {kind: global_synth.outputs[output][region] for kind, (_, _, output) in SECRETS.items()}
+
+
+def connect_resources(policy: dict) -> list[str]:
+    resources = [
+        s["Resource"] for s in policy["Statement"] if "rds-db:connect" in (s.get("Action") or [])
+    ]
+    return [
+        r for resource in resources for r in ([resource] if isinstance(resource, str) else resource)
+    ]
+
+
 # --- global stack -----------------------------------------------------------------------
 
 
@@ -69,16 +92,21 @@ def test_global_cluster_is_encrypted_protected_and_pinned(global_synth):
     assert global_synth.outputs[contract.DB_ENGINE_VERSION] == "16.6"
 
 
-def test_secret_lives_in_its_home_region_with_a_key_and_replica_per_region(global_synth):
-    secret = global_synth.one(SECRET, lambda r: r.name.startswith("database"))
+@pytest.mark.parametrize("kind", sorted(SECRETS))
+def test_secret_lives_in_its_home_region_with_a_key_and_replica_per_region(global_synth, kind):
+    resource, name, output = SECRETS[kind]
+    assert {r.name for r in global_synth.of_type(SECRET) if r.name.startswith("database")} == {
+        r for r, _, _ in SECRETS.values()
+    }
+    secret = global_synth.named(resource)
     keys = global_synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
     assert global_synth.region_of(secret) == "eu-west-1"
-    assert secret.inputs["name"] == "mobile-backend/prod/db/master"
-    assert secret.inputs["kmsKeyId"] == keys["eu-west-1"]
+    assert secret.inputs["name"] == name
+    assert secret.inputs["kmsKeyId"] == keys["eu-west-1"], f"{secret} must use the secrets CMK"
     assert secret.inputs["replicas"] == [{"region": "us-west-1", "kmsKeyId": keys["us-west-1"]}]
     assert secret.inputs["recoveryWindowInDays"] == 30
     assert secret.protect
-    arns = global_synth.outputs[contract.DB_SECRET_ARNS]
+    arns = global_synth.outputs[output]
     assert set(arns) == {"eu-west-1", "us-west-1"}
     for region, arn in arns.items():
         assert arn.split(":")[3] == region, f"secret ARN for {region} is {arn}"
@@ -94,11 +122,12 @@ def test_a_third_region_gets_a_replica_and_a_key_without_code_changes():
     }
     synth = synthesize("prod-global", overrides={"mobile-backend:regions": regions})
     keys = synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
-    replicas = synth.one(SECRET, lambda r: r.name.startswith("database")).inputs["replicas"]
-    assert replicas == [
-        {"region": region, "kmsKeyId": keys[region]} for region in ("us-west-1", "eu-central-1")
-    ]
-    assert set(synth.outputs[contract.DB_SECRET_ARNS]) == set(regions)
+    for resource, _, output in SECRETS.values():
+        replicas = synth.named(resource).inputs["replicas"]
+        assert replicas == [
+            {"region": region, "kmsKeyId": keys[region]} for region in ("us-west-1", "eu-central-1")
+        ], resource
+        assert set(synth.outputs[output]) == set(regions)
 
 
 # --- regional cluster -------------------------------------------------------------------
@@ -236,10 +265,12 @@ def test_proxy_requires_tls_and_iam_and_reads_this_regions_secret(regional, glob
     i = proxy.inputs
     assert i["engineFamily"] == "POSTGRESQL"
     assert i["requireTls"] is True
-    (auth,) = i["auths"]
-    assert auth["iamAuth"] == "REQUIRED"
-    assert auth["authScheme"] == "SECRETS"
-    assert auth["secretArn"] == global_synth.outputs[contract.DB_SECRET_ARNS][REGION[stack]]
+    arns = secret_arns(global_synth, REGION[stack])
+    # One entry per login, each this region's copy of its secret, IAM required for both.
+    assert [auth["secretArn"] for auth in i["auths"]] == [arns["master"], arns["app"]]
+    for auth in i["auths"]:
+        assert auth["iamAuth"] == "REQUIRED", f"{proxy}: {auth['description']}"
+        assert auth["authScheme"] == "SECRETS"
     assert i["vpcSubnetIds"] == synth.outputs[contract.REGIONAL_PRIVATE_SUBNET_IDS]
     assert i["vpcSecurityGroupIds"] == [sg_id(synth, "proxy")]
     role = synth.named("database-proxy-role")
@@ -249,12 +280,45 @@ def test_proxy_requires_tls_and_iam_and_reads_this_regions_secret(regional, glob
     policy = policy_of(synth, "database-proxy-policy")
     read, decrypt = policy["Statement"]
     assert read["Action"] == ["secretsmanager:GetSecretValue"]
-    assert read["Resource"] == auth["secretArn"]
+    assert read["Resource"] == [arns["master"], arns["app"]], "exactly the two secrets"
     keys = global_synth.outputs[contract.REPLICATED_SECRETS_KEY_ARNS]
     assert decrypt["Resource"] == keys[REGION[stack]]
     assert decrypt["Condition"] == {
         "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION[stack]}.amazonaws.com"}
     }
+
+
+def test_app_functions_log_in_as_the_app_user_only(regional, global_synth):
+    """api and subscriber: DB_USER is the least-privilege login, and their IAM policy may open
+    proxy sessions as that user only: the master user is not connectable by them."""
+    stack, synth = regional
+    proxy_arn = f"arn:aws:rds:{REGION[stack]}:{ACCOUNT}:database-proxy"
+    app_user = rules.proxy_connect_arn(proxy_arn, rules.APP_USERNAME)
+    master = rules.proxy_connect_arn(proxy_arn, rules.MASTER_USERNAME)
+    assert app_user.endswith("/app_user")
+    for fn in ("api", "subscriber"):
+        env = synth.named(f"logic-{fn}-function").inputs["environment"]["variables"]
+        assert (env["DB_USER"], env["DB_AUTH"]) == (rules.APP_USERNAME, "iam"), f"{stack} {fn}"
+        assert env["DB_SECRET_ARN"] == secret_arns(global_synth, REGION[stack])["app"]
+        assert env["DB_HOST"] == synth.outputs[contract.REGIONAL_DB_PROXY_ENDPOINT]
+        policy = policy_of(synth, f"logic-{fn}-policy")
+        assert connect_resources(policy) == [app_user], f"{stack} {fn}"
+        assert master not in json.dumps(policy), f"{stack} {fn} may connect as the master user"
+        reads = [s for s in policy["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+        assert reads == [], f"{stack} {fn}: IAM auth needs no DB secret"
+    # Nothing else in the stack may open proxy sessions as the master user either.
+    for policy in synth.of_type("aws:iam/rolePolicy:RolePolicy"):
+        assert rules.MASTER_USERNAME not in json.dumps(
+            connect_resources(json.loads(policy.inputs["policy"]))
+        )
+    assert (
+        synth.outputs[contract.REGIONAL_DB_APP_SECRET_ARN]
+        == (secret_arns(global_synth, REGION[stack])["app"])
+    )
+    assert (
+        synth.outputs[contract.REGIONAL_DB_SECRET_ARN]
+        == (secret_arns(global_synth, REGION[stack])["master"])
+    ), "operators keep the master secret's ARN"
 
 
 def test_proxy_has_a_read_only_endpoint_for_the_secondary_role(regional):
@@ -343,11 +407,16 @@ def test_security_group_changes_alert_the_alarm_topic(regional):
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value
 
 
-def test_only_the_home_region_seeds_the_secret_and_never_overwrites_it(eu_synth, us_synth):
-    seed = eu_synth.one("aws:secretsmanager/secretVersion:SecretVersion")
-    assert seed.inputs["secretId"].split(":")[3] == "eu-west-1"
-    assert "secretString" in seed.ignore_changes and seed.retain_on_delete
-    assert us_synth.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
+def test_only_the_home_region_seeds_the_secrets_and_never_overwrites_them(
+    eu_synth, us_synth, global_synth
+):
+    assert us_synth.of_type(SECRET_VERSION) == []
+    arns = secret_arns(global_synth, "eu-west-1")
+    seeds = {r.inputs["secretId"]: r for r in eu_synth.of_type(SECRET_VERSION)}
+    assert set(seeds) == set(arns.values()), "one seed per secret, on the home copy"
+    for seed in seeds.values():
+        assert "secretString" in seed.ignore_changes and seed.retain_on_delete, seed
+    seed = seeds[arns["master"]]
     # The value is a Pulumi secret, in AWS's RDS format, matching the cluster it unlocks.
     wrapped = seed.inputs["secretString"]
     assert SECRET_SIG in wrapped, "the seeded credentials must be a Pulumi secret"
@@ -363,39 +432,56 @@ def test_only_the_home_region_seeds_the_secret_and_never_overwrites_it(eu_synth,
         "dbClusterIdentifier": cluster["clusterIdentifier"],
     }
     assert SECRET_SIG in cluster["masterPassword"]
+    # The application login's seed: same format and host, its own user and password.
+    app = seeds[arns["app"]].inputs["secretString"]
+    assert SECRET_SIG in app, "the app login's credentials must be a Pulumi secret"
+    app_value = json.loads(app["value"])
+    assert app_value == {**value, "username": "app_user", "password": app_value["password"]}
+    assert app_value["password"] == "mock-password-of-database-app-password"
+    assert app_value["password"] != value["password"], "each login has its own password"
 
 
 def test_rotation_runs_in_the_writer_region_only_within_30_days(eu_synth, us_synth, global_synth):
     assert us_synth.of_type(ROTATION) == []
     assert [
         p
-        for p in us_synth.of_type("aws:lambda/permission:Permission")
+        for p in us_synth.of_type(PERMISSION)
         if p.inputs["principal"] == "secretsmanager.amazonaws.com"
     ] == []
-    rotation = eu_synth.one(ROTATION)
-    secret_arn = global_synth.outputs[contract.DB_SECRET_ARNS]["eu-west-1"]
-    assert rotation.inputs["secretId"] == secret_arn
-    days = rotation.inputs["rotationRules"]["automaticallyAfterDays"]
-    assert 1 <= days <= 30
+    arns = secret_arns(global_synth, "eu-west-1")
+    rotations = {r.inputs["secretId"]: r for r in eu_synth.of_type(ROTATION)}
+    assert set(rotations) == set(arns.values()), "both secrets rotate at their home copy"
+    permissions = {
+        p.inputs["sourceArn"]: p
+        for p in eu_synth.of_type(PERMISSION)
+        if p.inputs["principal"] == "secretsmanager.amazonaws.com"
+    }
+    assert set(permissions) == set(arns.values())
     function = eu_synth.named("database-rotation-function")
     assert function.inputs["handler"] == "handlers.db_rotation.main.handler"
     assert function.inputs["vpcConfig"]["securityGroupIds"] == [sg_id(eu_synth, "admin")]
-    assert rotation.inputs["rotationLambdaArn"].endswith(":database-rotation-function")
-    permission = eu_synth.one(
-        "aws:lambda/permission:Permission",
-        lambda p: p.inputs["principal"] == "secretsmanager.amazonaws.com",
-    )
-    assert permission.inputs["sourceAccount"] == ACCOUNT
-    assert permission.inputs["sourceArn"] == secret_arn
-    assert permission.urn in rotation.dependencies
+    seeds = {r.urn for r in eu_synth.of_type(SECRET_VERSION)}
+    for arn, rotation in rotations.items():
+        days = rotation.inputs["rotationRules"]["automaticallyAfterDays"]
+        assert 1 <= days <= 30, rotation
+        assert rotation.inputs["rotateImmediately"] is False, rotation
+        assert rotation.inputs["rotationLambdaArn"].endswith(":database-rotation-function")
+        permission = permissions[arn]
+        assert permission.inputs["sourceAccount"] == ACCOUNT
+        assert permission.urn in rotation.dependencies
+        assert seeds <= set(rotation.dependencies), f"{rotation} may not race the seeds"
+    # The master's resources keep their names (URNs) from before the app login existed.
+    assert rotations[arns["master"]].name == "database-rotation-schedule"
+    assert permissions[arns["master"]].name == "database-rotation-invoke"
 
 
 def test_rotation_function_is_least_privilege(eu_synth, global_synth):
     policy = policy_of(eu_synth, "database-rotation-policy")
     assert wildcard_violations(policy) == []
     by_sid = {s.get("Sid"): s for s in policy["Statement"]}
-    secret = by_sid["RotateThisSecretOnly"]
-    assert secret["Resource"] == global_synth.outputs[contract.DB_SECRET_ARNS]["eu-west-1"]
+    secret = by_sid["RotateTheDbSecretsOnly"]
+    arns = secret_arns(global_synth, "eu-west-1")
+    assert secret["Resource"] == [arns["master"], arns["app"]]
     assert sorted(secret["Action"]) == [
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
@@ -432,12 +518,27 @@ def test_migrations_run_on_deploy_in_the_writer_region_only(eu_synth, us_synth):
     assert [f for f in us_synth.of_type(LAMBDA) if f.name.startswith("database")] == []
     invocation = eu_synth.one(INVOCATION)
     checksum = artifacts.migrations_checksum()
-    assert json.loads(invocation.inputs["input"]) == {"checksum": checksum}
+    assert json.loads(invocation.inputs["input"])["checksum"] == checksum
     assert invocation.inputs["triggers"] == {"migrationsChecksum": checksum}
     assert invocation.inputs["qualifier"] == "live"
     assert invocation.inputs["functionName"] == "mobile-backend-prod-migrations"
     instances = {r.urn for r in eu_synth.of_type(INSTANCE)}
     assert instances <= set(invocation.dependencies), "the writer must exist before migrating"
+    seeds = {r.urn for r in eu_synth.of_type(SECRET_VERSION)}
+    assert len(seeds) == 2 and seeds <= set(invocation.dependencies), "secrets need values"
+
+
+def test_migrations_create_the_app_login_from_its_secret(regional_synths, global_synth, flipped):
+    """The migration input names the app user with this region's copy of its secret, in the
+    writer region whichever it is (after a switchover: the replica there)."""
+    for synth, region in (
+        (regional_synths["prod-eu"], "eu-west-1"),
+        (flipped["prod-us"], "us-west-1"),
+    ):
+        event = json.loads(synth.one(INVOCATION).inputs["input"])
+        app_arn = secret_arns(global_synth, region)["app"]
+        assert event["app_users"] == [{"name": rules.APP_USERNAME, "secret_arn": app_arn}]
+        assert event["app_users"][0]["name"] != rules.MASTER_USERNAME
 
 
 def test_migration_function_reaches_the_writer_with_the_secret(eu_synth, global_synth):
@@ -455,8 +556,14 @@ def test_migration_function_reaches_the_writer_with_the_secret(eu_synth, global_
     assert function.inputs["reservedConcurrentExecutions"] == 1
     policy = policy_of(eu_synth, "database-migrations-policy")
     assert wildcard_violations(policy) == []
-    reads = [s for s in policy["Statement"] if s.get("Sid") == "ReadDbSecret"]
-    assert reads[0]["Resource"] == env["DB_SECRET_ARN"]
+    reads = {
+        s["Resource"]
+        for s in policy["Statement"]
+        if s["Action"] == ["secretsmanager:GetSecretValue"]
+    }
+    # The master secret to connect, the app login's to set that role's password.
+    assert reads == set(secret_arns(global_synth, "eu-west-1").values())
+    assert env["DB_SECRET_ARN"] == secret_arns(global_synth, "eu-west-1")["master"]
 
 
 # --- switchover: the config flip must not replace or detach anything --------------------
@@ -489,9 +596,13 @@ def test_flip_keeps_global_cluster_and_secret_where_they_are(global_synth, flipp
         return resource.name.startswith("database")
 
     for typ in ("aws:rds/globalCluster:GlobalCluster", SECRET):
-        before_r, after_r = global_synth.one(typ, database), after.one(typ, database)
-        assert _identity(before_r, global_synth) == _identity(after_r, after), typ
-        assert before_r.inputs == after_r.inputs, f"{typ} inputs change on a role flip"
+        before = sorted(global_synth.of_type(typ), key=lambda r: r.urn)
+        moved = sorted(after.of_type(typ), key=lambda r: r.urn)
+        before, moved = [r for r in before if database(r)], [r for r in moved if database(r)]
+        assert before and len(before) == len(moved), typ
+        for before_r, after_r in zip(before, moved, strict=True):
+            assert _identity(before_r, global_synth) == _identity(after_r, after), typ
+            assert before_r.inputs == after_r.inputs, f"{before_r} inputs change on a role flip"
 
 
 def test_flip_keeps_the_multi_region_secrets_key_homed_where_it_was(global_synth, flipped):
@@ -529,8 +640,8 @@ def test_flip_moves_migrations_and_pauses_rotation_away_from_the_secret_home(fli
     # read-only), and the EU can no longer ALTER ROLE: rotation pauses, nothing is replaced.
     assert flipped["prod-us"].of_type(ROTATION) == []
     assert flipped["prod-eu"].of_type(ROTATION) == []
-    # The EU keeps its seed resource (retained, ignored) so nothing is deleted from AWS.
-    assert flipped["prod-eu"].one("aws:secretsmanager/secretVersion:SecretVersion")
+    # The EU keeps its seed resources (retained, ignored) so nothing is deleted from AWS.
+    assert len(flipped["prod-eu"].of_type(SECRET_VERSION)) == 2
 
 
 # --- development account (R-SEC-1) ------------------------------------------------------
@@ -603,6 +714,7 @@ def test_component_alone_as_a_secondary_without_the_alarm_rule():
                 global_cluster_id="mobile-backend-dev",
                 engine_version="15.10",
                 secret_arn="arn:aws:secretsmanager:us-west-1:123456789012:secret:s-AbCdEf",
+                app_secret_arn="arn:aws:secretsmanager:us-west-1:123456789012:secret:a-AbCdEf",
                 secrets_key_arn="arn:aws:kms:us-west-1:123456789012:key/mrk-1",
                 data_key_arn="arn:aws:kms:us-west-1:123456789012:key/data",
                 logs_key_arn="arn:aws:kms:us-west-1:123456789012:key/logs",
@@ -660,6 +772,8 @@ def test_application_wiring_uses_the_proxy_with_iam():
     env = rules.app_environment(
         role_hint="secondary", proxy_endpoint="rw", reader_endpoint="ro", secret_arn="arn:s"
     )
+    assert (env["DB_USER"], env["DB_SECRET_ARN"]) == (rules.APP_USERNAME, "arn:s")
+    assert rules.APP_USERNAME != rules.MASTER_USERNAME
     assert (env["DB_HOST"], env["DB_READER_HOST"], env["APP_ROLE_HINT"]) == (
         "rw",
         "ro",
