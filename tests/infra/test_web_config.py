@@ -46,3 +46,23 @@ def test_local_and_deployed_configs_have_the_same_keys():
     local = web_config("eu-west-1", "eu-west-1_abc", "client", "http://127.0.0.1:5000")
     assert deployed.keys() == local.keys()
     assert local["cognitoEndpoint"] == "http://127.0.0.1:5000/"
+
+
+def test_the_browser_may_put_presigned_uploads_from_the_web_apps_origin(global_synth):
+    domain = global_synth.outputs[contract.DOMAIN]
+    regions = global_synth.outputs[contract.REGIONS]
+    policy = global_synth.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    csp = policy.inputs["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+    for region in regions:
+        # backend.aws signs path-style URLs on the regional endpoint.
+        assert f"https://s3.{region}.amazonaws.com" in connect, f"{policy}: {csp}"
+        assert f"https://cognito-idp.{region}.amazonaws.com" in connect, f"{policy}: {csp}"
+    cors = global_synth.of_type("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2")
+    assets = [global_synth.named(f"assets-{region}").mock_id for region in regions]
+    assert sorted(r.inputs["bucket"] for r in cors) == sorted(assets), "one CORS per assets bucket"
+    for resource in cors:
+        (rule,) = resource.inputs["corsRules"]
+        assert sorted(rule["allowedOrigins"]) == [f"https://{domain}", f"https://www.{domain}"]
+        assert "*" not in rule["allowedOrigins"], f"{resource} admits every origin"
+        assert rule["allowedMethods"] == ["PUT", "GET"]

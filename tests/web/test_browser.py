@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 
 from playwright.sync_api import expect
 
-from local.cloud import client
+from local.cloud import Seeded, client
+from local.cloud import sign_in as sign_in_with_boto3
+from scripts import smoke
+
+PAGE_SIZE = 10  # web/js/app.js
+
+
+def sign_in_token(details):
+    return sign_in_with_boto3(Seeded(**{k: details[k] for k in Seeded.__dataclass_fields__}))
 
 
 def open_app(page, details):
@@ -111,3 +120,36 @@ def test_photo_upload_reaches_100_percent_and_the_object_exists(
     assert csp_violations(page) == []
     # Kept for a person to look at the phone-sized layout (the path is printed once).
     page.screenshot(path=str(screenshot_dir / "phone-signed-in.png"), full_page=True)
+
+
+def test_users_are_listed_page_by_page(local_backend, page):
+    # Enough users for two pages, created through the API as another client would.
+    api = local_backend["api_url"]
+    token = sign_in_token(local_backend)
+    tag = uuid.uuid4().hex[:6]
+    ids = []
+    for index in range(PAGE_SIZE + 2):
+        status, accepted = smoke.request(
+            "POST",
+            f"{api}/users",
+            token=token,
+            body={"name": f"Pager {tag} {index}", "email": f"pager-{tag}-{index}@example.com"},
+        )
+        assert status == 202, accepted
+        ids.append(accepted["user_id"])
+    deadline = time.monotonic() + 30
+    while smoke.request("GET", f"{api}/users/{ids[-1]}", token=token)[0] != 200:
+        assert time.monotonic() < deadline, "seeded users never landed"
+        time.sleep(0.2)
+
+    sign_in(page, local_backend)
+    users = page.get_by_role("list", name="Users").get_by_role("listitem")
+    expect(users).to_have_count(PAGE_SIZE)
+    more = page.get_by_role("button", name="Load more")
+    while more.is_visible():
+        shown = users.count()
+        more.click()
+        expect(users).not_to_have_count(shown)
+    ids_shown = users.evaluate_all("items => items.map(item => item.dataset.userId)")
+    assert len(ids_shown) == len(set(ids_shown)) >= PAGE_SIZE + 2
+    assert set(ids) <= set(ids_shown)
