@@ -35,6 +35,18 @@ def sign_in(page, details, password=None):
     form.get_by_role("button", name="Sign in").click()
 
 
+def show_all_users(page):
+    """Page through the list (oldest first) until the API says there is no next page."""
+    users = page.get_by_role("list", name="Users").get_by_role("listitem")
+    expect(users.first).to_be_visible()
+    more = page.get_by_role("button", name="Load more")
+    while more.is_visible():
+        shown = users.count()
+        more.click()
+        expect(users).not_to_have_count(shown)
+    return users
+
+
 def csp_violations(page):
     return [text for text in page.console_errors if "Content Security Policy" in text]
 
@@ -56,6 +68,9 @@ def test_sign_in_keeps_the_token_in_session_storage_only(local_backend, page):
     assert "idToken" in stored
     assert page.evaluate("localStorage.length") == 0
     assert csp_violations(page) == []
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
 
 
 def test_created_user_appears_once_the_asynchronous_write_lands(local_backend, page):
@@ -69,6 +84,7 @@ def test_created_user_appears_once_the_asynchronous_write_lands(local_backend, p
     expect(page.get_by_role("status")).to_have_text(f"{name} was created.")
     # Listing from the API (a fresh page) shows it too: the write really landed.
     page.reload()
+    show_all_users(page)
     expect(page.get_by_role("list", name="Users").get_by_text(name)).to_be_visible()
 
 
@@ -145,11 +161,7 @@ def test_users_are_listed_page_by_page(local_backend, page):
     sign_in(page, local_backend)
     users = page.get_by_role("list", name="Users").get_by_role("listitem")
     expect(users).to_have_count(PAGE_SIZE)
-    more = page.get_by_role("button", name="Load more")
-    while more.is_visible():
-        shown = users.count()
-        more.click()
-        expect(users).not_to_have_count(shown)
+    show_all_users(page)
     ids_shown = users.evaluate_all("items => items.map(item => item.dataset.userId)")
     assert len(ids_shown) == len(set(ids_shown)) >= PAGE_SIZE + 2
     assert set(ids) <= set(ids_shown)

@@ -94,7 +94,10 @@ async function waitForUser(id) {
     try {
       return await api.getUser({ id });
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404) || Date.now() + delay > deadline) throw error;
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      if (Date.now() + delay > deadline) {
+        throw new ApiError(404, "not_yet_visible", "The user was accepted but is not readable yet; refresh the list in a moment");
+      }
     }
     await sleep(delay);
   }
@@ -166,6 +169,8 @@ async function startSession() {
   const [me] = await Promise.all([api.me(), loadUsers(true)]);
   fillPreferences(me);
   say(`Signed in as ${session.email}.`);
+  // Keyboard and screen-reader users land on the content that just appeared.
+  $("users-title").focus();
 }
 
 function endSession() {
