@@ -10,13 +10,14 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 
-.PHONY: help venv postgres lint test openapi build dev
+.PHONY: help venv postgres chromium lint test openapi webclient build dev
 
 help:
 	@echo "make dev    - run the whole backend locally (PostgreSQL, moto, api, subscriber)"
 	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
 	@echo "make lint   - ruff only"
 	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
+	@echo "make webclient - regenerate web/js/api-client.js from openapi/openapi.json (commit it)"
 	@echo "make build  - stage Lambda code and build the per-architecture dependency layers"
 
 $(VENV)/.installed: $(REQS)
@@ -35,11 +36,18 @@ postgres:
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# The web app's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv postgres lint
+test: venv postgres chromium lint
 	$(VENV)/bin/pytest
 
 # The local backend on embedded defaults: no AWS account, Ctrl-C stops everything.
@@ -50,6 +58,9 @@ dev: venv postgres
 # a test fails when the committed file is stale.
 openapi: venv
 	$(PY) -m handlers.api.openapi --output openapi/openapi.json
+# The web app's API client is generated from that document (committed; a test checks it).
+webclient: venv
+	$(PY) scripts/gen_js_client.py --output web/js/api-client.js
 # Lambda artifacts the stacks deploy (build/functions/<name>, build/layers/<arch>/python);
 # pip downloads are cached in build/.pip-cache so a re-run takes seconds.
 build: venv

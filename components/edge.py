@@ -119,9 +119,11 @@ def _validation_field(options, domain: str, field: str) -> str:
 
 def _content_security_policy(serving_regions: Sequence[str]) -> str:
     cognito = " ".join(f"https://cognito-idp.{region}.amazonaws.com" for region in serving_regions)
+    # The web app PUTs photos to presigned URLs, path-style on the regional S3 endpoint.
+    s3 = " ".join(f"https://s3.{region}.amazonaws.com" for region in serving_regions)
     return (
         "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
-        f"connect-src 'self' https://*.amazoncognito.com {cognito}; "
+        f"connect-src 'self' https://*.amazoncognito.com {cognito} {s3}; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 

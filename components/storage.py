@@ -188,14 +188,17 @@ class ReplicatedAssetsArgs:
     # region → name of that region's access-log bucket.
     log_buckets: Mapping[str, pulumi.Input[str]]
     noncurrent_version_days: int
+    # Browser origins of the web app, allowed to PUT/GET presigned URLs cross-origin (CORS).
+    web_origins: tuple[str, ...] = ()
 
 
 class ReplicatedAssets(pulumi.ComponentResource):
     """Per serving region: a ``Keys`` component (one ``data``-purpose CMK, alias
     ``alias/mobile-backend/<env>/assets/data``), an assets ``aws.s3.Bucket`` (public access
     block, ACLs disabled, versioning, SSE-KMS with bucket keys, TLS-only policy, access logs,
-    R-S3-3 lifecycle), and for each bucket an ``aws.iam.Role`` + ``RolePolicy`` for S3
-    replication and an ``aws.s3.BucketReplicationConfig`` with one rule per peer region.
+    R-S3-3 lifecycle, CORS for the web app's origins), and for each bucket an
+    ``aws.iam.Role`` + ``RolePolicy`` for S3 replication and an
+    ``aws.s3.BucketReplicationConfig`` with one rule per peer region.
 
     Attributes: ``buckets`` (region → {name, arn}), ``key_arns`` (region → assets key ARN).
     """
@@ -233,6 +236,20 @@ class ReplicatedAssets(pulumi.ComponentResource):
                 )
             )
             bucket, guards = private_bucket(f"{name}-{region}", physical, opts=in_region)
+            if args.web_origins:
+                aws.s3.BucketCorsConfigurationV2(
+                    f"{name}-{region}-cors",
+                    bucket=bucket.id,
+                    cors_rules=[
+                        {
+                            "allowed_methods": ["PUT", "GET"],
+                            "allowed_origins": list(args.web_origins),
+                            "allowed_headers": ["Content-Type"],
+                            "max_age_seconds": 300,
+                        }
+                    ],
+                    opts=in_region,
+                )
             versioning[region] = aws.s3.BucketVersioning(
                 f"{name}-{region}-versioning",
                 bucket=bucket.id,

@@ -13,6 +13,27 @@ HTML_CACHE_CONTROL = "no-cache"
 ASSET_CACHE_CONTROL = "public, max-age=86400"
 
 
+# Written per region by the regional stacks (components.web_config), never part of web/.
+CONFIG_KEY = "config.json"
+API_BASE = "/api"
+
+
+def web_config(
+    region: str, user_pool_id: str, client_id: str, cognito_endpoint: str | None = None
+) -> dict[str, str]:
+    """The web app's ``config.json``: the region's pool and web client, where to sign in and
+    where the API is (same origin, under CloudFront's ``/api/*`` behaviour). The local
+    backend serves the same keys with the emulator as ``cognito_endpoint``."""
+    endpoint = cognito_endpoint or f"https://cognito-idp.{region}.amazonaws.com/"
+    return {
+        "region": region,
+        "userPoolId": user_pool_id,
+        "clientId": client_id,
+        "cognitoEndpoint": endpoint.rstrip("/") + "/",
+        "apiBase": API_BASE,
+    }
+
+
 @dataclass(frozen=True)
 class WebFile:
     key: str

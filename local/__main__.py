@@ -16,6 +16,7 @@ def banner(running) -> str:
     return f"""
 mobile-backend is running locally (no AWS account involved)
 
+  Web app        {running.web_url}/            (sign in as the demo user below)
   API            {api}            (try: curl {api}/health)
   AWS (moto)     {s.endpoint}
   PostgreSQL     127.0.0.1:{running.pg_port}  db=mobile
@@ -38,13 +39,17 @@ Ctrl-C stops everything.
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1 (0: any)")
+    parser.add_argument(
+        "--web-port", type=int, help="web app port (default: API port + 1, or any if that is 0)"
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / ".dev")
     args = parser.parse_args()
+    web_port = args.web_port if args.web_port is not None else (args.port + 1 if args.port else 0)
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    backend = LocalBackend(args.workdir, api_port=args.port)
+    backend = LocalBackend(args.workdir, api_port=args.port, web_port=web_port)
     try:
         print("starting PostgreSQL, moto and the handlers ...", flush=True)
         running = backend.start()

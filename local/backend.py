@@ -37,10 +37,12 @@ class Running:
     seeded: Seeded
     pg_port: int
     child_pids: list[int]
+    web_url: str = ""
 
     def describe(self) -> dict[str, Any]:
         return {
             "api_url": self.api_url,
+            "web_url": self.web_url,
             "pg_port": self.pg_port,
             "child_pids": self.child_pids,
             **asdict(self.seeded),
@@ -48,9 +50,10 @@ class Running:
 
 
 class LocalBackend:
-    def __init__(self, workdir: Path, *, api_port: int = 0, base_path: str = ""):
+    def __init__(self, workdir: Path, *, api_port: int = 0, web_port: int = 0, base_path: str = ""):
         self.workdir = Path(workdir).resolve()
         self.api_port = api_port
+        self.web_port = web_port
         self.base_path = base_path
         self.pg: LocalPostgres | None = None
         self.cloud: LocalCloud | None = None
@@ -109,12 +112,15 @@ class LocalBackend:
                 "LOCAL_QUEUE_URL": seeded.queue_url,
                 "LOCAL_QUEUE_ARN": seeded.queue_arn,
                 "LOCAL_API_PORT": str(self.api_port),
+                "LOCAL_WEB_PORT": str(self.web_port),
+                "LOCAL_USER_POOL_ID": seeded.user_pool_id,
+                "LOCAL_CLIENT_ID": seeded.client_id,
                 "LOCAL_BASE_PATH": self.base_path,
             }
         )
         return env
 
-    def _spawn(self, module: str, env: dict[str, str], log: IO[str]) -> str:
+    def _spawn(self, module: str, env: dict[str, str], log: IO[str]) -> dict[str, str]:
         child = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
             [sys.executable, "-m", module],
             cwd=ROOT,
@@ -144,7 +150,7 @@ class LocalBackend:
         started.wait(READY_TIMEOUT_SECONDS)
         if "ready" not in ready:
             raise RuntimeError(f"{module} did not start; see {log.name}")
-        return ready["ready"]
+        return ready
 
     def start(self) -> Running:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -166,16 +172,17 @@ class LocalBackend:
             )
             env = self._environment(seeded, self.pg)
             log = (self.workdir / "backend.log").open("a")
-            api_url = self._spawn("local.api_server", env, log)
+            urls = self._spawn("local.api_server", env, log)
             self._spawn("local.worker", env, log)
         except BaseException:
             self.stop()
             raise
         self.running = Running(
-            api_url=api_url,
+            api_url=urls["ready"],
             seeded=seeded,
             pg_port=self.pg.port,
             child_pids=[child.pid for child in self.children],
+            web_url=urls["web"],
         )
         (self.workdir / "local.json").write_text(json.dumps(self.running.describe(), indent=2))
         return self.running

@@ -7,7 +7,9 @@ Protected routes go through an authorizer callable that returns what API Gateway
 ``requestContext.authorizer`` (``local.auth`` runs the deployed token authorizer's own code)
 or raises ``Unauthorized``. Each request becomes
 a REST proxy event (payload format 1.0) for the real Lambda handler; one request runs at a
-time, as in one Lambda container.
+time, as in one Lambda container. ``keep_base_path`` routes under a prefix but leaves it in the
+event (CloudFront's ``/api/*`` through the custom domain mapping); ``cors_origin`` (dev only)
+lets browser tools on those origins call the API cross-origin.
 """
 
 from __future__ import annotations
@@ -95,13 +97,22 @@ class Gateway:
         *,
         stage: str = "local",
         base_path: str = "",
+        keep_base_path: bool = False,
+        cors_origin: Callable[[str], bool] | None = None,
+        lock: threading.Lock | None = None,
     ):
         self.routes = routes_from_openapi(document)
         self.handler = handler
         self.authorizer = authorizer
         self.stage = stage
         self.base_path = base_path.rstrip("/")
-        self._one_at_a_time = threading.Lock()
+        # A custom domain's base path mapping routes without the prefix but leaves it in the
+        # proxy event's ``path`` (what CloudFront's ``/api/*`` behaviour produces).
+        self.keep_base_path = keep_base_path
+        # Dev only: which browser origins (local tools) may call the API cross-origin.
+        self.cors_origin = cors_origin
+        # Gateways sharing one handler share its lock: one Lambda container, one request.
+        self._one_at_a_time = lock or threading.Lock()
 
     def route(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -160,12 +171,35 @@ class Gateway:
     def handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
+        origin = headers.get("origin", "")
+        if not (origin and self.cors_origin is not None and self.cors_origin(origin)):
+            return self._handle(method, raw_path, headers, body, source_ip)
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            status, response_headers, response_body = 204, {}, b""
+            response_headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+            response_headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, Idempotency-Key"
+            )
+            response_headers["Access-Control-Max-Age"] = "300"
+        else:
+            status, response_headers, response_body = self._handle(
+                method, raw_path, headers, body, source_ip
+            )
+        response_headers["Access-Control-Allow-Origin"] = origin
+        response_headers["Vary"] = "Origin"
+        return status, response_headers, response_body
+
+    def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(raw_path).path
         if self.base_path:
             if not (path == self.base_path or path.startswith(self.base_path + "/")):
                 return _json_response(404, "NotFound", f"no route for {path}")
             path = path[len(self.base_path) :] or "/"
-            raw_path = path + (f"?{urlsplit(raw_path).query}" if urlsplit(raw_path).query else "")
+            if not self.keep_base_path:
+                query = urlsplit(raw_path).query
+                raw_path = path + (f"?{query}" if query else "")
         found = self.route(path)
         if found is None:
             return _json_response(404, "NotFound", f"no route for {path}")
@@ -180,7 +214,10 @@ class Gateway:
         authorized = None
         if lowered in route.secured:
             try:
-                authorized = self.authorizer(headers, method, path)
+                # The authorizer is a Lambda too (one request per container): its pool and
+                # key caches are not built for concurrent first calls.
+                with self._one_at_a_time:
+                    authorized = self.authorizer(headers, method, path)
             except Unauthorized as refusal:
                 return _json_response(401, "Unauthorized", str(refusal) or "Unauthorized")
         event = self.event(method, raw_path, headers, body, route, params, authorized, source_ip)

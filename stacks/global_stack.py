@@ -86,6 +86,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             environment=settings.environment,
             log_buckets=access_logs.names,
             noncurrent_version_days=settings.edge.noncurrent_version_days,
+            web_origins=(f"https://{settings.domain}", f"https://www.{settings.domain}"),
         ),
         providers=serving,
     )

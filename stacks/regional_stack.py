@@ -24,6 +24,7 @@ from components.logic import TIMEOUTS as FUNCTION_TIMEOUTS
 from components.logic import function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
+from components.web_config import WebConfig, WebConfigArgs
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.logic_tier import build_logic_tier
@@ -282,6 +283,19 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             health_checks={"api": logic_tier.domain.health_check_id},
         ),
         opts=in_region(edge),
+    )
+
+    # The web app signs in against this region's pool: its config.json goes into this
+    # region's web bucket (the pool does not exist when the global stack uploads the app).
+    WebConfig(
+        "web-config",
+        WebConfigArgs(
+            region=region,
+            bucket=global_stack.require(contract.WEB_BUCKETS).apply(lambda names: names[region]),
+            user_pool_id=logic_tier.identity.user_pool_id,
+            web_client_id=logic_tier.identity.client_ids["web"],
+        ),
+        opts=opts,
     )
 
     return {

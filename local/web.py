@@ -1,0 +1,124 @@
+"""The web app's origin under ``make dev``: what CloudFront does in the cloud, on loopback.
+
+One HTTP server answers, same-origin as the deployed distribution does: ``/api/*`` goes to the
+local API Gateway stand-in with the ``/api`` prefix kept in the proxy event (the api handler
+strips it, as behind the custom domain's base path mapping); ``GET /config.json`` is generated
+from the running backend (the deployed one is written by each regional stack); everything else
+is a static file from ``web/`` (``index.html`` for ``/``), with the content type the stack
+uploads it with and the security headers of the edge's response headers policy — a CSP whose
+``connect-src`` names the local Cognito/S3 emulator instead of the AWS hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from components.web_content import API_BASE as API_PREFIX
+from components.web_content import HTML_CACHE_CONTROL, web_config, web_files
+from local.gateway import MAX_BODY_BYTES, Gateway
+
+__all__ = ["API_PREFIX", "WebOrigin", "is_loopback_origin", "serve_web", "web_config"]
+
+
+def security_headers(connect_sources: str) -> dict[str, str]:
+    """The edge's security headers, with ``connect_sources`` for Cognito and S3."""
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
+            f"style-src 'self'; connect-src 'self' {connect_sources}; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+    }
+
+
+class WebOrigin:
+    """``handle(method, raw_path, headers, body, source_ip)`` → (status, headers, body)."""
+
+    def __init__(
+        self, root: Path, api: Gateway, config: Mapping[str, str], connect_sources: str
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.api = api
+        self.config = dict(config)
+        self.headers = security_headers(connect_sources)
+
+    def _static(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        # Re-read per request: edits under web/ show on reload, as a deploy would after upload.
+        files = {f.key: f for f in web_files(self.root)}
+        key = unquote(path).lstrip("/") or "index.html"
+        found = files.get(key)
+        if found is None:
+            return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"not found\n"
+        headers = {"Content-Type": found.content_type, "Cache-Control": HTML_CACHE_CONTROL}
+        return 200, headers, Path(found.path).read_bytes()
+
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(raw_path).path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            return self.api.handle(method, raw_path, headers, body, source_ip)
+        if method not in ("GET", "HEAD"):
+            status, response_headers, response_body = 405, {"Allow": "GET, HEAD"}, b""
+        elif path == "/config.json":
+            response_body = json.dumps(self.config).encode()
+            status = 200
+            response_headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+        else:
+            status, response_headers, response_body = self._static(path)
+        return status, {**self.headers, **response_headers}, response_body
+
+
+def serve_web(origin: WebOrigin, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """Start serving in a daemon thread; the caller owns ``shutdown()``."""
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                status, headers, body = 413, {"Content-Type": "text/plain"}, b"too large\n"
+            else:
+                body_in = self.rfile.read(length) if length else b""
+                request_headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    status, headers, body = origin.handle(
+                        self.command, self.path, request_headers, body_in, self.client_address[0]
+                    )
+                except Exception:  # never leak a trace to the browser
+                    status, headers, body = 500, {"Content-Type": "text/plain"}, b"error\n"
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), RequestHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """Browser origins of local tools (``http://localhost:3000``...) the dev API answers."""
+    return urlsplit(origin).hostname in ("localhost", "127.0.0.1", "::1")
