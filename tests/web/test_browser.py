@@ -145,7 +145,7 @@ def test_users_are_listed_page_by_page(local_backend, page):
     tag = uuid.uuid4().hex[:6]
     ids = []
     for index in range(PAGE_SIZE + 2):
-        status, accepted = smoke.request(
+        status, accepted = smoke.http(
             "POST",
             f"{api}/users",
             token=token,
@@ -154,7 +154,7 @@ def test_users_are_listed_page_by_page(local_backend, page):
         assert status == 202, accepted
         ids.append(accepted["user_id"])
     deadline = time.monotonic() + 30
-    while smoke.request("GET", f"{api}/users/{ids[-1]}", token=token)[0] != 200:
+    while smoke.http("GET", f"{api}/users/{ids[-1]}", token=token)[0] != 200:
         assert time.monotonic() < deadline, "seeded users never landed"
         time.sleep(0.2)
 
