@@ -182,6 +182,10 @@ def section_warm(requests: int, batches: int, invocations: int, results: dict) -
             f"(target <= 1 per container): "
             f"{verdict(counted.opened == 0 and counted.backend_pids <= 1)}"
         )
+        say(
+            f"server-side prepared statements in that session: {counted.prepared_statements} "
+            "(each would pin an RDS Proxy session; prepare_threshold=None)"
+        )
 
 
 def section_sizes(build: Path, results: dict) -> None:

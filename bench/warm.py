@@ -78,6 +78,10 @@ def local_stack() -> Iterator[Stack]:
         env = backend._environment(seeded, pg)
         env["LOG_LEVEL"] = "WARNING"
         env["AWS_LAMBDA_FUNCTION_NAME"] = "mobile-backend-bench"
+        # Metrics on, as deployed (EMF serialisation is part of the subscriber's cost); when
+        # disabled Powertools also skips clearing its class-wide metric set, which would leak
+        # into whatever this process runs next.
+        env["POWERTOOLS_METRICS_DISABLED"] = "false"
         os.environ.clear()
         os.environ.update(env)
         common.reset()
@@ -159,6 +163,8 @@ def run_subscriber(stack: Stack, batches: int, batch_size: int = 10) -> tuple[in
         )
         for b in range(batches)
     ]
+    from handlers.observability import metrics
+
     failed = 0
     # Metrics leave as EMF lines on stdout, as in Lambda: written (that is part of the cost),
     # but not onto the bench's report.
@@ -167,6 +173,7 @@ def run_subscriber(stack: Stack, batches: int, batch_size: int = 10) -> tuple[in
         for event in events:
             failed += len(handler(event, LambdaContext())["batchItemFailures"])
         elapsed = time.perf_counter() - started
+        metrics.clear_metrics()
     if failed:
         raise RuntimeError(f"subscriber: {failed} records failed")
     return batches * batch_size, elapsed
@@ -291,6 +298,7 @@ class Connections:
     opened: int
     backend_pids: int
     server_sessions: int
+    prepared_statements: int
 
 
 def count_connections(gateway: Gateway, invocations: int) -> Connections:
@@ -315,4 +323,11 @@ def count_connections(gateway: Gateway, invocations: int) -> Connections:
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application,)
         ).fetchone()[0]
     )
-    return Connections(invocations, database.connects - before, len(pids), int(sessions))
+    # Server-side prepared statements pin RDS Proxy sessions; prepare_threshold=None keeps
+    # this at zero however many times the same query ran.
+    prepared = database.run(
+        lambda c: c.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
+    )
+    return Connections(
+        invocations, database.connects - before, len(pids), int(sessions), int(prepared)
+    )
