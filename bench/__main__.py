@@ -66,15 +66,18 @@ def ensure_build(build: Path) -> None:
 
 
 def section_cold(build: Path, runs: int, results: dict) -> None:
-    say(f"\n== Cold init (fresh interpreter per run, built artifact + .pyc, {runs} runs) ==")
+    say(
+        f"\n== Cold init (fresh interpreter per run, built artifact + .pyc, {runs} runs each, "
+        "round-robin) =="
+    )
     rows = []
     measured: dict[str, tuple] = {}
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
-        for target in cold.targets(build, Path(scratch)):
-            samples = cold.measure(target, runs)
+        sampled = cold.measure_interleaved(cold.targets(build, Path(scratch)), runs)
+        for label, samples in sampled.items():
             imp = summarize([s.import_ms for s in samples])
             proc = summarize([s.process_ms for s in samples])
-            measured[target.label] = (imp, proc)
+            measured[label] = (imp, proc)
     floor = measured["python -c pass (floor)"][1]
     naive = measured["naive baseline (api)"][0]
     for label, (imp, proc) in measured.items():

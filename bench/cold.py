@@ -152,3 +152,17 @@ def measure(target: Target, runs: int, python: str = sys.executable) -> list[Sam
     """One discarded warm-up (page cache, naive's own .pyc), then ``runs`` samples."""
     run_once(target, python)
     return [run_once(target, python) for _ in range(runs)]
+
+
+def measure_interleaved(
+    found: list[Target], runs: int, python: str = sys.executable
+) -> dict[str, list[Sample]]:
+    """``runs`` samples per target taken round-robin (after one warm-up each), so a noisy
+    neighbour on a shared machine slows every module alike instead of skewing the ratios."""
+    for target in found:
+        run_once(target, python)
+    samples: dict[str, list[Sample]] = {t.label: [] for t in found}
+    for _ in range(runs):
+        for target in found:
+            samples[target.label].append(run_once(target, python))
+    return samples
