@@ -49,12 +49,14 @@ LAMBDA_ENV = {
     "PEER_USER_POOLS": "[]",
 }
 
-# The child reports only the import, in ms, on its last stdout line.
+# The child reports the import's wall and CPU time, in ms, on its last stdout line. CPU time
+# is what a dedicated Lambda vCPU would spend; on a shared machine it is the steadier figure.
 PROBE = (
-    "import sys, time; t = time.perf_counter(); sys.path[:0] = sys.argv[2:]\n"
+    "import sys, time; t = time.perf_counter(); c = time.process_time()\n"
+    "sys.path[:0] = sys.argv[2:]\n"
     "import importlib; m = importlib.import_module(sys.argv[1])\n"
     "assert callable(getattr(m, 'handler', None)), sys.argv[1]\n"
-    "print((time.perf_counter() - t) * 1000)\n"
+    "print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)\n"
 )
 
 
@@ -70,6 +72,7 @@ class Target:
 class Sample:
     import_ms: float
     process_ms: float
+    import_cpu_ms: float = 0.0
 
 
 def machine_arch() -> str:
@@ -144,8 +147,10 @@ def run_once(target: Target, python: str = sys.executable) -> Sample:
     process_ms = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
         raise RuntimeError(f"{target.label}: import failed:\n{result.stderr[-2000:]}")
-    import_ms = float(result.stdout.strip().splitlines()[-1]) if target.module else 0.0
-    return Sample(import_ms, process_ms)
+    if target.module is None:
+        return Sample(0.0, process_ms)
+    wall, cpu = (float(x) for x in result.stdout.strip().splitlines()[-1].split())
+    return Sample(wall, process_ms, cpu)
 
 
 def measure(target: Target, runs: int, python: str = sys.executable) -> list[Sample]:

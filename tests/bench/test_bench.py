@@ -72,6 +72,7 @@ def test_cold_probe_imports_a_handler_in_a_fresh_isolated_interpreter():
     target = cold.Target("authorizer", "handlers.authorizer.main", (str(ROOT),), env)
     samples = cold.measure(target, runs=2)
     assert len(samples) == 2 and all(0 < s.import_ms < s.process_ms for s in samples)
+    assert all(s.import_cpu_ms > 0 for s in samples)
 
 
 def test_cold_probe_reports_a_module_that_does_not_import():
