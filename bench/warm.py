@@ -190,6 +190,12 @@ def prepare_requests(stack: Stack) -> list[Request]:
     )
     if user_id is None:
         raise RuntimeError("no user owned by the bench caller: run the subscriber first")
+    # The subscriber just bulk-inserted: settle autovacuum/analyze now, before the timings,
+    # so the latencies are the steady state's and not a vacuum's (as superuser: it owns them).
+    import psycopg
+
+    with psycopg.connect(stack.pg.conninfo(DB_NAME), autocommit=True) as admin:
+        admin.execute("VACUUM ANALYZE")
     key = f"uploads/{BENCH_SUB}/{uuid.uuid4()}-bench.txt"
     client("s3", stack.seeded.endpoint, stack.seeded.region).put_object(
         Bucket=stack.seeded.bucket, Key=key, Body=b"bench", ContentType="text/plain"
