@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 
-.PHONY: help venv postgres chromium lint test openapi webclient build dev
+.PHONY: help venv postgres chromium lint test openapi webclient build dev bench
 
 help:
 	@echo "make dev    - run the whole backend locally (PostgreSQL, moto, api, subscriber)"
@@ -19,6 +19,7 @@ help:
 	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
 	@echo "make webclient - regenerate web/js/api-client.js from openapi/openapi.json (commit it)"
 	@echo "make build  - stage Lambda code and build the per-architecture dependency layers"
+	@echo "make bench  - print cold start, warm latency, throughput, sizes and synthesis time"
 
 $(VENV)/.installed: $(REQS)
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found; install python3.12" >&2; exit 1; }
@@ -65,3 +66,9 @@ webclient: venv
 # pip downloads are cached in build/.pip-cache so a re-run takes seconds.
 build: venv
 	$(PY) scripts/build_lambda.py --output build
+
+# Performance figures of this machine (cold init, warm latency, throughput, connections,
+# artifact sizes, synthesis time); reuses build/ when present. BENCH_ARGS=--make-test also
+# times the whole test suite. See docs/performance.md.
+bench: venv postgres
+	$(PY) -m bench $(BENCH_ARGS)

@@ -258,6 +258,9 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Threading
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes; with Nagle on, the body waits for the
+        # client's delayed ACK (~40 ms per keep-alive request on loopback).
+        disable_nagle_algorithm = True
 
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -18,6 +18,7 @@ Python recompiles at every cold start.
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,57 @@ PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
 }
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", "tests")
+
+# Packages the wheels bring that neither a handler nor any module kept in the layer imports
+# (``slim_layer`` proves it on every build and fails if that stops being true).
+UNUSED_MODULES = {
+    "pydantic.v1": "Pydantic 1 compatibility copy; this code is Pydantic 2",
+    "pydantic.mypy": "mypy plugin, used at type-checking time only",
+    "aws_lambda_powertools.utilities.auth_alpha": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.circuit_breaker": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.data_masking": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.feature_flags": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.idempotency": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.kafka": "Powertools utility not used here",
+    "aws_lambda_powertools.utilities.streaming": "Powertools utility not used here",
+    "pydantic.experimental": "Pydantic's experimental API, not used here",
+    "psycopg.crdb": "CockroachDB adapter; the database is Aurora PostgreSQL",
+    # X-Ray integrations for libraries that are in neither the layer nor the Lambda runtime:
+    # the patcher loads one only after finding its library importable.
+    **{
+        f"aws_xray_sdk.ext.{name}": "X-Ray patcher for a library this code does not ship"
+        for name in (
+            "aiobotocore",
+            "bottle",
+            "django",
+            "flask",
+            "flask_sqlalchemy",
+            "httpx",
+            "mysql",
+            "pg8000",
+            "psycopg2",
+            "pymongo",
+            "pymysql",
+            "pynamodb",
+            "sqlalchemy",
+            "sqlalchemy_core",
+        )
+    },
+}
+# A kept module that names a pruned one without ever importing it on our paths.
+ALLOWED_REFERENCES = {
+    # Redirects names Pydantic 2 removed (``pydantic.utils.X``) to ``pydantic.v1``: only
+    # reached by V1-era code, which neither this code nor Powertools 3 is.
+    ("pydantic._migration", "pydantic.v1"),
+    # Imported only for a type with a V1-style ``__get_validators__`` (to word a warning);
+    # the models here and Powertools' are Pydantic 2 throughout.
+    ("pydantic._internal._generate_schema", "pydantic.v1"),
+}
+# Swagger UI's bundled assets are read only by ``enable_swagger(...)``.
+SWAGGER_ASSETS = "aws_lambda_powertools/event_handler/openapi/swagger_ui"
+# dist-info files only pip itself reads (METADATA, WHEEL, licences and entry points stay).
+PIP_ONLY_METADATA = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "sboms")
+NATIVE_SOURCES = ("*.c", "*.h", "*.cpp", "*.pyx", "*.pxd")
 
 
 class BuildError(RuntimeError):
@@ -70,8 +122,13 @@ def runtime_python(explicit: str | None = None) -> str:
 def compile_tree(python: str, directory: Path, runtime_path: str, *, sourceless: bool) -> None:
     """Compile every module for the runtime's Python; ``runtime_path`` is where the tree lives
     in Lambda, so tracebacks name real paths. A sourceless tree keeps ``x.pyc`` beside each
-    module (the only layout Python imports without the ``.py``) and drops the sources."""
-    argv = [python, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash"]
+    module (the only layout Python imports without the ``.py``) and drops the sources.
+
+    Third-party bytecode is compiled without column tables (``-X no_debug_ranges``, ~5 % of
+    the layer zipped): tracebacks through it lose only the ``^^^`` markers, and a sourceless
+    tree has no source lines for them to underline anyway."""
+    argv = [python, *(["-X", "no_debug_ranges"] if sourceless else [])]
+    argv += ["-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash"]
     argv += ["-d", runtime_path, *(["-b"] if sourceless else []), str(directory)]
     subprocess.run(argv, check=True)  # noqa: S603 - fixed argv, no shell
     if sourceless:
@@ -140,15 +197,100 @@ def build_layer(
         # --target does not see what the first pass installed: --no-deps keeps pip from
         # fetching botocore for aws-xray-sdk (the runtime ships it).
         _pip([*common, "--no-deps", "-r", str(nodeps)])
-    # Console scripts and type stubs are never used at run time.
-    for unused in [*site.glob("bin"), *site.glob("*-stubs"), *site.rglob("__pycache__")]:
-        shutil.rmtree(unused, ignore_errors=True)
-    for stub in site.rglob("*.pyi"):
-        stub.unlink()
+    slim_layer(site, source)
     # Third-party code ships as bytecode only: the layer stays small (its native code alone,
     # libcrypto and pydantic-core, is ~6 MB zipped) and nothing is compiled at cold start.
     compile_tree(python, site, "/opt/python", sourceless=True)
     return target
+
+
+def _module_name(site: Path, path: Path) -> tuple[str, bool]:
+    """(dotted module name, is a package) of a source file under ``site``."""
+    parts = list(path.relative_to(site).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        return ".".join(parts[:-1]), True
+    return ".".join(parts), False
+
+
+def referenced_modules(path: Path, module: str, is_package: bool) -> set[str]:
+    """Every module name ``path`` imports (relative imports resolved) or spells out in a
+    string constant (``importlib.import_module("a.b")``, ``"a.b:attr"`` lazy-import tables)."""
+    tree = ast.parse(path.read_bytes(), str(path))
+    package = module if is_package else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            names.add(target)
+            names.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.split(":")[0]
+            if "." in text and " " not in text and len(text) < 200:
+                names.add(text)
+    return names
+
+
+def slim_layer(site: Path, source: Path) -> None:
+    """Delete what no handler can reach: console scripts, stubs, caches, C sources, pip's
+    bookkeeping, long descriptions, Swagger UI assets and ``UNUSED_MODULES``. The pruned
+    modules are checked against every kept module's imports and the repository's own
+    handlers and library; a reference fails the build instead of failing in Lambda."""
+    for unused in [*site.glob("bin"), *site.glob("*-stubs"), *site.rglob("__pycache__")]:
+        shutil.rmtree(unused, ignore_errors=True)
+    for pattern in ("*.pyi", *NATIVE_SOURCES):
+        for path in site.rglob(pattern):
+            path.unlink()
+    for info in site.glob("*.dist-info"):
+        for name in PIP_ONLY_METADATA:
+            target = info / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.is_file():
+                target.unlink()
+        metadata = info / "METADATA"
+        if metadata.is_file():
+            # The headers are what importlib.metadata reads; the body is the project's README.
+            headers = metadata.read_text(encoding="utf-8").split("\n\n", 1)[0]
+            metadata.write_text(headers + "\n", encoding="utf-8")
+    own_code = [p for d in ("handlers", "backend") for p in (source / d).rglob("*.py")]
+    if any("enable_swagger" in p.read_text(encoding="utf-8") for p in own_code):
+        raise BuildError(f"a handler enables Swagger UI: keep {SWAGGER_ASSETS} in the layer")
+    for asset in [*(site / SWAGGER_ASSETS).glob("*.js"), *(site / SWAGGER_ASSETS).glob("*.css")]:
+        asset.unlink()
+    pruned: set[str] = set()
+    for module in UNUSED_MODULES:
+        path = site.joinpath(*module.split("."))
+        if path.is_dir():
+            shutil.rmtree(path)
+            pruned.add(module)
+        elif path.with_suffix(".py").is_file():
+            path.with_suffix(".py").unlink()
+            pruned.add(module)
+    kept = [(p, *_module_name(site, p)) for p in site.rglob("*.py")]
+    kept += [(p, *_module_name(source, p)) for p in own_code]
+    for path, module, is_package in kept:
+        for name in referenced_modules(path, module, is_package):
+            for gone in pruned:
+                if (
+                    (name == gone or name.startswith(gone + "."))
+                    and (
+                        module.rpartition(".")[0] if not is_package else module,
+                        gone,
+                    )
+                    not in ALLOWED_REFERENCES
+                    and (module, gone) not in ALLOWED_REFERENCES
+                ):
+                    raise BuildError(
+                        f"{module} ({path}) references {name}, which the layer prunes as "
+                        f"{UNUSED_MODULES[gone]!r}. Fix: remove {gone!r} from UNUSED_MODULES."
+                    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,9 +21,11 @@ import pytest
 from scripts import build_lambda
 
 ROOT = Path(__file__).resolve().parents[2]
-# Cold-start budget for the arm64 layer, zipped. The native code alone (libcrypto/libpq from
-# psycopg-binary, pydantic-core) is ~6.3 MB; see docs/logic.md for the measured breakdown.
-LAYER_BUDGET_BYTES = 10 * 1024 * 1024
+# Budget for the arm64 layer, zipped. The native code alone (libcrypto/libpq from
+# psycopg-binary, pydantic-core) is ~5.8 MB; `make bench` reports the 8 MB target
+# (docs/performance.md). The guard sits at 8 MiB: headroom for the unpinned transitive
+# dependencies (typing-extensions, annotated-types) to grow a little, none for a regression.
+LAYER_BUDGET_BYTES = 8 * 1024 * 1024
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
 # What the python3.12 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six")
@@ -277,3 +279,85 @@ def test_real_authorizer_stages_and_imports_with_the_standard_library_only(tmp_p
         cwd=tmp_path,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_every_real_handler_imports_from_its_staged_tree_and_the_slimmed_layer(layers, tmp_path):
+    # The layer is slimmed (unused packages, Swagger assets, pip metadata removed): each real
+    # function must still import with only its own tree, the layer and the runtime's SDK.
+    out = tmp_path / "out"
+    assert build_lambda.main(["--output", str(out), "--architectures", ""]) == 0
+    runtime = runtime_dir(tmp_path)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_REGION": "eu-west-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "packaging-test",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "POWERTOOLS_METRICS_NAMESPACE": "MobileBackend",
+    }
+    probe = (
+        "import importlib, sys; sys.path[:0] = sys.argv[2:]\n"
+        "m = importlib.import_module(f'handlers.{sys.argv[1]}.main')\n"
+        "assert callable(m.handler)\n"
+        "print('ok')\n"
+    )
+    for name in build_lambda.FUNCTIONS:
+        paths = [str(out / "functions" / name), str(layers / "x86_64" / "python"), str(runtime)]
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", probe, name, *paths],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert result.returncode == 0 and result.stdout.strip() == "ok", (name, result.stderr)
+
+
+def test_layers_are_slimmed_of_what_no_handler_reaches(layers):
+    for arch in ("arm64", "x86_64"):
+        site = layers / arch / "python"
+        for module in build_lambda.UNUSED_MODULES:
+            path = site.joinpath(*module.split("."))
+            assert not path.exists() and not path.with_suffix(".pyc").exists(), (arch, module)
+        assert not list((site / build_lambda.SWAGGER_ASSETS).glob("*.js")), arch
+        assert not list(site.glob("*.dist-info/RECORD")), arch
+        assert not list(site.rglob("*.c")), arch
+        metadata = next(site.glob("pydantic-*.dist-info")) / "METADATA"
+        assert metadata.read_text().startswith("Metadata-Version:"), arch
+        assert "\n\n" not in metadata.read_text().strip(), "long description kept"
+
+
+def test_slimming_refuses_to_prune_a_module_something_kept_imports(tmp_path):
+    site = tmp_path / "site"
+    write(site / "pydantic" / "__init__.py")
+    write(site / "pydantic" / "v1" / "__init__.py", "X = 1\n")
+    write(site / "pydantic" / "main.py", "from .v1 import X\n")
+    source = tmp_path / "src"
+    write(source / "handlers" / "__init__.py")
+    with pytest.raises(build_lambda.BuildError, match=r"pydantic\.main .* references pydantic\.v1"):
+        build_lambda.slim_layer(site, source)
+
+
+def test_slimming_resolves_relative_imports_to_the_right_package(tmp_path):
+    site = tmp_path / "site"
+    # parser.models.kafka is not utilities.kafka: a relative `.kafka` must not be mistaken.
+    base = site / "aws_lambda_powertools" / "utilities"
+    write(site / "aws_lambda_powertools" / "__init__.py")
+    write(base / "__init__.py")
+    write(base / "kafka" / "__init__.py")
+    write(base / "parser" / "__init__.py")
+    write(base / "parser" / "models" / "__init__.py", "from .kafka import K\n")
+    write(base / "parser" / "models" / "kafka.py", "K = 1\n")
+    source = tmp_path / "src"
+    write(source / "handlers" / "__init__.py")
+    build_lambda.slim_layer(site, source)
+    assert not (base / "kafka").exists() and (base / "parser" / "models" / "kafka.py").exists()
+
+
+def test_a_handler_that_enables_swagger_keeps_its_assets(tmp_path):
+    site = tmp_path / "site"
+    write(site / build_lambda.SWAGGER_ASSETS / "swagger-ui-bundle.min.js", "x")
+    source = tmp_path / "src"
+    write(source / "handlers" / "api" / "main.py", "app.enable_swagger(path='/swagger')\n")
+    with pytest.raises(build_lambda.BuildError, match="Swagger"):
+        build_lambda.slim_layer(site, source)
