@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -253,8 +253,25 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """Start serving in a daemon thread; the caller owns ``shutdown()``."""
+class Origin(Protocol):
+    """Anything that answers a request: the API gateway here, the web origin in local.web."""
+
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]: ...
+
+
+def serve(
+    origin: Origin,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    failure: tuple[int, dict[str, str], bytes] | None = None,
+) -> ThreadingHTTPServer:
+    """Serve ``origin`` on a daemon thread; the caller owns ``shutdown()``. ``failure`` is the
+    answer when ``origin`` itself raises (a JSON 500 by default: never a stack trace)."""
+    fallback = failure or _json_response(500, "InternalError", "internal error")
+    too_large = _json_response(413, "PayloadTooLarge", "body over 10 MB")
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -265,16 +282,16 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Threading
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                status, headers, body = _json_response(413, "PayloadTooLarge", "body over 10 MB")
+                status, headers, body = too_large
             else:
                 body_in = self.rfile.read(length) if length else b""
                 request_headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
-                    status, headers, body = gateway.handle(
+                    status, headers, body = origin.handle(
                         self.command, self.path, request_headers, body_in, self.client_address[0]
                     )
-                except Exception:  # the handler's own 500 path failed: never leak a trace
-                    status, headers, body = _json_response(500, "InternalError", "internal error")
+                except Exception:  # the origin's own error path failed: never leak a trace
+                    status, headers, body = fallback
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -284,8 +301,8 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Threading
                 self.wfile.write(body)
 
         def __getattr__(self, name: str) -> Any:
-            # Every method reaches the gateway (like API Gateway), which answers 405 + Allow
-            # for those the document does not declare instead of http.server's bare 501.
+            # Every method reaches the origin (like API Gateway), which answers 405 + Allow
+            # for those it does not serve instead of http.server's bare 501.
             if name.startswith("do_"):
                 return self._dispatch
             raise AttributeError(name)

@@ -12,16 +12,14 @@ uploads it with and the security headers of the edge's response headers policy â
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from components.web_content import API_BASE as API_PREFIX
 from components.web_content import HTML_CACHE_CONTROL, web_config, web_files
-from local.gateway import MAX_BODY_BYTES, Gateway
+from local.gateway import Gateway, serve
 
 __all__ = ["API_PREFIX", "WebOrigin", "is_loopback_origin", "serve_web", "web_config"]
 
@@ -80,43 +78,7 @@ class WebOrigin:
 
 def serve_web(origin: WebOrigin, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """Start serving in a daemon thread; the caller owns ``shutdown()``."""
-
-    class RequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                status, headers, body = 413, {"Content-Type": "text/plain"}, b"too large\n"
-            else:
-                body_in = self.rfile.read(length) if length else b""
-                request_headers = {k.lower(): v for k, v in self.headers.items()}
-                try:
-                    status, headers, body = origin.handle(
-                        self.command, self.path, request_headers, body_in, self.client_address[0]
-                    )
-                except Exception:  # never leak a trace to the browser
-                    status, headers, body = 500, {"Content-Type": "text/plain"}, b"error\n"
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def __getattr__(self, name: str) -> Any:
-            if name.startswith("do_"):
-                return self._dispatch
-            raise AttributeError(name)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), RequestHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(origin, host, port, failure=(500, {"Content-Type": "text/plain"}, b"error\n"))
 
 
 def is_loopback_origin(origin: str) -> bool:
