@@ -22,7 +22,7 @@ from components.bucket_policies import (
     web_bucket_policy,
     web_key_policy,
 )
-from components.storage import kms_encryption, log_delivery_key, private_bucket
+from components.storage import expire_logs, kms_encryption, log_delivery_key, private_bucket
 from components.web_content import WebFile
 
 API_ORIGIN_ID = "api"
@@ -365,19 +365,7 @@ class Edge(pulumi.ComponentResource):
             source_account_condition=False,
         )
         kms_encryption(f"{name}-cdn-logs-encryption", bucket, key.arn, edge)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-cdn-logs-retention",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-cdn-logs",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": args.log_retention_days},
-                }
-            ],
-            opts=edge,
-        )
+        expire_logs(f"{name}-cdn-logs-retention", bucket, args.log_retention_days, edge)
         aws.s3.BucketPolicy(
             f"{name}-cdn-logs-policy",
             bucket=bucket.id,

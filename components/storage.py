@@ -83,6 +83,20 @@ def kms_encryption(
     )
 
 
+def expire_logs(
+    name: str, bucket: aws.s3.Bucket, days: int, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketLifecycleConfiguration:
+    """Log objects expire after ``days`` (the stack's log retention), like their log groups."""
+    return aws.s3.BucketLifecycleConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[
+            {"id": "expire-logs", "status": "Enabled", "filter": {}, "expiration": {"days": days}}
+        ],
+        opts=opts,
+    )
+
+
 def private_bucket(
     name: str,
     physical_name: pulumi.Input[str],
@@ -156,19 +170,7 @@ class AccessLogBuckets(pulumi.ComponentResource):
                 opts=in_region,
             )
             kms_encryption(f"{name}-{region}-encryption", bucket, key.arn, in_region)
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-{region}-retention",
-                bucket=bucket.id,
-                rules=[
-                    {
-                        "id": "expire-access-logs",
-                        "status": "Enabled",
-                        "filter": {},
-                        "expiration": {"days": args.log_retention_days},
-                    }
-                ],
-                opts=in_region,
-            )
+            expire_logs(f"{name}-{region}-retention", bucket, args.log_retention_days, in_region)
             aws.s3.BucketPolicy(
                 f"{name}-{region}-policy",
                 bucket=bucket.id,

@@ -272,3 +272,22 @@ def test_contract_exports_assets_buckets_and_keys_per_region(global_synth):
             "arn": _mock_arn(global_synth, bucket, "s3"),
         }
         assert keys[region] == _mock_arn(global_synth, _assets_key(global_synth, region), "kms")
+
+
+def test_log_buckets_expire_objects_after_the_log_retention(global_synth):
+    # Access logs (per region) and CloudFront standard logs: retention as for log groups.
+    lifecycles = {
+        r.name: r
+        for r in global_synth.of_type(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        )
+        if r.name.endswith("-retention")
+    }
+    assert sorted(lifecycles) == [
+        "access-logs-eu-west-1-retention",
+        "access-logs-us-west-1-retention",
+        "edge-cdn-logs-retention",
+    ]
+    for name, lifecycle in lifecycles.items():
+        (rule,) = lifecycle.inputs["rules"]
+        assert (rule["status"], rule["expiration"]) == ("Enabled", {"days": 365}), name
