@@ -22,7 +22,7 @@ PROJECT = "mobile-backend"
 # CloudFront only accepts ACM certificates and CLOUDFRONT-scoped web ACLs from us-east-1.
 EDGE_REGION = "us-east-1"
 # The API Gateway token authorizer (logic tier) is configured like the other functions.
-FUNCTIONS = ("api", "subscriber", "user_migration", "authorizer")
+FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
     | {2922, 3288, 3653}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,6 +17,10 @@ from urllib.parse import urlparse
 
 DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 PUSH_PLATFORMS = ("apns", "fcm")
+# A function name, or its ARN, optionally with a version or alias qualifier (Lambda's syntax).
+LAMBDA_FUNCTION_REF = re.compile(
+    r"(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?"
+)
 
 
 class SettingsError(ValueError):
@@ -174,6 +179,9 @@ class MigrationTriggerSettings:
     pool_name: str | None = None
     peer_regions: tuple[str, ...] = ()
     migration_client_name: str | None = None
+    # The in-VPC user-directory function (name or alias ARN) the trigger invokes; unset: the
+    # directory is not consulted.
+    user_directory_function: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MigrationTriggerSettings:
@@ -207,6 +215,12 @@ class MigrationTriggerSettings:
             # Passwords travel in this request: only TLS, except to a loopback test server.
             if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
                 raise SettingsError(f"LEGACY_AUTH_URL must be an https URL (got {legacy!r})")
+        directory = env.get("USER_DIRECTORY_FUNCTION", "").strip() or None
+        if directory is not None and not LAMBDA_FUNCTION_REF.fullmatch(directory):
+            raise SettingsError(
+                "USER_DIRECTORY_FUNCTION must be a Lambda function name or ARN "
+                f"(optionally with an alias), got {directory!r}"
+            )
         return cls(
             region=_required(env, "AWS_REGION"),
             peer_pools=tuple(pools),
@@ -214,4 +228,5 @@ class MigrationTriggerSettings:
             pool_name=pool_name,
             peer_regions=tuple(regions),
             migration_client_name=client_name,
+            user_directory_function=directory,
         )

@@ -1,10 +1,15 @@
 """Find (and for sign-in, authenticate) a user unknown to this region's Cognito pool.
 
 Sources, in order: the peer regions' user pools, the replicated user directory in
-PostgreSQL, the legacy endpoint. The first source that knows the user decides: a wrong
-password there is final (a stale copy elsewhere must not win). A source that fails (peer region
-down, legacy timeout) is skipped so one broken dependency does not block sign-in; if nobody
-found the user and a source failed, the error says "unavailable" rather than "not found".
+PostgreSQL, the legacy endpoint. The trigger runs outside the VPC, so it reaches the directory
+through a small in-VPC function (``handlers.user_directory``) that verifies the password next
+to the data: `directory_answer` encodes that function's outcome, `remote_directory_source`
+decodes it on the trigger's side, and password hashes never leave the VPC.
+
+The first source that knows the user decides: a wrong password there is final (a stale copy
+elsewhere must not win). A source that fails (peer region down, legacy timeout, directory
+function error) is skipped so one broken dependency does not block sign-in; if nobody found
+the user and a source failed, the error says "unavailable" rather than "not found".
 
 Recursion guard: both regions' pools run this trigger, so asking a peer pool to authenticate
 an unknown user would invoke the peer's trigger, which would ask us back. Calls to a peer carry
@@ -137,6 +142,84 @@ def directory_source(find: Callable[[str], DirectoryUser | None]) -> Source:
         return {**{k: str(v) for k, v in user.attributes.items()}, "email": user.email}
 
     return lookup
+
+
+# The in-VPC directory function's answer: {"status": one of these, "attributes": {...}}.
+FOUND, NOT_FOUND, WRONG_PASSWORD = "found", "not_found", "wrong_password"
+MAX_USERNAME_LENGTH = 128  # Cognito's limit for a username
+MAX_PASSWORD_LENGTH = 256  # Cognito's limit for a password
+
+
+class DirectoryUnavailableError(Exception):
+    """The directory function failed (database down, timeout): the source is skipped."""
+
+
+def directory_request(event: Any) -> tuple[str, str | None]:
+    """Validate the directory function's input: {"username": str, "password"?: str}."""
+    if not isinstance(event, dict):
+        raise ValueError("the directory lookup takes a JSON object")
+    username, password = event.get("username"), event.get("password")
+    if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_LENGTH:
+        raise ValueError(f"username must be a string of 1-{MAX_USERNAME_LENGTH} characters")
+    if password is not None and (
+        not isinstance(password, str) or not 0 < len(password) <= MAX_PASSWORD_LENGTH
+    ):
+        raise ValueError(f"password must be a string of 1-{MAX_PASSWORD_LENGTH} characters")
+    return username, password
+
+
+def directory_answer(source: Source, username: str, password: str | None) -> dict[str, Any]:
+    """Run a directory lookup and encode its outcome; no exception of ours crosses the wire."""
+    try:
+        attributes = source(username, password)
+    except _WrongPasswordError:
+        return {"status": WRONG_PASSWORD}
+    if attributes is None:
+        return {"status": NOT_FOUND}
+    return {"status": FOUND, "attributes": attributes}
+
+
+def remote_directory_source(invoke: Callable[[dict[str, str]], Any]) -> Source:
+    """The directory as the trigger sees it: ``invoke`` sends the request to the in-VPC
+    function and returns its decoded answer (see `lambda_invoker`)."""
+
+    def lookup(username: str, password: str | None) -> dict[str, str] | None:
+        request = {"username": username}
+        if password is not None:
+            request["password"] = password
+        answer = invoke(request)
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if status == NOT_FOUND:
+            return None
+        if status == WRONG_PASSWORD:
+            raise _WrongPasswordError
+        attributes = answer.get("attributes") if status == FOUND else None
+        if not isinstance(attributes, dict) or not attributes.get("email"):
+            raise DirectoryUnavailableError("the user directory answered without attributes.email")
+        return {str(k): str(v) for k, v in attributes.items()}
+
+    return lookup
+
+
+def lambda_invoker(client: Any, function: str) -> Callable[[dict[str, str]], Any]:
+    """Synchronous Lambda invocation of ``function`` (name or alias ARN) with a JSON payload.
+
+    A handler error or timeout comes back as HTTP 200 with ``FunctionError`` set: raise, so
+    `migrate` skips the source instead of reading an error document as an answer. The error
+    payload is not logged or re-raised (it may quote the request)."""
+
+    def invoke(payload: dict[str, str]) -> Any:
+        response = client.invoke(
+            FunctionName=function,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(payload).encode(),
+        )
+        body = response["Payload"].read()
+        if response.get("FunctionError"):
+            raise DirectoryUnavailableError(f"{function} failed ({response['FunctionError']})")
+        return json.loads(body)
+
+    return invoke
 
 
 def legacy_source(url: str) -> Source:

@@ -1,13 +1,13 @@
 """The logic tier's Lambda functions (R-FN-1, R-SEC-1, R-AUTH-2), one least-privilege role each.
 
-``api`` and ``subscriber`` reach Aurora through the RDS Proxy, so they run in the private
-subnets behind one security group (HTTPS to the VPC endpoints and the S3 gateway, PostgreSQL
-to the VPC). ``user_migration`` and ``authorizer`` stay out of the VPC: both must call Cognito
-in the *peer* region (and the migration trigger a legacy HTTPS endpoint), which an interface
-endpoint cannot reach (endpoints serve their own region only) and which, without a NAT
-gateway, nothing in the VPC can reach. Neither reads PostgreSQL: the replicated user
-directory holds profiles, not credentials, so it cannot authenticate a migrating user, and
-the peer pool answers the password-reset case too. See docs/logic.md.
+``api``, ``subscriber`` and ``user_directory`` reach Aurora through the RDS Proxy, so they run
+in the private subnets behind one security group (HTTPS to the VPC endpoints and the S3
+gateway, PostgreSQL to the VPC). ``user_migration`` and ``authorizer`` stay out of the VPC: both
+must call Cognito in the *peer* region (and the migration trigger a legacy HTTPS endpoint),
+which an interface endpoint cannot reach (endpoints serve their own region only) and which,
+without a NAT gateway, nothing in the VPC can reach. The trigger consults the replicated user
+directory in Aurora by invoking ``user_directory`` (only its role may), which verifies the
+password inside the VPC and answers found / not found / wrong password. See docs/logic.md.
 """
 
 from __future__ import annotations
@@ -23,12 +23,27 @@ import pulumi_aws as aws
 from components.function import Function, FunctionArgs, VpcPlacement
 
 # Handler-side limits: Cognito waits at most 5 s for a trigger; API Gateway 29 s at most.
-TIMEOUTS = {"api": 10, "subscriber": 30, "user_migration": 5, "authorizer": 5}
-MEMORY_MB = {"api": 1024, "subscriber": 512, "user_migration": 256, "authorizer": 256}
+# The directory lookup runs inside the trigger's 5 s, so it must give up well before.
+TIMEOUTS = {
+    "api": 10,
+    "subscriber": 30,
+    "user_directory": 3,
+    "user_migration": 5,
+    "authorizer": 5,
+}
+# user_directory: scrypt verification is CPU-bound and Lambda's CPU share grows with memory.
+MEMORY_MB = {
+    "api": 1024,
+    "subscriber": 512,
+    "user_directory": 512,
+    "user_migration": 256,
+    "authorizer": 256,
+}
 DESCRIPTIONS = {
     "api": "REST API handler (API Gateway proxy integration)",
     "subscriber": "Applies queued writes to Aurora idempotently (SQS batch)",
-    "user_migration": "Cognito user-migration trigger (legacy system, peer-region pool)",
+    "user_directory": "Finds and authenticates a migrating user in the Aurora user directory",
+    "user_migration": "Cognito user-migration trigger (peer-region pool, directory, legacy)",
     "authorizer": "API Gateway token authorizer for every region's user pool",
 }
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -137,9 +152,21 @@ def list_user_pools_statement() -> dict[str, Any]:
     }
 
 
-def user_migration_statements(account_id: str, peer_regions: Sequence[str]) -> list[dict]:
-    """The trigger authenticates a migrating user against a peer region's pool."""
+def user_migration_statements(
+    account_id: str, peer_regions: Sequence[str], directory_alias_arn: str | None = None
+) -> list[dict]:
+    """The trigger authenticates a migrating user against a peer region's pool and asks the
+    in-VPC directory function (its ``live`` alias only)."""
     statements = [list_user_pools_statement()]
+    if directory_alias_arn:
+        statements.append(
+            {
+                "Sid": "AskTheUserDirectory",
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": [directory_alias_arn],
+            }
+        )
     if peer_regions:
         statements.append(
             {
@@ -159,15 +186,19 @@ def user_migration_statements(account_id: str, peer_regions: Sequence[str]) -> l
 
 
 class Logic(pulumi.ComponentResource):
-    """Creates the arm64 dependency ``aws.lambda_.LayerVersion``, the in-VPC functions'
-    ``aws.ec2.SecurityGroup`` (+ egress rules), and four ``Function`` components: ``api``,
-    ``subscriber`` (in the VPC, with the layer) and ``user_migration``, ``authorizer`` (outside).
+    """Creates the in-VPC functions' ``aws.ec2.SecurityGroup`` (+ egress rules) and five
+    ``Function`` components: ``api``, ``subscriber``, ``user_directory`` (in the VPC, with the
+    region's dependency layer) and ``user_migration`` (with the layer), ``authorizer``
+    (outside the VPC).
 
-    Attributes: ``api``, ``subscriber``, ``user_migration``, ``authorizer`` (``Function``),
-    ``functions`` (name → Function), ``layer_arn``, ``security_group_id``.
+    Attributes: ``api``, ``subscriber``, ``user_directory``, ``user_migration``,
+    ``authorizer`` (``Function``), ``functions`` (name → Function), ``layer_arn``,
+    ``security_group_id``.
     """
 
-    FUNCTIONS = ("api", "subscriber", "user_migration", "authorizer")
+    FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
+    # In the VPC, each container holding one proxy connection (R-DATA-5).
+    DATABASE_FUNCTIONS = ("api", "subscriber", "user_directory")
 
     def __init__(self, name: str, args: LogicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mobile-backend:logic:Logic", name, None, opts)
@@ -248,44 +279,10 @@ class Logic(pulumi.ComponentResource):
         api_policy = pulumi.Output.all(args.assets_bucket_name, args.assets_key_arn).apply(
             lambda v: api_statements(args.region, assets_bucket_name=v[0], assets_key_arn=v[1])
         )
-        migration_policy = pulumi.Output.from_input(args.account_id).apply(
-            lambda account: user_migration_statements(account, peers)
-        )
-
-        specs: dict[str, dict[str, Any]] = {
-            "api": {
-                "environment": api_env,
-                "statements": [*args.db_statements, *args.api_statements],
-                "computed": api_policy,
-                "vpc": in_vpc,
-                "layers": [layer_arn],
-            },
-            "subscriber": {
-                "environment": {**common, **args.db_environment},
-                "statements": [*args.db_statements],
-                "computed": None,
-                "vpc": in_vpc,
-                "layers": [layer_arn],
-            },
-            "user_migration": {
-                "environment": migration_env,
-                "statements": [],
-                "computed": migration_policy,
-                "vpc": None,
-                "layers": [layer_arn],
-            },
-            # Standard library + the runtime's boto3 only: no layer, smallest cold start.
-            "authorizer": {
-                "environment": authorizer_env,
-                "statements": [list_user_pools_statement()],
-                "computed": None,
-                "vpc": None,
-                "layers": [],
-            },
-        }
 
         self.functions: dict[str, Function] = {}
-        for fn, spec in specs.items():
+
+        def deploy(fn: str, spec: dict[str, Any]) -> Function:
             statements = [*spec["statements"], *args.extra_statements.get(fn, ())]
             environment = dict(spec["environment"])
             if fn != "authorizer":
@@ -312,9 +309,57 @@ class Logic(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            return self.functions[fn]
+
+        deploy(
+            "api",
+            {
+                "environment": api_env,
+                "statements": [*args.db_statements, *args.api_statements],
+                "computed": api_policy,
+                "vpc": in_vpc,
+                "layers": [layer_arn],
+            },
+        )
+        in_vpc_reader = {
+            "environment": {**common, **args.db_environment},
+            "statements": [*args.db_statements],
+            "computed": None,
+            "vpc": in_vpc,
+            "layers": [layer_arn],
+        }
+        deploy("subscriber", in_vpc_reader)
+        # The trigger's way into Aurora: it invokes this function's alias, nothing else does.
+        directory_alias_arn = deploy("user_directory", in_vpc_reader).alias_arn
+        migration_env["USER_DIRECTORY_FUNCTION"] = directory_alias_arn
+        migration_policy = pulumi.Output.all(args.account_id, directory_alias_arn).apply(
+            lambda v: user_migration_statements(v[0], peers, v[1])
+        )
+        deploy(
+            "user_migration",
+            {
+                "environment": migration_env,
+                "statements": [],
+                "computed": migration_policy,
+                "vpc": None,
+                "layers": [layer_arn],
+            },
+        )
+        # Standard library + the runtime's boto3 only: no layer, smallest cold start.
+        deploy(
+            "authorizer",
+            {
+                "environment": authorizer_env,
+                "statements": [list_user_pools_statement()],
+                "computed": None,
+                "vpc": None,
+                "layers": [],
+            },
+        )
 
         self.api = self.functions["api"]
         self.subscriber = self.functions["subscriber"]
+        self.user_directory = self.functions["user_directory"]
         self.user_migration = self.functions["user_migration"]
         self.authorizer = self.functions["authorizer"]
         self.layer_arn = pulumi.Output.from_input(layer_arn)

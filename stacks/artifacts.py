@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = (
     "api",
     "subscriber",
+    "user_directory",
     "user_migration",
     "migrations",
     "db_rotation",

@@ -21,7 +21,7 @@ from components.database import Database, DatabaseArgs, DatabaseCode
 from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
 from components.logic import TIMEOUTS as FUNCTION_TIMEOUTS
-from components.logic import function_name
+from components.logic import Logic, function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.web_config import WebConfig, WebConfigArgs
@@ -217,8 +217,9 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             name_prefix=name_prefix,
             region=region,
             api=ApiTarget(api_name=logic_tier.api.api_name, stage_name=logic_tier.api.stage_name),
+            # Alarm keys (and runbook anchors) use hyphens: user_migration → user-migration.
             functions={
-                fn: FunctionTarget(
+                fn.replace("_", "-"): FunctionTarget(
                     function_name=function_name(env, fn),
                     reserved_concurrency=regional.reserved_concurrency[fn],
                     provisioned_concurrency=regional.provisioned_concurrency[fn],
@@ -236,7 +237,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                 proxy_name=database.proxy_name,
                 # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
                 proxy_client_connection_limit=sum(
-                    regional.reserved_concurrency[fn] for fn in ("api", "subscriber")
+                    regional.reserved_concurrency[fn] for fn in Logic.DATABASE_FUNCTIONS
                 ),
             ),
             waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),

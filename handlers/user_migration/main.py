@@ -11,11 +11,9 @@ pool signs in by email, the returned `email` equals it).
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 from backend import aws, user_migration
-from backend.directory import find_user
 from handlers import common
 from handlers.observability import logger
 
@@ -37,6 +35,21 @@ def _discover(pool_name: str, regions: tuple[str, ...], client_name: str) -> tup
     )
 
 
+@functools.cache
+def directory_client() -> Any:
+    """Lambda client for the directory function: Cognito waits 5 s for the whole trigger, so
+    one attempt (no retry) with a read timeout just above the directory function's own (3 s)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=1, read_timeout=4, retries={"total_max_attempts": 1, "mode": "standard"}
+    )
+    return boto3.client(
+        "lambda", region_name=common.migration_trigger_settings().region, config=config
+    )
+
+
 def sources(event: dict[str, Any]) -> list[tuple[str, user_migration.Source]]:
     settings = common.migration_trigger_settings()
     request = event.get("request") or {}
@@ -46,14 +59,9 @@ def sources(event: dict[str, Any]) -> list[tuple[str, user_migration.Source]]:
         for pool in peer_pools():
             idp = aws.client("cognito-idp", pool.region)
             chain.append((f"peer:{pool.region}", user_migration.peer_pool_source(pool, idp)))
-    if os.environ.get("DB_HOST"):
-        database = common.database()
-        chain.append(
-            (
-                "directory",
-                user_migration.directory_source(lambda u: database.run(lambda c: find_user(c, u))),
-            )
-        )
+    if settings.user_directory_function:
+        invoke = user_migration.lambda_invoker(directory_client(), settings.user_directory_function)
+        chain.append(("directory", user_migration.remote_directory_source(invoke)))
     if settings.legacy_auth_url:
         chain.append(("legacy", user_migration.legacy_source(settings.legacy_auth_url)))
     return chain

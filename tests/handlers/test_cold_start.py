@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ["api", "subscriber", "user_migration", "migrations", "db_rotation"]
+HANDLERS = ["api", "subscriber", "user_directory", "user_migration", "migrations", "db_rotation"]
 
 
 def test_handler_imports_defer_boto3_and_psycopg():

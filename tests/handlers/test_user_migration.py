@@ -1,7 +1,13 @@
-"""Cognito user-migration trigger: peer pool (moto), PostgreSQL directory, legacy endpoint."""
+"""Cognito user-migration trigger: peer pool (moto), PostgreSQL directory, legacy endpoint.
+
+The directory is reached as deployed: the trigger invokes the in-VPC directory function through
+a Lambda client; here that client runs the real directory handler against PostgreSQL with
+Lambda's Invoke semantics (JSON both ways, a raised error reported as ``FunctionError``).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -14,6 +20,8 @@ from backend.directory import upsert_user
 from backend.passwords import hash_password, verify_password
 from backend.user_migration import MigrationRejectedError, MigrationUnavailableError
 from handlers import common
+from handlers.user_directory import main as directory
+from handlers.user_migration import main as trigger
 from handlers.user_migration.main import handler
 from tests.handlers.conftest import PEER_REGION, boto
 from tests.handlers.helpers import LambdaContext
@@ -52,6 +60,33 @@ class LegacyServer(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+
+DIRECTORY_FUNCTION = (
+    "arn:aws:lambda:eu-west-1:123456789012:function:mobile-backend-test-user-directory:live"
+)
+
+
+class InProcessLambda:
+    """A Lambda client whose synchronous Invoke runs the real directory handler."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.answers: list[bytes] = []
+
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict:
+        request = json.loads(Payload)
+        self.calls.append((FunctionName, InvocationType, request))
+        try:
+            body, error = json.dumps(directory.handler(request, LambdaContext())).encode(), None
+        except Exception as exc:  # what Lambda does with an unhandled error
+            body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
+            error = "Unhandled"
+        self.answers.append(body)
+        response: dict[str, Any] = {"StatusCode": 200, "Payload": io.BytesIO(body)}
+        if error:
+            response["FunctionError"] = error
+        return response
 
 
 @pytest.fixture
@@ -93,8 +128,11 @@ def trigger_env(env, monkeypatch, admin_conn, legacy_url) -> dict[str, str]:
     pools = [{"region": PEER_REGION, "user_pool_id": pool_id, "client_id": client_id}]
     monkeypatch.setenv("PEER_USER_POOLS", json.dumps(pools))
     monkeypatch.setenv("LEGACY_AUTH_URL", legacy_url)
+    monkeypatch.setenv("USER_DIRECTORY_FUNCTION", DIRECTORY_FUNCTION)
+    lambda_client = InProcessLambda()
+    monkeypatch.setattr(trigger, "directory_client", lambda: lambda_client)
     common.reset()
-    return {"pool_id": pool_id}
+    return {"pool_id": pool_id, "lambda": lambda_client}
 
 
 def event(trigger: str, username: str, password: str | None = None, **request: Any) -> dict:
@@ -157,6 +195,104 @@ def test_sign_in_falls_back_to_the_postgres_directory(trigger_env):
     assert response["finalUserStatus"] == "CONFIRMED"
     with pytest.raises(MigrationRejectedError):
         sign_in(DIRECTORY_USER, "not-dir-pass")
+    # The trigger asked the directory function synchronously, by its alias ARN.
+    assert [(fn, kind) for fn, kind, _ in trigger_env["lambda"].calls] == [
+        (DIRECTORY_FUNCTION, "RequestResponse")
+    ] * 2
+    assert LegacyServer.requests == []  # a wrong password in the directory is final
+
+
+def test_password_hashes_stay_inside_the_directory_function(trigger_env):
+    sign_in(DIRECTORY_USER, "dir-pass")
+    forgot(DIRECTORY_USER)
+    with pytest.raises(MigrationRejectedError):
+        sign_in(DIRECTORY_USER, "wrong")
+    answers = [json.loads(body) for body in trigger_env["lambda"].answers]
+    assert [a["status"] for a in answers] == ["found", "found", "wrong_password"]
+    assert not any("scrypt$" in body.decode() for body in trigger_env["lambda"].answers)
+    assert answers[0]["attributes"] == {"email": DIRECTORY_USER, "locale": "es"}
+
+
+def test_directory_down_is_skipped_and_reported_as_unavailable(trigger_env, monkeypatch):
+    # GIVEN the directory function cannot reach its database (nothing listens on port 1)
+    monkeypatch.setenv("DB_PORT", "1")
+    common.reset()
+    # THEN the legacy endpoint still migrates its users, a directory user gets "unavailable"
+    assert sign_in(LEGACY_USER, "legacy-pass")["finalUserStatus"] == "CONFIRMED"
+    with pytest.raises(MigrationUnavailableError):
+        sign_in(DIRECTORY_USER, "dir-pass")
+    assert all(
+        json.loads(body)["errorType"] != "ValueError" for body in trigger_env["lambda"].answers
+    )
+
+
+def test_without_a_directory_function_the_directory_is_not_asked(trigger_env, monkeypatch):
+    monkeypatch.delenv("USER_DIRECTORY_FUNCTION")
+    common.reset()
+    with pytest.raises(MigrationRejectedError):
+        sign_in(DIRECTORY_USER, "dir-pass")
+    assert trigger_env["lambda"].calls == []
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {},
+        {"username": ""},
+        {"username": "x" * 129},
+        {"username": 7},
+        {"username": DIRECTORY_USER, "password": ""},
+        {"username": DIRECTORY_USER, "password": ["dir-pass"]},
+        [DIRECTORY_USER],
+    ],
+)
+def test_directory_function_refuses_malformed_requests(env, admin_conn, request_body):
+    with pytest.raises(ValueError, match=r"username|password|JSON object"):
+        directory.handler(request_body, LambdaContext())
+
+
+def test_lambda_invoker_makes_one_synchronous_json_call():
+    # Stubber checks the request against botocore's model of Lambda's Invoke.
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    from backend.user_migration import DirectoryUnavailableError, lambda_invoker
+
+    client = boto3.client("lambda", region_name="eu-west-1")
+    invoke = lambda_invoker(client, DIRECTORY_FUNCTION)
+    request = {"username": DIRECTORY_USER}
+
+    def answer(body: bytes, **extra: Any) -> dict[str, Any]:
+        return {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body)), **extra}
+
+    expected = {
+        "FunctionName": DIRECTORY_FUNCTION,
+        "InvocationType": "RequestResponse",
+        "Payload": json.dumps(request).encode(),
+    }
+    with Stubber(client) as stub:
+        stub.add_response("invoke", answer(b'{"status": "not_found"}'), expected)
+        stub.add_response(
+            "invoke", answer(b'{"errorMessage": "timed out"}', FunctionError="Unhandled"), expected
+        )
+        assert invoke(request) == {"status": "not_found"}
+        with pytest.raises(DirectoryUnavailableError, match="Unhandled") as failure:
+            invoke(request)
+        assert "timed out" not in str(failure.value)  # the error document is not echoed
+        stub.assert_no_pending_responses()
+
+
+def test_directory_client_fits_cognitos_five_second_budget(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    common.reset()
+    trigger.directory_client.cache_clear()
+    try:
+        config = trigger.directory_client().meta.config
+        assert config.read_timeout + config.connect_timeout <= 5
+        assert config.retries["total_max_attempts"] == 1  # no retry after a timeout
+    finally:
+        trigger.directory_client.cache_clear()
 
 
 def test_sign_in_falls_back_to_the_legacy_endpoint(trigger_env):
@@ -244,6 +380,18 @@ def test_deployed_trigger_discovers_the_peer_pool_by_name(trigger_env, monkeypat
         assert response["finalUserStatus"] == "CONFIRMED"
     finally:
         main._discover.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "value", ["user directory", "arn:aws:lambda:eu-west-1:12345:function:x", "a" * 65]
+)
+def test_directory_function_setting_must_name_a_function(value):
+    from backend.config import MigrationTriggerSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="USER_DIRECTORY_FUNCTION"):
+        MigrationTriggerSettings.from_env(
+            {"AWS_REGION": "eu-west-1", "USER_DIRECTORY_FUNCTION": value}
+        )
 
 
 def test_discovery_needs_the_pool_and_client_names():

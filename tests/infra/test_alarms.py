@@ -4,6 +4,7 @@ the dashboard built from the same specs."""
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -448,3 +449,36 @@ def test_runbook_has_an_entry_for_every_alarm():
     keys = {s.key for s in alarm_specs(full_args())} | {"health-api"}
     keys |= {f"{fn}-spillover" for fn in ("subscriber", "user-migration")}
     assert sorted(keys - anchors) == []
+
+
+def test_every_deployed_alarm_links_to_a_runbook_entry(regional_synths):
+    text = (ROOT / "docs" / "observability.md").read_text()
+    anchors = set(re.findall(r"^#### ([a-z0-9-]+)$", text, re.MULTILINE))
+    anchors |= set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    for stack, synth in regional_synths.items():
+        for a in synth.of_type(ALARM):
+            link = a.inputs["alarmDescription"].rsplit("Runbook: ", 1)[-1]
+            if "#" not in link:  # the composite alarm names the runbook, no single entry
+                continue
+            page, anchor = link.split("#")
+            assert page == "docs/observability.md", a.inputs["name"]
+            assert anchor in anchors, f"{stack}: {a.inputs['name']} links to a missing entry"
+
+
+def test_proxy_connection_alarm_counts_every_database_function(regional_synths):
+    # One proxy connection per container: the ceiling is the reserved concurrency of the
+    # in-VPC functions (Pulumi.prod-*.yaml: api + subscriber + user_directory).
+    ceilings = {"prod-eu": 200 + 20 + 20, "prod-us": 100 + 10 + 10}
+    for stack, synth in regional_synths.items():
+        (proxy,) = [
+            a.inputs
+            for a in synth.of_type(ALARM)
+            if a.inputs.get("metricName") == "ClientConnections"
+        ]
+        assert proxy["threshold"] == math.ceil(0.8 * ceilings[stack]), stack
+        throttled = {
+            a.inputs["dimensions"]["FunctionName"]
+            for a in synth.of_type(ALARM)
+            if a.inputs.get("metricName") == "Throttles"
+        }
+        assert "mobile-backend-prod-user-directory" in throttled, stack

@@ -14,7 +14,8 @@ from tests.infra.harness import ACCOUNT, ROOT, synthesize
 REGIONS = {"prod-eu": "eu-west-1", "prod-us": "us-west-1"}
 PEER = {"prod-eu": "us-west-1", "prod-us": "eu-west-1"}
 CIDR = {"prod-eu": "10.10.0.0/16", "prod-us": "10.20.0.0/16"}
-FUNCTIONS = ("api", "subscriber", "user_migration", "authorizer")
+FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
+IN_VPC = ("api", "subscriber", "user_directory")
 RTO_SECONDS = 60
 # How a secret input reaches the mock monitor: Pulumi's secret sentinel around the value.
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -66,7 +67,7 @@ def test_only_the_database_functions_are_in_the_vpc(regional):
         inputs = function(synth, fn).inputs
         assert (inputs["runtime"], inputs["architectures"]) == ("python3.12", ["arm64"]), fn
         assert inputs["tracingConfig"] == {"mode": "Active"}, fn
-        if fn in ("api", "subscriber"):
+        if fn in IN_VPC:
             # Its own egress group and the data tier's proxy-clients group.
             assert inputs["vpcConfig"]["securityGroupIds"] == [
                 f"{sg.name}-id",
@@ -94,12 +95,28 @@ def test_function_security_group_reaches_only_endpoints_s3_and_postgres(regional
 def test_concurrency_comes_from_config(eu_synth, us_synth):
     # (reserved, provisioned) per function, from Pulumi.prod-*.yaml (user_migration: defaults).
     expected = [
-        (eu_synth, {"api": (200, 2), "subscriber": (20, 0), "authorizer": (100, 1)}),
-        (us_synth, {"api": (100, 1), "subscriber": (10, 0), "authorizer": (50, 1)}),
+        (
+            eu_synth,
+            {
+                "api": (200, 2),
+                "subscriber": (20, 0),
+                "user_directory": (20, 0),
+                "authorizer": (100, 1),
+            },
+        ),
+        (
+            us_synth,
+            {
+                "api": (100, 1),
+                "subscriber": (10, 0),
+                "user_directory": (10, 0),
+                "authorizer": (50, 1),
+            },
+        ),
     ]
     configs = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
     for synth, per_fn in expected:
-        per_fn["user_migration"] = (10, 0)
+        per_fn.setdefault("user_migration", (10, 0))
         for fn, (reserved, provisioned) in per_fn.items():
             assert function(synth, fn).inputs["reservedConcurrentExecutions"] == reserved, fn
             name = f"logic-{fn.replace('_', '-')}-provisioned"
@@ -139,6 +156,23 @@ def test_environment_follows_the_handler_contract(regional):
     assert json.loads(migration["PEER_USER_POOL_REGIONS"]) == [peer], region
     assert migration["USER_POOL_NAME"] == "mobile-backend-prod-users"
     assert migration["LEGACY_AUTH_URL"] == "https://legacy-auth.examplehealth.eu/v1/authenticate"
+    # The trigger reaches the Aurora directory through the in-VPC function's live alias.
+    assert migration["USER_DIRECTORY_FUNCTION"] == alias_arn(synth, "user_directory", region)
+    assert "DB_HOST" not in migration
+    directory = envs["user_directory"]
+    assert {k: v for k, v in directory.items() if k.startswith("DB_")} == {
+        k: v for k, v in envs["api"].items() if k.startswith("DB_")
+    }, "the directory function connects like the api: app login through the proxy"
+    assert directory["APP_ROLE_HINT"] == role
+
+
+def test_directory_lookup_fits_inside_the_triggers_time(regional):
+    stack, synth = regional
+    directory = function(synth, "user_directory").inputs
+    trigger = function(synth, "user_migration").inputs
+    # Cognito gives the trigger 5 s; the trigger's client waits 4 s for the directory.
+    assert trigger["timeout"] == 5
+    assert directory["timeout"] < 4 < trigger["timeout"], stack
 
 
 def test_each_function_role_holds_only_what_it_calls(regional):
@@ -160,6 +194,15 @@ def test_each_function_role_holds_only_what_it_calls(regional):
         f"arn:aws:cognito-idp:{PEER[stack]}:{ACCOUNT}:userpool/*"
     ], "the trigger may authenticate only against the peer region's pools"
     assert not any(a.startswith("ec2:") for a in actions_of(migration))
+    invoke = [s for s in migration["Statement"] if "lambda:InvokeFunction" in s["Action"]]
+    assert [s["Resource"] for s in invoke] == [
+        [alias_arn(synth, "user_directory", REGIONS[stack])]
+    ], "the trigger may invoke the directory function's alias and nothing else"
+    for fn in set(FUNCTIONS) - {"user_migration"}:
+        assert not any(a.startswith("lambda:") for a in actions_of(policy(synth, fn))), fn
+    directory = policy(synth, "user_directory")
+    assert "rds-db:connect" in actions_of(directory)
+    assert not any(a.startswith(("sns:", "s3:", "cognito-idp:")) for a in actions_of(directory))
     assert any(a.startswith("ec2:CreateNetworkInterface") for a in actions_of(policy(synth, "api")))
 
 

@@ -1,0 +1,1 @@
+"""In-VPC lookup in the replicated user directory, invoked by the user-migration trigger."""
