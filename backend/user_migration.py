@@ -29,6 +29,7 @@ from typing import Any
 from backend.config import PeerPool
 from backend.directory import DirectoryUser
 from backend.passwords import verify_password
+from backend.user_ids import UID_ATTRIBUTE, is_user_id
 
 HOP_MARKER = "migration_hop"
 LEGACY_TIMEOUT_SECONDS = 3
@@ -85,7 +86,18 @@ def _cognito_attributes(raw: Sequence[dict[str, str]]) -> dict[str, str]:
     copied = {k: v for k, v in values.items() if k in COPIED_ATTRIBUTES or k.startswith("custom:")}
     if "phone_number" in copied and values.get("phone_number_verified") == "true":
         copied["phone_number_verified"] = "true"
+    # The user keeps the id they have in the peer region (backend/user_ids.py).
+    copied.pop(UID_ATTRIBUTE, None)
+    for candidate in (values.get(UID_ATTRIBUTE), values.get("sub")):
+        if is_user_id(candidate):
+            copied[UID_ATTRIBUTE] = candidate.lower()
+            break
     return copied
+
+
+def _without_identity(attributes: dict[str, str]) -> dict[str, str]:
+    """Only a peer pool vouches for a user id; other sources cannot claim one."""
+    return {k: v for k, v in attributes.items() if k != UID_ATTRIBUTE}
 
 
 def peer_pool_source(pool: PeerPool, idp: Any) -> Source:
@@ -139,7 +151,8 @@ def directory_source(find: Callable[[str], DirectoryUser | None]) -> Source:
             return None
         if password is not None and not verify_password(password, user.password_hash):
             raise _WrongPasswordError
-        return {**{k: str(v) for k, v in user.attributes.items()}, "email": user.email}
+        attributes = {**{k: str(v) for k, v in user.attributes.items()}, "email": user.email}
+        return _without_identity(attributes)
 
     return lookup
 
@@ -196,7 +209,7 @@ def remote_directory_source(invoke: Callable[[dict[str, str]], Any]) -> Source:
         attributes = answer.get("attributes") if status == FOUND else None
         if not isinstance(attributes, dict) or not attributes.get("email"):
             raise DirectoryUnavailableError("the user directory answered without attributes.email")
-        return {str(k): str(v) for k, v in attributes.items()}
+        return _without_identity({str(k): str(v) for k, v in attributes.items()})
 
     return lookup
 
@@ -247,7 +260,7 @@ def legacy_source(url: str) -> Source:
         attributes = body.get("attributes") if isinstance(body, dict) else None
         if not isinstance(attributes, dict) or not attributes.get("email"):
             raise ValueError("legacy endpoint answered without attributes.email")
-        return {str(k): str(v) for k, v in attributes.items()}
+        return _without_identity({str(k): str(v) for k, v in attributes.items()})
 
     return lookup
 

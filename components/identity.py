@@ -16,6 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from backend.user_ids import UID_LENGTH, UID_SCHEMA_NAME
+from backend.user_migration import COPIED_ATTRIBUTES
 from components.logic import MIGRATION_CLIENT_NAME, user_pool_name
 from settings import FederationProvider
 
@@ -24,6 +26,10 @@ IDENTITY_PREFIX = "private/${cognito-identity.amazonaws.com:sub}/"
 PROVIDER_TYPES = {"google": "Google", "facebook": "Facebook"}
 PROVIDER_SCOPES = {"google": "openid email profile", "facebook": "public_profile,email"}
 TOKEN_VALIDITY = {"id_minutes": 60, "access_minutes": 60, "refresh_days": 30}
+# What users (sign-up, profile edits, federation mappings) may write through the app clients:
+# the standard profile attributes. Never custom:uid, the cross-region user id: a client that
+# could write it at sign-up could claim another user's id (backend/user_ids.py).
+CLIENT_WRITE_ATTRIBUTES = sorted(COPIED_ATTRIBUTES)
 # The user-migration trigger only receives the password with USER_PASSWORD_AUTH (SRP never
 # sends it), so the public clients allow it, over TLS, alongside SRP.
 PUBLIC_CLIENT_FLOWS = [
@@ -147,6 +153,20 @@ class Identity(pulumi.ComponentResource):
                 "attributes_require_verification_before_update": ["email"]
             },
             lambda_config={"user_migration": args.migration_alias_arn},
+            # The cross-region user id, set once at creation by the migration trigger.
+            schemas=[
+                {
+                    "name": UID_SCHEMA_NAME,
+                    "attribute_data_type": "String",
+                    "mutable": False,
+                    "developer_only_attribute": False,
+                    "required": False,
+                    "string_attribute_constraints": {
+                        "min_length": str(UID_LENGTH),
+                        "max_length": str(UID_LENGTH),
+                    },
+                }
+            ],
             opts=child,
         )
         aws.lambda_.Permission(
@@ -203,6 +223,7 @@ class Identity(pulumi.ComponentResource):
                 user_pool_id=pool.id,
                 generate_secret=False,
                 explicit_auth_flows=PUBLIC_CLIENT_FLOWS,
+                write_attributes=CLIENT_WRITE_ATTRIBUTES,
                 prevent_user_existence_errors="ENABLED",
                 enable_token_revocation=True,
                 id_token_validity=TOKEN_VALIDITY["id_minutes"],
@@ -227,6 +248,8 @@ class Identity(pulumi.ComponentResource):
             generate_secret=False,
             # Server-side only: AdminInitiateAuth needs IAM credentials of the peer's trigger.
             explicit_auth_flows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+            # Reads and authenticates only (unset would mean: every writable attribute).
+            write_attributes=["email"],
             prevent_user_existence_errors="ENABLED",
             enable_token_revocation=True,
             opts=child,

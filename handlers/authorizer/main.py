@@ -3,7 +3,8 @@
 Environment: ``USER_POOL_NAME`` (deterministic pool name), ``USER_POOL_REGIONS`` (JSON list of
 serving regions), ``TOKEN_USE`` (``id``). A valid token yields an Allow policy for the whole
 stage (API Gateway caches the result per token for every route, so a per-method policy would
-deny the next route) and a context with ``sub``, ``email`` and ``groups`` that
+deny the next route) and a context with ``sub`` (the caller's one id across regions:
+``custom:uid`` when set, see ``backend.user_ids``), ``email`` and ``groups`` that
 ``backend.identity`` reads. Anything else raises ``Unauthorized`` (HTTP 401).
 """
 
@@ -15,6 +16,7 @@ import os
 import time
 from typing import Any
 
+from backend.user_ids import user_id
 from handlers.authorizer.pools import TrustedPools
 from handlers.authorizer.tokens import InvalidToken, verify
 
@@ -65,8 +67,10 @@ def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[
         logger.info("token refused: %s", exc)
         raise Exception("Unauthorized") from None
     groups = claims.get("cognito:groups") or []
+    # The same person has a different sub in each region's pool; custom:uid is their one id.
+    caller = user_id(claims)
     return {
-        "principalId": claims["sub"],
+        "principalId": caller,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
@@ -79,7 +83,7 @@ def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[
         },
         # Authorizer context values must be strings, numbers or booleans.
         "context": {
-            "sub": claims["sub"],
+            "sub": caller,
             "email": claims.get("email", ""),
             "groups": ",".join(groups) if isinstance(groups, list) else str(groups),
             "issuer": claims["iss"],

@@ -247,3 +247,18 @@ def test_handler_reads_its_pools_from_the_environment(monkeypatch):
     trusted = main.pools()
     assert (trusted.pool_name, trusted.regions) == (POOL_NAME, {"eu-west-1", "us-west-1"})
     assert main.pools() is trusted
+
+
+def test_the_caller_id_is_custom_uid_when_the_user_was_migrated(world):
+    # A user migrated from the other region carries their first id in custom:uid.
+    first_id = "0e5b7c1a-3f0d-4a8e-9c51-6d2f4b8a9e10"
+    token = world["us"].token(claims(US_POOL, **{"custom:uid": first_id.upper()}))
+    result = authorize(world, "Bearer " + token)
+    assert result["principalId"] == result["context"]["sub"] == first_id
+
+
+@pytest.mark.parametrize("uid", ["", "not-a-uuid", "0e5b7c1a3f0d4a8e9c516d2f4b8a9e10", 7])
+def test_a_malformed_custom_uid_falls_back_to_sub(world, uid):
+    token = world["eu"].token(claims(EU_POOL, **{"custom:uid": uid}))
+    result = authorize(world, "Bearer " + token)
+    assert result["principalId"] == result["context"]["sub"] == claims(EU_POOL)["sub"]

@@ -167,16 +167,57 @@ def forgot(username: str) -> dict:
     return handler(event("UserMigration_ForgotPassword", username), LambdaContext())["response"]
 
 
+def peer_sub(pool_id: str, username: str) -> str:
+    attributes = boto("cognito-idp", PEER_REGION).admin_get_user(
+        UserPoolId=pool_id, Username=username
+    )["UserAttributes"]
+    return next(a["Value"] for a in attributes if a["Name"] == "sub")
+
+
 def test_sign_in_migrates_from_peer_pool_confirmed_and_suppressed(trigger_env):
     response = sign_in(PEER_USER, "Peer-Pass-123!")
     assert response["userAttributes"] == {
         "email": PEER_USER,
         "name": "Pe Er",
         "email_verified": "true",
+        # The user keeps their id: the peer pool's sub becomes this pool's custom:uid.
+        "custom:uid": peer_sub(trigger_env["pool_id"], PEER_USER),
     }
     assert response["finalUserStatus"] == "CONFIRMED"
     assert response["messageAction"] == "SUPPRESS"
     assert LegacyServer.requests == []  # the first source decided
+
+
+def test_a_user_migrated_before_keeps_their_first_id(trigger_env):
+    # GIVEN a peer user who was themselves migrated into the peer pool (custom:uid set there)
+    first_id = "0e5b7c1a-3f0d-4a8e-9c51-6d2f4b8a9e10"
+    idp = boto("cognito-idp", PEER_REGION)
+    idp.add_custom_attributes(
+        UserPoolId=trigger_env["pool_id"],
+        CustomAttributes=[{"Name": "uid", "AttributeDataType": "String", "Mutable": False}],
+    )
+    idp.admin_update_user_attributes(
+        UserPoolId=trigger_env["pool_id"],
+        Username=PEER_USER,
+        UserAttributes=[{"Name": "custom:uid", "Value": first_id.upper()}],
+    )
+    # THEN migrating them again carries that id, not the peer pool's sub
+    assert sign_in(PEER_USER, "Peer-Pass-123!")["userAttributes"]["custom:uid"] == first_id
+
+
+def test_only_a_peer_pool_can_vouch_for_a_user_id(trigger_env):
+    # GIVEN the legacy system answers with a custom:uid of its own (it could name anyone)
+    LegacyServer.users["claims@example.com"] = (
+        "legacy-pass",
+        {"email": "claims@example.com", "custom:uid": "11111111-1111-4111-8111-111111111111"},
+    )
+    try:
+        attributes = sign_in("claims@example.com", "legacy-pass")["userAttributes"]
+    finally:
+        del LegacyServer.users["claims@example.com"]
+    # THEN it is dropped: the new user's id will be this pool's sub
+    assert "custom:uid" not in attributes
+    assert "custom:uid" not in sign_in(DIRECTORY_USER, "dir-pass")["userAttributes"]
 
 
 def test_wrong_password_in_peer_pool_is_final(trigger_env):

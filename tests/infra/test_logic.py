@@ -480,6 +480,21 @@ def test_app_clients_are_public_and_the_migration_client_is_admin_only(regional)
     assert clients["migration"]["explicitAuthFlows"] == ["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
 
 
+def test_the_cross_region_user_id_is_immutable_and_no_client_can_write_it(regional):
+    _, synth = regional
+    pool = synth.one("aws:cognito/userPool:UserPool").inputs
+    (uid,) = [a for a in pool["schemas"] if a["name"] == "uid"]
+    assert uid["mutable"] is False and uid["attributeDataType"] == "String"
+    assert uid["stringAttributeConstraints"] == {"minLength": "36", "maxLength": "36"}
+    for client in synth.of_type("aws:cognito/userPoolClient:UserPoolClient"):
+        # Unset write attributes would mean "all writable ones", custom:uid included: anyone
+        # could sign up through any client (SignUp ignores auth flows) claiming another's id.
+        writable = client.inputs.get("writeAttributes")
+        assert writable, f"{client.inputs['name']} must list its write attributes"
+        assert "custom:uid" not in writable, client.inputs["name"]
+        assert "email" in writable, client.inputs["name"]
+
+
 def test_identity_pool_has_no_guests_and_a_scoped_authenticated_role(regional):
     _, synth = regional
     pool = synth.one("aws:cognito/identityPool:IdentityPool")
