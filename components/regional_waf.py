@@ -2,7 +2,8 @@
 
 Only CloudFront may reach the API: it adds ``X-Origin-Verify`` with the value held in the
 replicated secret ``mobile-backend/<env>/origin-verify`` (owned by the global stack). The rule
-``origin-verify`` accepts the current value and, during a rotation, the previous one; the
+``origin-verify`` accepts the current value, the previous one and, while a rotation runs, the
+pending one (a deploy in the middle of a rotation keeps what CloudFront may be sending); the
 edge tier's rotation Lambda rewrites that rule in every region by its deterministic names
 (web ACL ``mobile-backend-<env>-api-<region>``, rule ``origin-verify``). Everything else is
 blocked by default, except ``GET /api/health``: Route 53 HTTPS health checks cannot send
@@ -32,16 +33,27 @@ MANAGED_RULE_GROUPS = (
 )
 
 
-def previous_stage(versions: list[Any] | None) -> str:
-    """AWSPREVIOUS exists only after a first rotation; until then the current value is the
-    only one accepted (both rule branches carry it)."""
+def _stage_or_current(versions: list[Any] | None, stage: str) -> str:
     for version in versions or []:
         stages = getattr(version, "version_stages", None)
         if stages is None and isinstance(version, dict):
             stages = version.get("version_stages") or version.get("versionStages")
-        if "AWSPREVIOUS" in (stages or []):
-            return "AWSPREVIOUS"
+        if stage in (stages or []):
+            return stage
     return "AWSCURRENT"
+
+
+def previous_stage(versions: list[Any] | None) -> str:
+    """AWSPREVIOUS exists only after a first rotation; until then the current value is the
+    only one accepted (the rule branches carry it twice)."""
+    return _stage_or_current(versions, "AWSPREVIOUS")
+
+
+def pending_stage(versions: list[Any] | None) -> str:
+    """AWSPENDING exists while a rotation runs: from its setSecret step CloudFront may already
+    send it, so a deploy in that window must keep accepting it (else the API is blocked until
+    finishSecret). Outside a rotation the branch carries the current value."""
+    return _stage_or_current(versions, "AWSPENDING")
 
 
 def _visibility(metric: str) -> dict[str, Any]:
@@ -69,6 +81,7 @@ def rules(
     health_path: str,
     current: pulumi.Input[str],
     previous: pulumi.Input[str],
+    pending: pulumi.Input[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ordered rules of the web ACL (default action: block)."""
     ordered: list[dict[str, Any]] = [
@@ -113,8 +126,9 @@ def rules(
             "statement": {
                 "or_statement": {
                     "statements": [
-                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, current),
-                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, previous),
+                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, value)
+                        for value in (current, previous, pending)
+                        if value is not None
                     ]
                 }
             },
@@ -146,8 +160,8 @@ class RegionalWaf(pulumi.ComponentResource):
     """Creates ``aws.wafv2.WebAcl`` (REGIONAL, default block; rules: rate limit, AWS managed
     groups, health check, origin verify), ``WebAclAssociation`` with the API stage, the
     ``aws-waf-logs-*`` ``LogGroup`` (KMS, retention) and ``WebAclLoggingConfiguration``
-    with the sensitive headers redacted. Reads the origin-verify secret's current and
-    previous values (kept secret in state).
+    with the sensitive headers redacted. Reads the origin-verify secret's current, previous and
+    pending values (kept secret in state).
 
     Attributes: ``web_acl_arn``, ``web_acl_name``, ``log_group_name``.
     """
@@ -169,6 +183,11 @@ class RegionalWaf(pulumi.ComponentResource):
             version_stage=versions.versions.apply(previous_stage),
             opts=invoke,
         )
+        pending = aws.secretsmanager.get_secret_version_output(
+            secret_id=secret_name,
+            version_stage=versions.versions.apply(pending_stage),
+            opts=invoke,
+        )
 
         acl_name = args.web_acl_name
         acl = aws.wafv2.WebAcl(
@@ -182,6 +201,7 @@ class RegionalWaf(pulumi.ComponentResource):
                 health_path=args.health_path,
                 current=pulumi.Output.secret(current.secret_string),
                 previous=pulumi.Output.secret(previous.secret_string),
+                pending=pulumi.Output.secret(pending.secret_string),
             ),
             visibility_config=_visibility(acl_name),
             opts=child,

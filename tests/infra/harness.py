@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "mobile-backend"
 ACCOUNT = "123456789012"
 PROVIDER_TYPE = "pulumi:providers:aws"
+# The staging labels every mocked secret's versions carry (one label per version): rotated
+# once. A test can set it to e.g. ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING") (mid-rotation).
+SECRET_STAGES: tuple[str, ...] = ("AWSCURRENT", "AWSPREVIOUS")
 
 
 def _config_text(value: Any) -> str:
@@ -245,7 +248,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "cidrBlocks": [],
             }, []
         if args.token == "aws:secretsmanager/getSecretVersions:getSecretVersions":
-            # A secret that has been rotated once: current and previous versions exist.
+            # By default a secret that has been rotated once (SECRET_STAGES).
             return {
                 "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{args.args['secretId']}",
                 "id": args.args["secretId"],
@@ -253,17 +256,12 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "secretId": args.args["secretId"],
                 "versions": [
                     {
-                        "versionId": "v2",
-                        "versionStages": ["AWSCURRENT"],
-                        "createdTime": "t2",
-                        "lastAccessedDate": "t2",
-                    },
-                    {
-                        "versionId": "v1",
-                        "versionStages": ["AWSPREVIOUS"],
-                        "createdTime": "t1",
-                        "lastAccessedDate": "t1",
-                    },
+                        "versionId": f"v-{stage}",
+                        "versionStages": [stage],
+                        "createdTime": "t",
+                        "lastAccessedDate": "t",
+                    }
+                    for stage in SECRET_STAGES
                 ],
             }, []
         if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":

@@ -342,10 +342,12 @@ def test_web_acl_blocks_all_but_cloudfront_and_the_health_check(regional):
     matches = [s["byteMatchStatement"] for s in verify["statement"]["orStatement"]["statements"]]
     assert {m["fieldToMatch"]["singleHeader"]["name"] for m in matches} == {"x-origin-verify"}
     secret = "mobile-backend/prod/origin-verify"
-    assert {m["searchString"] for m in matches} == {
+    # Rotated once, no rotation running: current, previous, and current again for "pending".
+    assert [m["searchString"] for m in matches] == [
         f"mock-{secret}-AWSCURRENT",
         f"mock-{secret}-AWSPREVIOUS",
-    }
+        f"mock-{secret}-AWSCURRENT",
+    ]
     assert all(m["positionalConstraint"] == "EXACTLY" for m in matches)
     health = [
         s["byteMatchStatement"]
@@ -355,6 +357,30 @@ def test_web_acl_blocks_all_but_cloudfront_and_the_health_check(regional):
         (("method",), "GET"),
         (("uriPath",), "/api/health"),
     }
+
+
+def test_a_deploy_during_a_rotation_keeps_accepting_the_pending_value(global_synth, monkeypatch):
+    # GIVEN the origin-verify secret is mid-rotation: after setSecret, CloudFront may already
+    # be sending the AWSPENDING value
+    from tests.infra import harness
+    from tests.infra.conftest import global_stack_name
+
+    monkeypatch.setattr(harness, "SECRET_STAGES", ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"))
+    # WHEN a regional stack is deployed in that window
+    synth = synthesize(
+        "prod-us", stack_outputs={global_stack_name("prod-us"): global_synth.outputs}
+    )
+    acl = synth.one("aws:wafv2/webAcl:WebAcl")
+    all_rules, secret = unsecret(acl.inputs["rules"])
+    assert secret
+    (verify,) = [r for r in all_rules if r["name"] == "origin-verify"]
+    values = {
+        s["byteMatchStatement"]["searchString"]
+        for s in verify["statement"]["orStatement"]["statements"]
+    }
+    # THEN its web ACL accepts the pending value too (finishSecret narrows it afterwards)
+    secret = "mobile-backend/prod/origin-verify"
+    assert values == {f"mock-{secret}-{stage}" for stage in harness.SECRET_STAGES}
 
 
 def test_web_acl_guards_the_stage_and_logs_without_credentials(regional):

@@ -10,7 +10,7 @@ import pytest
 
 from components.identity import IDENTITY_PREFIX, Identity, IdentityArgs, own_prefix_policy
 from components.logic import api_statements, user_migration_statements
-from components.regional_waf import previous_stage, rules
+from components.regional_waf import pending_stage, previous_stage, rules
 from stacks.providers import aws_provider
 from tests.infra.harness import ACCOUNT, synthesize
 from tests.infra.iam_checks import violations
@@ -119,3 +119,16 @@ def test_regional_waf_checks_the_header_and_rule_the_rotation_rewrites():
     # WAF matches header names in lower case; CloudFront sends the contract's spelling.
     assert contract.ORIGIN_VERIFY_HEADER.lower() == regional_waf.ORIGIN_VERIFY_HEADER
     assert regional_waf.ORIGIN_VERIFY_RULE == contract.ORIGIN_VERIFY_RULE_NAME
+
+
+@pytest.mark.parametrize(
+    ("stages", "stage"),
+    [
+        ([], "AWSCURRENT"),
+        (["AWSCURRENT", "AWSPREVIOUS"], "AWSCURRENT"),
+        (["AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"], "AWSPENDING"),
+    ],
+)
+def test_pending_origin_verify_value_is_read_only_while_a_rotation_runs(stages, stage):
+    versions = [SimpleNamespace(version_stages=[s]) for s in stages]
+    assert pending_stage(versions) == stage
