@@ -4,13 +4,9 @@ leaves no process behind (R-DEV-1, R-CI-3)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +16,9 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 
 from local.cloud import Seeded, sign_in
 from scripts import smoke
+from tests.local.dev_process import running_local_backend
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 90
 
 
 def _alive(pid: int) -> bool:
@@ -45,25 +41,8 @@ def _port_open(port: int) -> bool:
 def dev_backend(tmp_path_factory):
     """`python -m local --port 0` in a temp workdir, stopped with SIGINT (Ctrl-C)."""
     workdir = tmp_path_factory.mktemp("dev")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", "0", "--workdir", str(workdir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    details_file = workdir / "local.json"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not details_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"local backend did not start:\n{process.stdout.read()}")
-        time.sleep(0.2)
-    details = json.loads(details_file.read_text())
-    yield process, details, workdir
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+    with running_local_backend(workdir) as (process, details):
+        yield process, details, workdir
 
 
 def _seeded(details: dict) -> Seeded:

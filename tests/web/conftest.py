@@ -3,20 +3,15 @@ Chromium from Debian's package driven by Playwright, with a screenshot of every 
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.local.dev_process import running_local_backend
+
 CHROMIUM = "/usr/bin/chromium"
-STARTUP_SECONDS = 90
 # Debian's build, never a Playwright download (there is none here); flags keep it offline,
 # quiet and reproducible.
 CHROMIUM_ARGS = [
@@ -50,28 +45,8 @@ def screenshot_dir():
 @pytest.fixture(scope="module")
 def local_backend(tmp_path_factory):
     """`python -m local --port 0` in a temp workdir; its local.json; stopped with SIGINT."""
-    workdir = tmp_path_factory.mktemp("web-dev")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", "0", "--workdir", str(workdir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    details_file = workdir / "local.json"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not details_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"local backend did not start:\n{process.stdout.read()}")
-        time.sleep(0.2)
-    yield json.loads(details_file.read_text())
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with running_local_backend(tmp_path_factory.mktemp("web-dev")) as (_, details):
+        yield details
 
 
 @pytest.fixture(scope="module")
