@@ -5,6 +5,7 @@ photo upload with progress, and the API's and Cognito's errors shown to the pers
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 import uuid
@@ -165,3 +166,91 @@ def test_users_are_listed_page_by_page(local_backend, page):
     ids_shown = users.evaluate_all("items => items.map(item => item.dataset.userId)")
     assert len(ids_shown) == len(set(ids_shown)) >= PAGE_SIZE + 2
     assert set(ids) <= set(ids_shown)
+
+
+def new_pool_user(details, *, permanent_password: str | None, temporary_password: str) -> str:
+    """A user in the local pool: with a permanent password, or still on a temporary one."""
+    idp = client("cognito-idp", details["endpoint"], details["region"])
+    email = f"web-{uuid.uuid4().hex[:10]}@example.com"
+    idp.admin_create_user(
+        UserPoolId=details["user_pool_id"],
+        Username=email,
+        TemporaryPassword=temporary_password,
+        MessageAction="SUPPRESS",
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+        ],
+    )
+    if permanent_password:
+        idp.admin_set_user_password(
+            UserPoolId=details["user_pool_id"],
+            Username=email,
+            Password=permanent_password,
+            Permanent=True,
+        )
+    return email
+
+
+def sign_in_as(page, details, email: str, password: str):
+    open_app(page, details)
+    form = page.locator("#signin-form")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign in").click()
+
+
+def test_an_account_with_totp_mfa_is_asked_for_its_code(local_backend, page):
+    # GIVEN a user who turned on an authenticator app (TOTP)
+    password = "Mfa-User-Passw0rd!"
+    email = new_pool_user(local_backend, permanent_password=password, temporary_password=password)
+    idp = client("cognito-idp", local_backend["endpoint"], local_backend["region"])
+    access = idp.initiate_auth(
+        ClientId=local_backend["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )["AuthenticationResult"]["AccessToken"]
+    idp.associate_software_token(AccessToken=access)
+    idp.verify_software_token(AccessToken=access, UserCode="123456")
+    idp.set_user_mfa_preference(
+        AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    # WHEN they sign in with the password
+    sign_in_as(page, local_backend, email, password)
+    # THEN the app asks for the code (not an error), and the code completes the sign-in
+    code = page.get_by_label("Authentication code")
+    expect(code).to_be_visible()
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.locator("#signin-form")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0  # nothing stored before the code
+    code.fill("123456")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#who")).to_have_text(email)
+    assert (
+        json.loads(page.evaluate("sessionStorage.getItem('mobile-backend.session')"))["email"]
+        == email
+    )
+    assert csp_violations(page) == []
+
+
+def test_an_account_on_a_temporary_password_sets_a_new_one(local_backend, page):
+    # GIVEN an account an administrator created with a temporary password
+    email = new_pool_user(
+        local_backend, permanent_password=None, temporary_password="Temp-Passw0rd-123!"
+    )
+    # WHEN its owner signs in with it THEN the app asks for a new password and signs them in
+    sign_in_as(page, local_backend, email, "Temp-Passw0rd-123!")
+    new_password = page.get_by_label("New password")
+    expect(new_password).to_be_visible()
+    new_password.fill("Brand-New-Passw0rd-456!")
+    page.get_by_role("button", name="Set password").click()
+    # Signed in: the app and the caller's own profile load. (The shown name is not checked:
+    # the emulator copies the challenge's internal USERNAME into the token's email claim.)
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#new-password-form")).to_be_hidden()
+    expect(page.get_by_role("status")).to_contain_text("Signed in as")
+    assert page.evaluate("sessionStorage.getItem('mobile-backend.session')")
+    # AND signing out shows the password form again, not the challenge
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#signin-form")).to_be_visible()
+    expect(page.locator("#new-password-form")).to_be_hidden()

@@ -3,7 +3,7 @@
 // API's own error code, message and fields; progress goes to a polite live region.
 
 import { ApiError, createClient } from "./api-client.js";
-import { currentSession, signIn, signOut } from "./auth.js";
+import { answerChallenge, currentSession, signIn, signOut } from "./auth.js";
 import { putWithProgress } from "./upload.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +13,9 @@ const POLL_MAX_MS = 2000;
 const POLL_TOTAL_MS = 30000;
 
 let session = null;
+// A sign-in waiting for its MFA code or new password (Cognito's challenge session).
+let pending = null;
+const CHALLENGE_FORMS = { SOFTWARE_TOKEN_MFA: "mfa-form", NEW_PASSWORD_REQUIRED: "new-password-form" };
 let api = null;
 let nextCursor = null;
 
@@ -173,9 +176,18 @@ async function startSession() {
   $("users-title").focus();
 }
 
+// One sign-in form at a time: password, then the challenge Cognito asked for.
+function showSignInStep(formId) {
+  for (const id of ["signin-form", ...Object.values(CHALLENGE_FORMS)]) $(id).hidden = id !== formId;
+  const first = $(formId).querySelector("input");
+  if (first) first.focus();
+}
+
 function endSession() {
   signOut();
   session = null;
+  pending = null;
+  showSignInStep("signin-form");
   $("app").hidden = true;
   $("session").hidden = true;
   $("signin").hidden = false;
@@ -200,11 +212,46 @@ async function main() {
   }
   api = createClient({ baseUrl: config.apiBase, getToken: () => session && session.idToken });
 
+  // Either a session, or the challenge whose form is shown next.
+  async function proceed(result, form) {
+    form.reset();
+    if (result.challenge) {
+      pending = result;
+      showSignInStep(CHALLENGE_FORMS[result.challenge]);
+      say(result.challenge === "SOFTWARE_TOKEN_MFA"
+        ? "Enter the code from your authenticator app."
+        : "Choose a new password to finish signing in.");
+      return;
+    }
+    pending = null;
+    showSignInStep("signin-form");
+    session = result;
+    await startSession();
+  }
   on("signin-form", "submit", (form) => attempt(async () => {
     say("Signing in…");
-    session = await signIn(config, form.elements.email.value.trim(), form.elements.password.value);
-    form.reset();
-    await startSession();
+    const result = await signIn(config, form.elements.email.value.trim(), form.elements.password.value);
+    await proceed(result, form);
+  }, form));
+  async function answer(form, value) {
+    try {
+      await proceed(await answerChallenge(config, pending, value), form);
+    } catch (error) {
+      // The challenge session expired (minutes): start again from the password.
+      if (error.code === "NotAuthorizedException") {
+        pending = null;
+        showSignInStep("signin-form");
+      }
+      throw error;
+    }
+  }
+  on("mfa-form", "submit", (form) => attempt(async () => {
+    say("Verifying…");
+    await answer(form, form.elements.code.value.trim());
+  }, form));
+  on("new-password-form", "submit", (form) => attempt(async () => {
+    say("Setting your password…");
+    await answer(form, form.elements.password.value);
   }, form));
   on("sign-out", "click", () => {
     endSession();
