@@ -175,19 +175,13 @@ class RegionalWaf(pulumi.ComponentResource):
         secret_name = args.origin_verify_secret_name
 
         versions = aws.secretsmanager.get_secret_versions_output(secret_id=secret_name, opts=invoke)
-        current = aws.secretsmanager.get_secret_version_output(
-            secret_id=secret_name, version_stage="AWSCURRENT", opts=invoke
-        )
-        previous = aws.secretsmanager.get_secret_version_output(
-            secret_id=secret_name,
-            version_stage=versions.versions.apply(previous_stage),
-            opts=invoke,
-        )
-        pending = aws.secretsmanager.get_secret_version_output(
-            secret_id=secret_name,
-            version_stage=versions.versions.apply(pending_stage),
-            opts=invoke,
-        )
+
+        def value(stage: pulumi.Input[str]) -> pulumi.Output[str]:
+            return pulumi.Output.secret(
+                aws.secretsmanager.get_secret_version_output(
+                    secret_id=secret_name, version_stage=stage, opts=invoke
+                ).secret_string
+            )
 
         acl_name = args.web_acl_name
         acl = aws.wafv2.WebAcl(
@@ -199,9 +193,9 @@ class RegionalWaf(pulumi.ComponentResource):
             rules=rules(
                 rate_limit=args.rate_limit,
                 health_path=args.health_path,
-                current=pulumi.Output.secret(current.secret_string),
-                previous=pulumi.Output.secret(previous.secret_string),
-                pending=pulumi.Output.secret(pending.secret_string),
+                current=value("AWSCURRENT"),
+                previous=value(versions.versions.apply(previous_stage)),
+                pending=value(versions.versions.apply(pending_stage)),
             ),
             visibility_config=_visibility(acl_name),
             opts=child,

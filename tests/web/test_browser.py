@@ -29,11 +29,7 @@ def open_app(page, details):
 
 
 def sign_in(page, details, password=None):
-    open_app(page, details)
-    form = page.locator("#signin-form")
-    form.get_by_label("Email").fill(details["demo_email"])
-    form.get_by_label("Password").fill(password or details["demo_password"])
-    form.get_by_role("button", name="Sign in").click()
+    sign_in_as(page, details, details["demo_email"], password or details["demo_password"])
 
 
 def show_all_users(page):
