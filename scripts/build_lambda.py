@@ -6,6 +6,7 @@ architecture, in the layout ``stacks/artifacts.py`` reads::
     <out>/functions/<name>/handlers/__init__.py   shared handler modules (handlers/*.py)
     <out>/functions/<name>/handlers/<name>/...    the function's own handler package
     <out>/functions/<name>/backend/...            the plain-Python library
+    <out>/functions/<name>/contract/...           names and environment schemas (contract/)
     <out>/layers/<arch>/python/...                third-party packages for <arch>
 
 Layers are installed with pip's cross-platform flags (wheels only, for the runtime's Python
@@ -92,6 +93,10 @@ PIP_ONLY_METADATA = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "sbo
 NATIVE_SOURCES = ("*.c", "*.h", "*.cpp", "*.pyx", "*.pxd")
 
 
+# Packages every function ships next to its handler package.
+LIBRARIES = ("backend", "contract")
+
+
 class BuildError(RuntimeError):
     """The build cannot produce a correct artifact; the message says what to fix."""
 
@@ -156,9 +161,10 @@ def stage_function(source: Path, output: Path, name: str, python: str) -> Path:
     for module in sorted(handlers.glob("*.py")):
         shutil.copy2(module, target / "handlers" / module.name)
     shutil.copytree(package, target / "handlers" / name, ignore=IGNORED)
-    library = source / "backend"
-    if library.is_dir():
-        shutil.copytree(library, target / "backend", ignore=IGNORED)
+    # The plain library and the contract both halves share (names, environment schemas).
+    for library in LIBRARIES:
+        if (source / library).is_dir():
+            shutil.copytree(source / library, target / library, ignore=IGNORED)
     compile_tree(python, target, "/var/task", sourceless=False)
     return target
 
@@ -259,7 +265,7 @@ def slim_layer(site: Path, source: Path) -> None:
             # The headers are what importlib.metadata reads; the body is the project's README.
             headers = metadata.read_text(encoding="utf-8").split("\n\n", 1)[0]
             metadata.write_text(headers + "\n", encoding="utf-8")
-    own_code = [p for d in ("handlers", "backend") for p in (source / d).rglob("*.py")]
+    own_code = [p for d in ("handlers", *LIBRARIES) for p in (source / d).rglob("*.py")]
     if any("enable_swagger" in p.read_text(encoding="utf-8") for p in own_code):
         raise BuildError(f"a handler enables Swagger UI: keep {SWAGGER_ASSETS} in the layer")
     for asset in [*(site / SWAGGER_ASSETS).glob("*.js"), *(site / SWAGGER_ASSETS).glob("*.css")]:

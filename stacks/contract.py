@@ -1,9 +1,9 @@
-"""The contract between the global stack and the regional stacks (R-STACK-2).
-
-Every output the global stack exports and every output a regional stack reads is named here,
-once. The global stack exports through ``global_exports`` (which refuses names outside the
-contract and demands all of them); regional stacks read through ``GlobalStack`` (which refuses
-names outside the contract). A name changed on one side only fails the tests, not production.
+"""The Pulumi-bound half of the contract between the global and the regional stacks
+(R-STACK-2); the names themselves live once in ``contract.outputs`` (plain Python, shared with
+``dr/`` and the tests). The global stack exports through ``global_exports`` (which refuses
+names outside the contract and demands all of them); regional stacks read through
+``GlobalStack`` (which refuses names outside the contract). A name changed on one side only
+fails the tests, not production.
 """
 
 from __future__ import annotations
@@ -12,66 +12,15 @@ from collections.abc import Mapping
 
 import pulumi
 
-# Topology as the global stack last deployed it; regional stacks check theirs agrees, which
-# also enforces the deploy order global → regions after a topology change.
-DOMAIN = "domain"
-PRIMARY_REGION = "primaryRegion"
-REGIONS = "regions"
-# region → ARN of the multi-region key replica that encrypts replicated secrets there.
-REPLICATED_SECRETS_KEY_ARNS = "replicatedSecretsKeyArns"
-# Data tier: the Aurora global cluster the regional clusters join, its pinned engine version,
-# and region → ARN of the DB credential secret (primary copy in its home region, replicas
-# elsewhere) that each region's RDS Proxy and functions read locally.
-DB_GLOBAL_CLUSTER_ID = "dbGlobalClusterId"
-DB_ENGINE_VERSION = "dbEngineVersion"
-DB_SECRET_ARNS = "dbSecretArns"  # noqa: S105 (an output name, not a password)
-# region → ARN of the application login's secret (same layout), which RDS Proxy uses for it.
-DB_APP_SECRET_ARNS = "dbAppSecretArns"  # noqa: S105 (an output name)
-
-# Edge and storage (issue 6). The Route 53 zone the regional api.<domain> records and
-# certificate validation records go into.
-HOSTED_ZONE_ID = "hostedZoneId"
-# region → {"name", "arn"} of the replicated assets bucket, and region → its KMS key ARN
-# (uploads from the API and the identity pool role need both).
-ASSETS_BUCKETS = "assetsBuckets"
-ASSETS_KEY_ARNS = "assetsKeyArns"
-# region → name of the web app bucket CloudFront serves from (web deploy pipelines).
-WEB_BUCKETS = "webBuckets"
-DISTRIBUTION_ID = "distributionId"
-DISTRIBUTION_DOMAIN_NAME = "distributionDomainName"
-# Secrets Manager name of the origin-verify value; the same name resolves to the replica in
-# every serving region (the value itself is never exported).
-ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
-
-GLOBAL_OUTPUTS: frozenset[str] = frozenset(
-    {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
-    | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS, DB_APP_SECRET_ARNS}
-    | {
-        HOSTED_ZONE_ID,
-        ASSETS_BUCKETS,
-        ASSETS_KEY_ARNS,
-        WEB_BUCKETS,
-        DISTRIBUTION_ID,
-        DISTRIBUTION_DOMAIN_NAME,
-        ORIGIN_VERIFY_SECRET_NAME,
-    }
+from contract.names import (  # noqa: F401 (re-exported for the stacks)
+    API_PATH_PREFIX,
+    ORIGIN_VERIFY_HEADER,
+    ORIGIN_VERIFY_RULE_NAME,
+    api_web_acl_name,
+    origin_verify_secret_name,
 )
-
-# Conventions (not outputs) shared by the edge (global) and logic (regional) tiers: the
-# header CloudFront adds on the API origin, and the regional web ACL + rule that check it.
-# The origin-verify rotation function finds every regional web ACL by this name.
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-ORIGIN_VERIFY_RULE_NAME = "origin-verify"
-# CloudFront forwards /api/* unchanged; the regional custom domain maps base path "api".
-API_PATH_PREFIX = "api"
-
-
-def api_web_acl_name(environment: str, region: str) -> str:
-    return f"mobile-backend-{environment}-api-{region}"
-
-
-def origin_verify_secret_name(environment: str) -> str:
-    return f"mobile-backend/{environment}/origin-verify"
+from contract.outputs import *  # noqa: F403 (the output names, defined once in contract/)
+from contract.outputs import GLOBAL_OUTPUTS
 
 
 class ContractError(KeyError):
@@ -102,34 +51,3 @@ class GlobalStack:
             raise ContractError(f"{output!r} is not a global output named in stacks/contract.py")
         self.read.add(output)
         return self._ref.require_output(output)
-
-
-# What a regional stack exports, for operators, the DR runbook and the smoke test.
-REGIONAL_REGION = "region"
-REGIONAL_ROLE = "role"
-REGIONAL_PRIMARY_REGION = "primaryRegion"
-REGIONAL_VPC_ID = "vpcId"
-REGIONAL_PRIVATE_SUBNET_IDS = "privateSubnetIds"
-REGIONAL_ALARM_TOPIC_ARN = "alarmTopicArn"
-REGIONAL_EVENTS_TOPIC_ARN = "eventsTopicArn"
-REGIONAL_EVENTS_QUEUE_URL = "eventsQueueUrl"
-# [consumer DLQ, SNS delivery DLQ]: what an operator inspects and redrives after an incident.
-REGIONAL_EVENTS_DLQ_ARNS = "eventsDeadLetterQueueArns"
-# JSON platform → platform application ARN ("{}" when no push credentials are configured).
-REGIONAL_PUSH_PLATFORM_APPLICATIONS = "pushPlatformApplications"
-# The us-east-1 topic of this region's Route 53 health-check alarms.
-REGIONAL_HEALTH_ALARM_TOPIC_ARN = "healthAlarmTopicArn"
-REGIONAL_DASHBOARD_NAME = "dashboardName"
-# Data tier, for the logic tier's wiring, operators and the DR runbook.
-REGIONAL_DB_CLUSTER_ID = "dbClusterId"
-REGIONAL_DB_PROXY_ENDPOINT = "dbProxyEndpoint"
-REGIONAL_DB_PROXY_READER_ENDPOINT = "dbProxyReaderEndpoint"
-REGIONAL_DB_SECRET_ARN = "dbSecretArn"  # noqa: S105 (an output name)
-REGIONAL_DB_APP_SECRET_ARN = "dbAppSecretArn"  # noqa: S105 (an output name)
-# Logic and identity tiers.
-REGIONAL_API_URL = "apiUrl"
-REGIONAL_API_HEALTH_CHECK_ID = "apiHealthCheckId"
-REGIONAL_WEB_ACL_ARN = "apiWebAclArn"
-REGIONAL_USER_POOL_ID = "userPoolId"
-REGIONAL_USER_POOL_CLIENT_IDS = "userPoolClientIds"
-REGIONAL_IDENTITY_POOL_ID = "identityPoolId"

@@ -1,0 +1,141 @@
+"""Physical names both halves derive from the environment (and region): what the stacks
+create and what the functions, the DR tool and the local backend look up by name.
+
+Deterministic names are what let a function in one region find a resource of another stack
+without a cross-stack reference (peer user pools, every regional web ACL).
+"""
+
+from __future__ import annotations
+
+PROJECT = "mobile-backend"
+# S3 bucket names are global and at most 63 characters.
+S3_BUCKET_NAME_MAX = 63
+
+
+def prefix(environment: str) -> str:
+    """``mobile-backend-<env>``: the stem of every per-environment physical name."""
+    return f"{PROJECT}-{environment}"
+
+
+def regional_prefix(environment: str, region: str) -> str:
+    return f"{prefix(environment)}-{region}"
+
+
+def alias_prefix(environment: str) -> str:
+    """Stem of KMS aliases and secret names: ``mobile-backend/<env>``."""
+    return f"{PROJECT}/{environment}"
+
+
+# Lambda functions ---------------------------------------------------------------------------
+def function_name(environment: str, function: str) -> str:
+    """``api`` → ``mobile-backend-prod-api``; ``user_migration`` → ``…-user-migration``."""
+    return f"{prefix(environment)}-{function.replace('_', '-')}"
+
+
+def layer_name(environment: str, architecture: str) -> str:
+    return f"{prefix(environment)}-deps-{architecture}"
+
+
+# Cognito ------------------------------------------------------------------------------------
+def user_pool_name(environment: str) -> str:
+    """The same in every region, so every region finds every pool by name."""
+    return f"{prefix(environment)}-users"
+
+
+# App clients of each pool. The migration client is the one the trigger of a peer region
+# authenticates through (ADMIN_USER_PASSWORD_AUTH); the others are what apps sign in with.
+WEB_CLIENT = "web"
+MOBILE_CLIENT = "mobile"
+MIGRATION_CLIENT_NAME = "migration"
+
+
+# Messaging ----------------------------------------------------------------------------------
+def events_topic_name(environment: str) -> str:
+    return f"{prefix(environment)}-events"
+
+
+def events_queue_name(environment: str) -> str:
+    return f"{prefix(environment)}-events"
+
+
+def events_dlq_name(environment: str) -> str:
+    return f"{prefix(environment)}-events-dlq"
+
+
+def events_delivery_dlq_name(environment: str) -> str:
+    return f"{prefix(environment)}-events-delivery-dlq"
+
+
+def push_application_name(environment: str, platform: str) -> str:
+    return f"{prefix(environment)}-{platform}"
+
+
+# Storage ------------------------------------------------------------------------------------
+def bucket_name(environment: str, purpose: str, region: str, account_id: str) -> str:
+    """Deterministic, globally unique bucket name (the account id makes it unique), shortened
+    to the ``mb-`` stem when the long form exceeds 63 characters."""
+    name = f"{prefix(environment)}-{purpose}-{region}-{account_id}"
+    if len(name) > S3_BUCKET_NAME_MAX:
+        name = f"mb-{environment}-{purpose}-{region}-{account_id}"
+    if len(name) > S3_BUCKET_NAME_MAX:
+        raise ValueError(f"bucket name {name!r} is longer than {S3_BUCKET_NAME_MAX} characters")
+    return name
+
+
+# Every object a user uploads lives under this prefix, then the user's id.
+UPLOADS_PREFIX = "uploads/"
+
+# Data ---------------------------------------------------------------------------------------
+DB_NAME = "mobile"
+# Not "postgres": a non-default master user name is one guess fewer for an attacker (R-DATA-1).
+MASTER_USERNAME = "mobile_admin"
+# The application's login (api, subscriber, user_directory): table DML via the `app_rw`
+# group role, no DDL, no role management.
+APP_USERNAME = "app_user"
+DB_PORT = 5432
+
+
+def global_cluster_identifier(environment: str) -> str:
+    return prefix(environment)
+
+
+def cluster_identifier(environment: str, region: str) -> str:
+    return regional_prefix(environment, region)
+
+
+def db_secret_name(environment: str) -> str:
+    return f"{alias_prefix(environment)}/db/master"
+
+
+def db_app_secret_name(environment: str) -> str:
+    return f"{alias_prefix(environment)}/db/app"
+
+
+def proxy_name(environment: str) -> str:
+    return f"{prefix(environment)}-db"
+
+
+# Edge and the regional WAF ------------------------------------------------------------------
+# The header CloudFront adds on the API origin, and the regional web ACL + rule that check it.
+# The origin-verify rotation function finds every regional web ACL by its name.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_RULE_NAME = "origin-verify"
+# CloudFront forwards /api/* unchanged; the regional custom domain maps base path "api".
+API_PATH_PREFIX = "api"
+
+
+def api_web_acl_name(environment: str, region: str) -> str:
+    return f"{prefix(environment)}-api-{region}"
+
+
+def origin_verify_secret_name(environment: str) -> str:
+    return f"{alias_prefix(environment)}/origin-verify"
+
+
+def rest_api_name(environment: str) -> str:
+    return f"{prefix(environment)}-api"
+
+
+# Observability ------------------------------------------------------------------------------
+def trail_name(environment: str) -> str:
+    return f"{prefix(environment)}-audit"
