@@ -17,10 +17,11 @@ import pulumi
 
 from components.api import STAGE, Api, ApiArgs
 from components.api_domain import HEALTH_PATH, ApiDomain, ApiDomainArgs
+from components.app_functions import AppFunctions, AppFunctionsArgs
 from components.function import ALIAS
 from components.identity import Identity, IdentityArgs
-from components.logic import Logic, LogicArgs
 from components.regional_waf import RegionalWaf, RegionalWafArgs
+from contract.environment import Variable
 from settings import Settings
 from stacks import artifacts, contract
 from stacks.providers import in_region
@@ -34,7 +35,7 @@ HEALTH_CHECK_PATH = f"/{STAGE}{HEALTH_PATH}"
 
 @dataclass
 class LogicTier:
-    logic: Logic
+    functions: AppFunctions
     identity: Identity
     api: Api
     waf: RegionalWaf
@@ -68,17 +69,17 @@ def build_logic_tier(
     vpc_id: pulumi.Input[str],
     private_subnet_ids: pulumi.Input[Sequence[str]],
     global_stack: contract.GlobalStack,
-    db_environment: Mapping[str, pulumi.Input[str]] | None = None,
-    db_statements: Sequence[Mapping[str, Any]] = (),
-    events_topic_arn: pulumi.Input[str] | None = None,
-    assets_bucket_name: pulumi.Input[str] | None = None,
-    assets_bucket_arn: pulumi.Input[str] | None = None,
-    assets_key_arn: pulumi.Input[str] | None = None,
+    db_environment: Mapping[Variable, pulumi.Input[str]],
+    db_statements: Sequence[Mapping[str, Any]],
+    events_topic_arn: pulumi.Input[str],
+    assets_bucket_name: pulumi.Input[str],
+    assets_bucket_arn: pulumi.Input[str],
+    assets_key_arn: pulumi.Input[str],
     layer_arn: pulumi.Input[str],
-    api_statements: Sequence[Mapping[str, Any]] = (),
-    push_env_json: pulumi.Input[str] = "{}",
-    extra_security_group_ids: Sequence[pulumi.Input[str]] = (),
-    subscriber_statements: Sequence[Mapping[str, Any]] = (),
+    api_statements: Sequence[Mapping[str, Any]],
+    push_env_json: pulumi.Input[str],
+    extra_security_group_ids: Sequence[pulumi.Input[str]],
+    subscriber_statements: Sequence[Mapping[str, Any]],
 ) -> LogicTier:
     regional = settings.regional
     assert regional is not None
@@ -86,9 +87,10 @@ def build_logic_tier(
     opts = in_region(provider)
     env = settings.environment
 
-    logic = Logic(
+    # "logic": the resource name it was deployed under (URN-stable across the rename).
+    functions = AppFunctions(
         "logic",
-        LogicArgs(
+        AppFunctionsArgs(
             environment=env,
             region=regional.region,
             regions=settings.region_names,
@@ -99,11 +101,11 @@ def build_logic_tier(
             private_subnet_ids=private_subnet_ids,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
-            code={fn: artifacts.function_code(fn) for fn in Logic.FUNCTIONS},
+            code={fn: artifacts.function_code(fn) for fn in AppFunctions.FUNCTIONS},
             layer_arn=layer_arn,
             reserved_concurrency=regional.reserved_concurrency,
             provisioned_concurrency=regional.provisioned_concurrency,
-            db_environment=dict(db_environment or {}),
+            db_environment=db_environment,
             db_statements=db_statements,
             events_topic_arn=events_topic_arn,
             assets_bucket_name=assets_bucket_name,
@@ -123,8 +125,8 @@ def build_logic_tier(
             region=regional.region,
             account_id=account_id,
             mfa=config.mfa,
-            migration_function_name=logic.user_migration.function.name,
-            migration_alias_arn=logic.user_migration.alias_arn,
+            migration_function_name=functions.user_migration.function.name,
+            migration_alias_arn=functions.user_migration.alias_arn,
             migration_qualifier=ALIAS,
             web_callback_urls=[f"https://{settings.domain}/auth/callback"],
             mobile_callback_urls=["examplehealth://auth/callback"],
@@ -141,10 +143,10 @@ def build_logic_tier(
             region=regional.region,
             account_id=account_id,
             document=load_openapi(),
-            api_function_name=logic.api.function.name,
-            api_invoke_arn=logic.api.invoke_arn,
-            authorizer_function_name=logic.authorizer.function.name,
-            authorizer_invoke_arn=logic.authorizer.invoke_arn,
+            api_function_name=functions.api.function.name,
+            api_invoke_arn=functions.api.invoke_arn,
+            authorizer_function_name=functions.authorizer.function.name,
+            authorizer_invoke_arn=functions.authorizer.invoke_arn,
             qualifier=ALIAS,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
@@ -186,4 +188,4 @@ def build_logic_tier(
         ),
         opts=opts,
     )
-    return LogicTier(logic=logic, identity=identity, api=api, waf=waf, domain=domain)
+    return LogicTier(functions=functions, identity=identity, api=api, waf=waf, domain=domain)

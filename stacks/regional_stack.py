@@ -16,15 +16,16 @@ from components.alarms import (
     WafTarget,
 )
 from components.alerts import AlarmTopic, AlarmTopicArgs
+from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
 from components.database import Database, DatabaseArgs, DatabaseCode
 from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
-from components.logic import TIMEOUTS as FUNCTION_TIMEOUTS
-from components.logic import Logic, function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.web_config import WebConfig, WebConfigArgs
+from contract import names
+from contract.functions import spec as function_spec
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.logic_tier import build_logic_tier
@@ -105,7 +106,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     layer = DependencyLayer(
         "deps",
         DependencyLayerArgs(
-            layer_name=f"mobile-backend-{env}-deps-arm64", code=artifacts.layer_code("arm64")
+            layer_name=names.layer_name(env, "arm64"), code=artifacts.layer_code("arm64")
         ),
         opts=opts,
     )
@@ -117,7 +118,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             region=region,
             environment=env,
             messaging_key_arn=keys.arns["messaging"],
-            subscriber_timeout_seconds=FUNCTION_TIMEOUTS["subscriber"],
+            subscriber_timeout_seconds=function_spec("subscriber").timeout_seconds,
             batch_size=regional.messaging.subscriber_batch_size,
             batch_window_seconds=regional.messaging.subscriber_batch_window_seconds,
             max_receive_count=regional.messaging.dlq_max_receive_count,
@@ -186,7 +187,8 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=opts,
     )
 
-    # Logic and identity tiers (docs/logic.md), fed by the data and messaging tiers.
+    # Logic and identity tiers (docs/logic.md), fed by the data, messaging and storage tiers.
+    assets_bucket = _for_region(global_stack.require(contract.ASSETS_BUCKETS), region)
     logic_tier = build_logic_tier(
         settings,
         provider=provider,
@@ -200,16 +202,20 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         db_statements=database.app_statements,
         extra_security_group_ids=[database.client_security_group_id],
         events_topic_arn=messaging.topic_arn,
+        # This region's copy of the replicated assets bucket (uploads) and its key.
+        assets_bucket_name=assets_bucket.apply(lambda bucket: bucket["name"]),
+        assets_bucket_arn=assets_bucket.apply(lambda bucket: bucket["arn"]),
+        assets_key_arn=_for_region(global_stack.require(contract.ASSETS_KEY_ARNS), region),
         api_statements=[*messaging.publisher_statements, *push.statements],
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
     )
-    logic = logic_tier.logic
+    functions = logic_tier.functions
     messaging.connect_subscriber(
-        logic.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
+        functions.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
     )
 
-    name_prefix = f"mobile-backend-{env}-{region}"
+    name_prefix = names.regional_prefix(env, region)
     slo_alarms = Alarms(
         "slo-alarms",
         AlarmsArgs(
@@ -219,12 +225,12 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             api=ApiTarget(api_name=logic_tier.api.api_name, stage_name=logic_tier.api.stage_name),
             # Alarm keys (and runbook anchors) use hyphens: user_migration → user-migration.
             functions={
-                fn.replace("_", "-"): FunctionTarget(
-                    function_name=function_name(env, fn),
+                function_spec(fn).service: FunctionTarget(
+                    function_name=names.function_name(env, fn),
                     reserved_concurrency=regional.reserved_concurrency[fn],
                     provisioned_concurrency=regional.provisioned_concurrency[fn],
                 )
-                for fn in logic.functions
+                for fn in functions.functions
             },
             queue=QueueTarget(
                 queue_name=messaging.queue_name,
@@ -237,7 +243,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                 proxy_name=database.proxy_name,
                 # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
                 proxy_client_connection_limit=sum(
-                    regional.reserved_concurrency[fn] for fn in Logic.DATABASE_FUNCTIONS
+                    regional.reserved_concurrency[fn] for fn in AppFunctions.DATABASE_FUNCTIONS
                 ),
             ),
             waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),

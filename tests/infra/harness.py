@@ -283,17 +283,30 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 
 def _alias_outputs(args, region, arn, resource_id):
+    # As Lambda names them: the alias ARN is the function's ARN qualified by the alias name.
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('functionName')}:" + str(
+        args.inputs.get("name")
+    )
     return {
+        "arn": arn,
         "invokeArn": (
             f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-        )
+        ),
     }
 
 
 # Outputs AWS computes that the programs read (mock values shaped like the real ones).
 _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
     "aws:lambda/alias:Alias": _alias_outputs,
-    "aws:lambda/function:Function": lambda args, region, arn, rid: {"version": "1"},
+    # S3 ARNs carry neither region nor account: arn:aws:s3:::<bucket>.
+    "aws:s3/bucket:Bucket": lambda args, region, arn, rid: {
+        "arn": f"arn:aws:s3:::{args.inputs.get('bucket') or args.name}",
+        "bucket": args.inputs.get("bucket") or args.name,
+    },
+    "aws:lambda/function:Function": lambda args, region, arn, rid: {
+        "version": "1",
+        "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('name')}",
+    },
     "aws:apigateway/restApi:RestApi": lambda args, region, arn, rid: {
         "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT}:{rid}",
         "rootResourceId": f"{rid}-root",
