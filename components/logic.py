@@ -49,7 +49,7 @@ DESCRIPTIONS = {
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOADS_PREFIX = "uploads/"
 POSTGRES_PORT = 5432
-METRICS_NAMESPACE = "mobile-backend"
+from contract.telemetry import METRICS_NAMESPACE  # noqa: E402 (where the literal was)
 
 
 def function_name(environment: str, function: str) -> str:

@@ -25,6 +25,7 @@ from components.logic import Logic, function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.web_config import WebConfig, WebConfigArgs
+from contract.functions import spec
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.logic_tier import build_logic_tier
@@ -241,7 +242,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                 ),
             ),
             waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),
-            business=BusinessTarget(service="subscriber"),
+            business=BusinessTarget(service=spec("subscriber").service),
             dashboard_name=name_prefix,
         ),
         opts=opts,
