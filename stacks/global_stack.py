@@ -16,6 +16,7 @@ from components.origin_verify import (
     OriginVerifySecret,
     OriginVerifySecretArgs,
 )
+from components.replication_alarms import ReplicationAlarms, ReplicationAlarmsArgs
 from components.storage import (
     AccessLogBuckets,
     AccessLogBucketsArgs,
@@ -87,6 +88,18 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             log_buckets=access_logs.names,
             noncurrent_version_days=settings.edge.noncurrent_version_days,
             web_origins=(f"https://{settings.domain}", f"https://www.{settings.domain}"),
+        ),
+        providers=serving,
+    )
+    # This stack owns the replication, so it alarms on it, in the regions S3 publishes the
+    # metrics in, with a topic of its own there (R-OBS-1; docs/observability.md).
+    ReplicationAlarms(
+        "replication-alarms",
+        ReplicationAlarmsArgs(
+            account_id=account,
+            environment=settings.environment,
+            email=settings.alarm_email,
+            replications=assets.replications,
         ),
         providers=serving,
     )

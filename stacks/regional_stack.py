@@ -247,7 +247,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                 ),
             ),
             waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),
-            business=BusinessTarget(service="subscriber"),
+            business=BusinessTarget(service=function_spec("subscriber").service),
             dashboard_name=name_prefix,
         ),
         opts=opts,

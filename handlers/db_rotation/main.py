@@ -6,7 +6,6 @@ the secret (not through RDS Proxy), with TLS unless `DB_SSLMODE` says otherwise 
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from backend import aws
@@ -17,8 +16,8 @@ from handlers.observability import logger
 CONNECT_TIMEOUT = 5
 
 
-@functools.cache
 def settings() -> DbRotationSettings:
+    # Parsed at each connect (a rotation connects a few times a month): no stale copy.
     return DbRotationSettings.from_env()
 
 

@@ -49,7 +49,6 @@ def handler_settings(function: str) -> list[object]:
     if function == "db_rotation":
         from handlers.db_rotation import main
 
-        main.settings.cache_clear()
         return [main.settings(), env.Telemetry.from_env()]
     if function == "origin_verify_rotation":
         from handlers.origin_verify_rotation.rotation import RotationConfig
