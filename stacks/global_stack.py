@@ -202,7 +202,6 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.HOSTED_ZONE_ID: edge_tier.zone_id,
             contract.WEB_BUCKETS: edge_tier.web_bucket_names,
             contract.DISTRIBUTION_ID: edge_tier.distribution_id,
-            contract.DISTRIBUTION_DOMAIN_NAME: edge_tier.distribution_domain_name,
             contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,

@@ -2,8 +2,10 @@
 
 Kept apart from ``regional_stack.py`` so that file only gains one call: functions, identity,
 the REST API from the committed OpenAPI document, the regional WAF and ``api.<domain>``.
-Inputs owned by other tiers (database endpoints and grants, events topic, assets bucket, push
-applications) arrive as arguments and are passed through as they are; none is invented here.
+Inputs owned by other regional tiers (database endpoints and grants, events topic, push
+applications) arrive as arguments and are passed through as they are; what the global stack
+owns (the hosted zone, this region's assets bucket and its key) is read from it here. None is
+invented here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import pulumi
 
 from components.api import STAGE, Api, ApiArgs
-from components.api_domain import HEALTH_PATH, ApiDomain, ApiDomainArgs
+from components.api_domain import ApiDomain, ApiDomainArgs
 from components.app_functions import AppFunctions, AppFunctionsArgs
 from components.function import ALIAS
 from components.identity import Identity, IdentityArgs
@@ -30,7 +32,7 @@ OPENAPI_DOCUMENT = artifacts.ROOT / "openapi" / "openapi.json"
 # CloudFront forwards /api/* unchanged to api.<domain>; the stage is named and mapped "api",
 # so /api/<route> is the same path on the custom domain and the default endpoint.
 BASE_PATH = STAGE
-HEALTH_CHECK_PATH = f"/{STAGE}{HEALTH_PATH}"
+HEALTH_CHECK_PATH = f"/{STAGE}{contract.HEALTH_ROUTE}"
 
 
 @dataclass
@@ -72,9 +74,6 @@ def build_logic_tier(
     db_environment: Mapping[Variable, pulumi.Input[str]],
     db_statements: Sequence[Mapping[str, Any]],
     events_topic_arn: pulumi.Input[str],
-    assets_bucket_name: pulumi.Input[str],
-    assets_bucket_arn: pulumi.Input[str],
-    assets_key_arn: pulumi.Input[str],
     layer_arn: pulumi.Input[str],
     api_statements: Sequence[Mapping[str, Any]],
     push_env_json: pulumi.Input[str],
@@ -86,6 +85,10 @@ def build_logic_tier(
     config = regional.logic
     opts = in_region(provider)
     env = settings.environment
+    # The API presigns uploads into this region's bucket; identity-pool credentials reach the
+    # same bucket. Both need its key: the bucket encrypts with SSE-KMS.
+    assets_bucket = global_stack.require_for_region(contract.ASSETS_BUCKETS, regional.region)
+    assets_key_arn = global_stack.require_for_region(contract.ASSETS_KEY_ARNS, regional.region)
 
     # "logic": the resource name it was deployed under (URN-stable across the rename).
     functions = AppFunctions(
@@ -108,7 +111,7 @@ def build_logic_tier(
             db_environment=db_environment,
             db_statements=db_statements,
             events_topic_arn=events_topic_arn,
-            assets_bucket_name=assets_bucket_name,
+            assets_bucket_name=assets_bucket.apply(lambda bucket: bucket["name"]),
             assets_key_arn=assets_key_arn,
             api_statements=api_statements,
             push_env_json=push_env_json,
@@ -131,7 +134,7 @@ def build_logic_tier(
             web_callback_urls=[f"https://{settings.domain}/auth/callback"],
             mobile_callback_urls=["examplehealth://auth/callback"],
             federation=config.federation,
-            assets_bucket_arn=assets_bucket_arn,
+            assets_bucket_arn=assets_bucket.apply(lambda bucket: bucket["arn"]),
             assets_key_arn=assets_key_arn,
         ),
         opts=opts,

@@ -46,20 +46,6 @@ def _check_topology(settings: Settings, deployed_primary: str, deployed_regions:
     return deployed_primary
 
 
-def _for_region(by_region: pulumi.Output, region: str) -> pulumi.Output:
-    """This region's entry of a region → value global output, or the deploy-order fix."""
-
-    def pick(mapping: dict) -> str:
-        if region not in mapping:
-            raise pulumi.RunError(
-                f"the global stack has no entry for {region} (it knows {sorted(mapping)}). "
-                "Fix: deploy the global stack first (global → primary → secondaries)."
-            )
-        return mapping[region]
-
-    return by_region.apply(pick)
-
-
 def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     regional = settings.regional
     assert regional is not None
@@ -148,10 +134,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             is_secret_home=region == data.secret_home_region,
             global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
             engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
-            secret_arn=_for_region(global_stack.require(contract.DB_SECRET_ARNS), region),
-            app_secret_arn=_for_region(global_stack.require(contract.DB_APP_SECRET_ARNS), region),
-            secrets_key_arn=_for_region(
-                global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS), region
+            secret_arn=global_stack.require_for_region(contract.DB_SECRET_ARNS, region),
+            app_secret_arn=global_stack.require_for_region(contract.DB_APP_SECRET_ARNS, region),
+            secrets_key_arn=global_stack.require_for_region(
+                contract.REPLICATED_SECRETS_KEY_ARNS, region
             ),
             data_key_arn=keys.arns["data"],
             logs_key_arn=keys.arns["logs"],
@@ -188,7 +174,6 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     )
 
     # Logic and identity tiers (docs/logic.md), fed by the data, messaging and storage tiers.
-    assets_bucket = _for_region(global_stack.require(contract.ASSETS_BUCKETS), region)
     logic_tier = build_logic_tier(
         settings,
         provider=provider,
@@ -202,10 +187,6 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         db_statements=database.app_statements,
         extra_security_group_ids=[database.client_security_group_id],
         events_topic_arn=messaging.topic_arn,
-        # This region's copy of the replicated assets bucket (uploads) and its key.
-        assets_bucket_name=assets_bucket.apply(lambda bucket: bucket["name"]),
-        assets_bucket_arn=assets_bucket.apply(lambda bucket: bucket["arn"]),
-        assets_key_arn=_for_region(global_stack.require(contract.ASSETS_KEY_ARNS), region),
         api_statements=[*messaging.publisher_statements, *push.statements],
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
@@ -298,7 +279,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         "web-config",
         WebConfigArgs(
             region=region,
-            bucket=global_stack.require(contract.WEB_BUCKETS).apply(lambda names: names[region]),
+            bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
             web_client_id=logic_tier.identity.client_ids["web"],
         ),

@@ -1,9 +1,10 @@
 """Offline synthesis of the real stacks under Pulumi mocks, with a record of every resource.
 
-``synthesize("prod-eu", global_outputs=...)`` loads ``Pulumi.yaml`` + ``Pulumi.prod-eu.yaml``
+``synthesize("prod-eu", stack_outputs=...)`` loads ``Pulumi.yaml`` + ``Pulumi.prod-eu.yaml``
 exactly as the CLI would merge them, runs the program with mocks, and returns a ``Synthesis``
 listing every registered resource (type, name, inputs, parent, provider) plus the outputs the
-program exported. No Pulumi CLI, no AWS account.
+program exported. No Pulumi CLI, no AWS account. The program reads its Lambda code from a
+build tree: ``stage_build`` lays out the one ``make build`` produces (mocks never open it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def _config_text(value: Any) -> str:
     return str(value)
 
 
+GLOBAL_STACK = "prod-global"
+REGIONAL_STACKS = ("prod-eu", "prod-us")
+
+
 def load_stack_config(stack: str) -> dict[str, str]:
     """Merge project-level config (Pulumi.yaml) and the stack file, as the CLI does."""
     project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -52,6 +57,25 @@ def load_stack_config(stack: str) -> dict[str, str]:
     for key, value in (stack_file.get("config") or {}).items():
         merged[key] = _config_text(value)
     return merged
+
+
+def global_stack_name(stack: str) -> str:
+    """The fully qualified global stack a regional stack references (its StackReference)."""
+    return load_stack_config(stack)[f"{PROJECT}:globalStack"]
+
+
+def stage_build(root: Path) -> Path:
+    """The layout ``make build`` produces under ``root`` (empty: the stacks only point at it)."""
+    from stacks import artifacts
+
+    for name in artifacts.FUNCTIONS:
+        (root / "functions" / name / "handlers" / name).mkdir(parents=True, exist_ok=True)
+    sql = root / "functions" / "migrations" / "backend" / "migrations"
+    sql.mkdir(parents=True, exist_ok=True)
+    (sql / "0001_init.sql").write_text("CREATE TABLE example (id uuid PRIMARY KEY);\n")
+    for arch in artifacts.ARCHITECTURES:
+        (root / "layers" / arch / "python").mkdir(parents=True, exist_ok=True)
+    return root
 
 
 @dataclass
@@ -125,6 +149,12 @@ class Synthesis:
 
     def children_of(self, component: Resource) -> list[Resource]:
         return [r for r in self.resources if r.parent == component.urn]
+
+    def stack_output_json(self) -> str:
+        """The outputs as ``pulumi stack output --json -s <stack>`` prints them. The stacks
+        export no secret (the CLI would print "[secret]"), and ``json`` refuses any value the
+        CLI could not have printed."""
+        return json.dumps(self.outputs, indent=2) + "\n"
 
 
 def provider_tags(provider: Resource) -> dict[str, str]:

@@ -16,8 +16,8 @@ from contract import environment as env
 from contract import names
 from contract.functions import FUNCTIONS, SPECS
 from handlers import common
-from tests.infra.conftest import GLOBAL, global_stack_name
-from tests.infra.harness import Synthesis, synthesize
+from tests.infra.harness import GLOBAL_STACK as GLOBAL
+from tests.infra.harness import Synthesis, global_stack_name, synthesize
 
 FUNCTION = "aws:lambda/function:Function"
 

@@ -19,8 +19,7 @@ import pytest
 
 import stacks
 from policy.controls import CONTROLS_BY_NAME, METRIC_ALARM, evaluate
-from tests.infra.conftest import global_stack_name
-from tests.infra.harness import synthesize
+from tests.infra.harness import global_stack_name, synthesize
 from tests.policy.graph import context_of, resources_of, violations_of
 
 STACKS = ("prod-global", "prod-eu", "prod-us")
