@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from backend.user_ids import UID_LENGTH, UID_SCHEMA_NAME
 from backend.user_migration import COPIED_ATTRIBUTES
+from contract import names
 from contract.names import MIGRATION_CLIENT_NAME, user_pool_name
 from settings import FederationProvider
 
@@ -197,7 +198,7 @@ class Identity(pulumi.ComponentResource):
             # The hosted UI (needed for social sign-in) lives on a prefix domain.
             aws.cognito.UserPoolDomain(
                 f"{name}-domain",
-                domain=f"mobile-backend-{env}-{args.region}",
+                domain=names.regional_prefix(env, args.region),
                 user_pool_id=pool.id,
                 opts=child,
             )

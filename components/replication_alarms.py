@@ -21,6 +21,7 @@ import pulumi
 from components.alarms import Alarms, AlarmsArgs, ReplicationTarget
 from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.keys import Keys, KeysArgs
+from contract import names
 from contract.names import regional_prefix
 
 
@@ -71,7 +72,7 @@ class ReplicationAlarms(pulumi.ComponentResource):
                     environment=args.environment,
                     # Aliases are per account and region: the regional stack's own messaging
                     # key already holds alias/mobile-backend/<env>/messaging there.
-                    alias_prefix=f"mobile-backend/{args.environment}/replication-alarms",
+                    alias_prefix=f"{names.alias_prefix(args.environment)}/replication-alarms",
                     purposes=("messaging",),
                 ),
                 opts=in_region,

@@ -29,6 +29,7 @@ from components.bucket_policies import (
 )
 from components.keys import Keys, KeysArgs
 from components.policy_documents import assume_role_policy
+from contract import names
 
 
 def log_delivery_key(
@@ -166,7 +167,7 @@ class AccessLogBuckets(pulumi.ComponentResource):
                 f"{name}-{region}-key",
                 account_id=args.account_id,
                 service="logging.s3.amazonaws.com",
-                alias=f"alias/mobile-backend/{args.environment}/access-logs",
+                alias=f"alias/{names.alias_prefix(args.environment)}/access-logs",
                 description=f"mobile-backend {args.environment} S3 access logs ({region})",
                 opts=in_region,
             )
@@ -230,7 +231,7 @@ class ReplicatedAssets(pulumi.ComponentResource):
                     account_id=args.account_id,
                     region=region,
                     environment=args.environment,
-                    alias_prefix=f"mobile-backend/{args.environment}/assets",
+                    alias_prefix=f"{names.alias_prefix(args.environment)}/assets",
                     purposes=("data",),
                 ),
                 opts=in_region,

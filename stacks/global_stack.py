@@ -24,6 +24,7 @@ from components.storage import (
     ReplicatedAssetsArgs,
 )
 from components.web_content import web_files
+from contract import names
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -47,7 +48,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=EDGE_REGION,
             environment=settings.environment,
-            alias_prefix=f"mobile-backend/{settings.environment}/global",
+            alias_prefix=f"{names.alias_prefix(settings.environment)}/global",
             purposes=("logs", "secrets"),
         ),
         opts=in_region(edge),
@@ -64,7 +65,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             environment=settings.environment,
             # Pinned like the DB secret: a key must not change home when the writer moves.
             home_region=settings.data.secret_home_region,
-            alias_prefix=f"mobile-backend/{settings.environment}/replicated",
+            alias_prefix=f"{names.alias_prefix(settings.environment)}/replicated",
             extra_statements=_dev_account_statements(settings),
         ),
         providers=serving,

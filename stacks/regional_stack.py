@@ -65,7 +65,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=region,
             environment=env,
-            alias_prefix=f"mobile-backend/{env}",
+            alias_prefix=names.alias_prefix(env),
         ),
         opts=opts,
     )
@@ -248,7 +248,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=EDGE_REGION,
             environment=env,
-            alias_prefix=f"mobile-backend/{env}/{region}-health",
+            alias_prefix=f"{names.alias_prefix(env)}/{region}-health",
             purposes=("messaging",),
         ),
         opts=in_region(edge),
