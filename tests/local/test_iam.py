@@ -2,7 +2,7 @@
 
 Three layers: the pure evaluator (IAM identity-policy rules), `request_of` (what AWS
 authorizes for a boto3 call), and `enforce` on moto with the statements the stacks declare
-(components.logic, components.messaging, components.data_rules), driven where possible by
+(components.app_functions, components.messaging, components.data_rules), driven where possible by
 the backend code the functions run.
 """
 
@@ -16,13 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from components.logic import (
-    MIGRATION_CLIENT_NAME,
-    api_statements,
-    function_name,
-    user_migration_statements,
-    user_pool_name,
-)
 from moto import mock_aws
 
 from backend import aws as backend_aws
@@ -30,6 +23,7 @@ from backend import rotation, uploads, user_migration
 from backend.identity import Caller
 from backend.models import UploadRequest
 from components import data_rules
+from components.app_functions import api_statements, user_migration_statements
 from components.messaging import (
     PUSH_PLATFORMS,
     platform_application_arn,
@@ -38,6 +32,7 @@ from components.messaging import (
     resource_names,
     subscriber_statements,
 )
+from contract.names import MIGRATION_CLIENT_NAME, function_name, user_pool_name
 from local.iam import (
     DB_AUTH_TOKEN_OPERATION,
     Decision,
@@ -763,15 +758,13 @@ def test_the_api_role_downloads_with_head_and_presigned_get(api_world: dict) -> 
     assert refused(no_key) == no_allow("kms:Decrypt", ASSETS_KEY)
 
 
-def test_the_api_role_lists_the_uploads_prefix_only(api_world: dict) -> None:
+def test_the_api_role_cannot_list_the_bucket_not_even_its_uploads_prefix(api_world: dict) -> None:
     s3 = boto3.client("s3", region_name=REGION)
 
-    with api_enforced(api_world):
+    with api_enforced(api_world), pytest.raises(ClientError) as own_prefix:
         s3.list_objects_v2(Bucket=BUCKET_NAME, Prefix=f"uploads/{CALLER.sub}/")
-        with pytest.raises(ClientError) as everything:
-            s3.list_objects_v2(Bucket=BUCKET_NAME)
 
-    assert refused(everything) == no_allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET_NAME}")
+    assert refused(own_prefix) == no_allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET_NAME}")
 
 
 def test_the_api_role_registers_devices_and_pushes_only_to_its_applications(
