@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import document
+from components.policy_documents import deny_insecure_transport, document
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,7 @@ def alarm_topic_policy(topic_arn: str, account_id: str) -> dict:
             "Resource": topic_arn,
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
-        {
-            "Sid": "DenyPlaintextTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport("sns:Publish", topic_arn),
     )
 
 

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import openapi
+from components.log_group import LogStorage, encrypted_log_group
 from contract import names
 
 STAGE = "api"
@@ -159,19 +160,20 @@ class Api(pulumi.ComponentResource):
             opts=child,
         )
 
-        access_logs = aws.cloudwatch.LogGroup(
+        log_storage = LogStorage(args.logs_key_arn, args.log_retention_days)
+        access_logs = encrypted_log_group(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{api_name}/access",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"/aws/apigateway/{api_name}/access",
+            storage=log_storage,
             opts=child,
         )
         # API Gateway would create this group itself, unencrypted and kept forever.
-        execution_logs = aws.cloudwatch.LogGroup(
+        execution_logs = encrypted_log_group(
             f"{name}-execution-logs",
-            name=rest_api.id.apply(lambda api_id: f"API-Gateway-Execution-Logs_{api_id}/{STAGE}"),
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=rest_api.id.apply(
+                lambda api_id: f"API-Gateway-Execution-Logs_{api_id}/{STAGE}"
+            ),
+            storage=log_storage,
             opts=child,
         )
 

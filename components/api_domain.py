@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.certificate import Host, dns_validated_certificate
+
 
 @dataclass(frozen=True)
 class ApiDomainArgs:
@@ -41,8 +43,10 @@ def failover_seconds(interval: int, threshold: int, ttl: int, probe_seconds: int
 
 
 class ApiDomain(pulumi.ComponentResource):
-    """Creates ``aws.acm.Certificate`` (DNS-validated in the global zone), its validation
-    ``route53.Record`` and ``acm.CertificateValidation``, ``apigateway.DomainName`` (REGIONAL,
+    """Creates a DNS-validated certificate in the global zone (``components.certificate``: the
+    ``acm.Certificate``, its validation ``route53.Record`` and ``acm.CertificateValidation``;
+    ACM uses the same CNAME for the same name in every region, so each regional stack writes,
+    and may overwrite, the identical record), ``apigateway.DomainName`` (REGIONAL,
     TLS 1.2), ``apigateway.BasePathMapping``, ``route53.HealthCheck`` (HTTPS, SNI) and the
     latency ``route53.Record`` (CNAME with the health check).
 
@@ -53,36 +57,17 @@ class ApiDomain(pulumi.ComponentResource):
         super().__init__("mobile-backend:logic:ApiDomain", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=args.domain_name,
-            validation_method="DNS",
-            key_algorithm="RSA_2048",
-            opts=child,
-        )
-        option = certificate.domain_validation_options[0]
-        # ACM uses the same validation CNAME for the same name in every region of an account,
-        # so each regional stack writes (and may overwrite) the identical record.
-        validation_record = aws.route53.Record(
-            f"{name}-certificate-validation",
+        certificate_arn = dns_validated_certificate(
+            name,
+            hosts=[Host(args.domain_name)],
             zone_id=args.hosted_zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=child,
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
+            key_algorithm="RSA_2048",
             opts=child,
         )
         domain = aws.apigateway.DomainName(
             f"{name}-domain",
             domain_name=args.domain_name,
-            regional_certificate_arn=validation.certificate_arn,
+            regional_certificate_arn=certificate_arn,
             endpoint_configuration={"types": "REGIONAL"},
             security_policy="TLS_1_2",
             opts=child,
@@ -124,7 +109,7 @@ class ApiDomain(pulumi.ComponentResource):
 
         self.regional_domain_name = domain.regional_domain_name
         self.health_check_id = health_check.id
-        self.certificate_arn = validation.certificate_arn
+        self.certificate_arn = certificate_arn
         self.register_outputs(
             {
                 "regional_domain_name": self.regional_domain_name,

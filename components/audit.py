@@ -22,18 +22,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import (
-    PARTITION,
-    account_administers_key,
-    assume_role_policy,
-    document,
-)
+from components.kms import customer_managed_key
+from components.log_group import LogStorage, encrypted_log_group
+from components.policy_documents import PARTITION, assume_role_policy, document
+from components.private_bucket import AccessLogs, Grants, private_bucket
 from contract import names
 
 LOCK_MODE = "COMPLIANCE"
 GLACIER_IR_AFTER_DAYS = 90
 DEEP_ARCHIVE_AFTER_DAYS = 365
-TRAIL_KEY_DELETION_WINDOW_DAYS = 30
 
 
 def trail_name(environment: str) -> str:
@@ -44,10 +41,9 @@ def trail_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:{PARTITION}:cloudtrail:{region}:{account_id}:trail/{name}"
 
 
-def trail_key_policy(account_id: str, trail: str) -> dict[str, Any]:
+def trail_key_statements(account_id: str, trail: str) -> list[dict[str, Any]]:
     """CloudTrail may use the key only for our trail, and only with its encryption context."""
-    return document(
-        account_administers_key(account_id),
+    return [
         {
             "Sid": "CloudTrailEncryptsThisTrailsLogs",
             "Effect": "Allow",
@@ -71,13 +67,12 @@ def trail_key_policy(account_id: str, trail: str) -> dict[str, Any]:
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceArn": trail}},
         },
-    )
+    ]
 
 
-def audit_bucket_policy(bucket_arn: str, account_id: str, trail: str) -> dict[str, Any]:
-    """CloudTrail (this trail only) checks the ACL and writes under AWSLogs/<account>/;
-    nothing reaches the bucket without TLS."""
-    return document(
+def trail_delivery_statements(bucket_arn: str, account_id: str, trail: str) -> list[dict[str, Any]]:
+    """CloudTrail (this trail only) checks the ACL and writes under AWSLogs/<account>/."""
+    return [
         {
             "Sid": "CloudTrailChecksAcl",
             "Effect": "Allow",
@@ -99,15 +94,7 @@ def audit_bucket_policy(bucket_arn: str, account_id: str, trail: str) -> dict[st
                 }
             },
         },
-        {
-            "Sid": "DenyPlaintextTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    )
+    ]
 
 
 def delivery_role_policy(log_group_arn: str) -> dict[str, Any]:
@@ -171,6 +158,8 @@ class AuditTrailArgs:
     log_retention_days: int
     # Object Lock retention of every log file (COMPLIANCE mode: cannot be shortened).
     retention_days: int
+    # The server-access-log bucket of ``region``, where the audit bucket's access logs go.
+    access_log_bucket: pulumi.Input[str]
     # Assets buckets whose object-level reads and writes are audited (edge/storage tier).
     data_event_bucket_arns: Sequence[pulumi.Input[str]] = ()
 
@@ -196,70 +185,55 @@ class AuditTrail(pulumi.ComponentResource):
         # Known before the trail exists, so key and bucket policies can name it (no cycle).
         arn_of_trail = account.apply(lambda a: trail_arn(args.region, a, trail_physical))
 
-        key = aws.kms.Key(
+        key = customer_managed_key(
             f"{name}-key",
             description=f"mobile-backend {args.environment} CloudTrail log files",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=TRAIL_KEY_DELETION_WINDOW_DAYS,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            policy=pulumi.Output.all(account, arn_of_trail).apply(
-                lambda v: json.dumps(trail_key_policy(v[0], v[1]))
+            account_id=account,
+            alias=f"alias/{names.alias_prefix(args.environment)}/audit",
+            service_statements=lambda account_id: trail_key_statements(
+                account_id, trail_arn(args.region, account_id, trail_physical)
             ),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{names.alias_prefix(args.environment)}/audit",
-            target_key_id=key.key_id,
             opts=child,
         )
 
-        bucket = aws.s3.Bucket(
+        plan = lifecycle_plan(args.retention_days)
+        audit_bucket = private_bucket(
             f"{name}-bucket",
-            bucket=account.apply(lambda a: f"{names.prefix(args.environment)}-audit-{a}"),
-            # Object Lock can only be switched on when the bucket is created.
-            object_lock_enabled=True,
-            force_destroy=False,
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
+            account.apply(lambda a: f"{names.prefix(args.environment)}-audit-{a}"),
+            key_arn=key.arn,
+            lifecycle_rules=[
+                {
+                    "id": "age-out-audit-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "transitions": [
+                        {"days": days, "storage_class": storage}
+                        for days, storage in plan["transitions"]
+                    ],
+                    "expiration": {"days": plan["expiration_days"]},
+                    "noncurrent_version_expiration": {"noncurrent_days": plan["expiration_days"]},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
             ],
+            # Server access logs of the audit bucket (who read or tried to change the trail),
+            # kept in the log bucket of its region.
+            access_logs=AccessLogs(args.access_log_bucket, f"s3/{args.region}/audit/"),
+            versioned=True,
+            object_lock=True,
+            policy=Grants(
+                lambda bucket, arn, account_id, trail: trail_delivery_statements(
+                    arn, account_id, trail
+                ),
+                [account, arn_of_trail],
+            ),
+            # Resource names from before the shared recipe (URNs kept through aliases).
+            legacy_names={
+                part: f"{name}-{part}"
+                for part in ("versioning", "encryption", "public-access", "ownership", "lifecycle")
+            },
             opts=child,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
+        bucket = audit_bucket.bucket
         aws.s3.BucketObjectLockConfiguration(
             f"{name}-object-lock",
             bucket=bucket.id,
@@ -269,51 +243,13 @@ class AuditTrail(pulumi.ComponentResource):
                     mode=LOCK_MODE, days=args.retention_days
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        plan = lifecycle_plan(args.retention_days)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="age-out-audit-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    transitions=[
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                            days=days, storage_class=storage
-                        )
-                        for days, storage in plan["transitions"]
-                    ],
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=plan["expiration_days"]
-                    ),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=plan["expiration_days"]
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-bucket-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, account, arn_of_trail).apply(
-                lambda v: json.dumps(audit_bucket_policy(v[0], v[1], v[2]))
-            ),
-            # A policy applied before the public access block could be judged public.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[audit_bucket.versioning]),
         )
 
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-logs",
-            name=f"/aws/cloudtrail/{trail_physical}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"/aws/cloudtrail/{trail_physical}",
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=child,
         )
         role = aws.iam.Role(
@@ -358,7 +294,9 @@ class AuditTrail(pulumi.ComponentResource):
                 ]
             ),
             # CloudTrail checks bucket policy, key policy and role when the trail is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket_policy, role_policy, key]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[audit_bucket.policy, role_policy, key]
+            ),
         )
 
         self.trail_arn = trail.arn

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.policy_documents import PARTITION, account_administers_key, document
+from components.policy_documents import PARTITION, document, key_policy_document
 from contract import names
 
 # R-S3-3: Standard → Standard-IA → Glacier Instant Retrieval → Glacier Deep Archive, counted
@@ -35,27 +35,10 @@ def bucket_arn(name: str) -> str:
     return f"arn:{PARTITION}:s3:::{name}"
 
 
-def deny_insecure_transport(bucket: str) -> dict[str, Any]:
-    """Refuse every request that does not use TLS (R-S3-1)."""
-    arn = bucket_arn(bucket)
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [arn, f"{arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def tls_only_policy(bucket: str) -> dict[str, Any]:
-    return document(deny_insecure_transport(bucket))
-
-
-def access_log_bucket_policy(bucket: str, account_id: str) -> dict[str, Any]:
+def access_log_delivery_statements(bucket: str, account_id: str) -> list[dict[str, Any]]:
     """Server access log delivery (the S3 logging service principal, not ACLs) from buckets
-    of this account only, plus TLS-only."""
-    return document(
+    of this account only."""
+    return [
         {
             "Sid": "S3ServerAccessLogDelivery",
             "Effect": "Allow",
@@ -63,14 +46,13 @@ def access_log_bucket_policy(bucket: str, account_id: str) -> dict[str, Any]:
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn(bucket)}/*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        },
-        deny_insecure_transport(bucket),
-    )
+        }
+    ]
 
 
-def web_bucket_policy(bucket: str, distribution_arn: str) -> dict[str, Any]:
-    """Only this CloudFront distribution (through Origin Access Control) may read; TLS only."""
-    return document(
+def web_read_statements(bucket: str, distribution_arn: str) -> list[dict[str, Any]]:
+    """Only this CloudFront distribution (through Origin Access Control) may read."""
+    return [
         {
             "Sid": "CloudFrontOriginAccessControlReadOnly",
             "Effect": "Allow",
@@ -78,30 +60,31 @@ def web_bucket_policy(bucket: str, distribution_arn: str) -> dict[str, Any]:
             "Action": "s3:GetObject",
             "Resource": f"{bucket_arn(bucket)}/*",
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-        },
-        deny_insecure_transport(bucket),
-    )
+        }
+    ]
 
 
 def web_key_policy(account_id: str, distribution_arn: str) -> dict[str, Any]:
     """KMS key of a web bucket: OAC fetches SSE-KMS objects as cloudfront.amazonaws.com, so
     the key policy (IAM cannot) must admit it, for this distribution only."""
-    return document(
-        account_administers_key(account_id),
-        {
-            "Sid": "CloudFrontDistributionDecryptsWebObjects",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"},
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-        },
+    return key_policy_document(
+        account_id,
+        [
+            {
+                "Sid": "CloudFrontDistributionDecryptsWebObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            }
+        ],
     )
 
 
-def log_delivery_key_policy(
+def log_delivery_key_statements(
     account_id: str, service: str, *, source_account_condition: bool = True
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     """KMS key of a log bucket: the delivering AWS service encrypts new log objects as itself
     (``logging.s3.amazonaws.com`` for S3 server access logs, ``delivery.logs.amazonaws.com``
     for CloudFront standard logs), so the key policy must admit it. Pinned to this account
@@ -116,10 +99,12 @@ def log_delivery_key_policy(
     }
     if source_account_condition:
         delivery["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    return document(
-        account_administers_key(account_id),
-        delivery,
-    )
+    return [delivery]
+
+
+def expire_logs_rules(days: int) -> list[dict[str, Any]]:
+    """Log objects expire after ``days`` (the stack's log retention), like their log groups."""
+    return [{"id": "expire-logs", "status": "Enabled", "filter": {}, "expiration": {"days": days}}]
 
 
 def lifecycle_rules(noncurrent_days: int) -> list[dict[str, Any]]:

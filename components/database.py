@@ -21,6 +21,7 @@ import pulumi_random as random
 
 from components import data_rules as rules
 from components.function import Function, FunctionArgs, VpcPlacement
+from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, document
 from contract import environment as env
 from contract import names
@@ -262,11 +263,10 @@ class Database(pulumi.ComponentResource):
         )
         # Created before the cluster so RDS exports into our encrypted group with retention,
         # instead of creating an unencrypted, never-expiring one itself.
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-postgresql-logs",
-            name=f"/aws/rds/cluster/{identifier}/postgresql",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"/aws/rds/cluster/{identifier}/postgresql",
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=child,
         )
 

@@ -18,11 +18,16 @@ import pulumi_aws as aws
 from components.bucket_policies import (
     AWSLOGSDELIVERY_CANONICAL_ID,
     bucket_name,
-    tls_only_policy,
-    web_bucket_policy,
+    expire_logs_rules,
     web_key_policy,
+    web_read_statements,
 )
-from components.storage import expire_logs, kms_encryption, log_delivery_key, private_bucket
+from components.certificate import Host, dns_validated_certificate
+from components.kms import customer_managed_key
+from components.log_group import LogStorage, encrypted_log_group
+from components.private_bucket import AccessLogs, Grants, PrivateBucket, private_bucket
+from components.storage import log_delivery_key
+from components.waf_rules import managed_rule_group, ordered, rate_limit_rule, visibility
 from components.web_content import WebFile
 from contract import names
 
@@ -73,49 +78,21 @@ class EdgeArgs:
     api_path_prefix: str = "api"
 
 
-def _visibility(metric: str) -> dict:
-    return {
-        "cloudwatch_metrics_enabled": True,
-        "metric_name": metric,
-        "sampled_requests_enabled": True,
-    }
+RATE_RULE = "rate-limit-per-ip"
 
 
-def _waf_rules(metric_prefix: str, rate_limit: int) -> list[dict]:
-    """AWS managed groups first (their own actions), then a per-IP rate limit that blocks."""
-    rules = [
-        {
-            "name": group,
-            "priority": priority,
-            "override_action": {"none": {}},
-            "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
-            "visibility_config": _visibility(f"{metric_prefix}-{group}"),
-        }
-        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
-    ]
-    rules.append(
-        {
-            "name": "rate-limit-per-ip",
-            "priority": len(MANAGED_RULE_GROUPS) + 1,
-            "action": {"block": {}},
-            "statement": {
-                "rate_based_statement": {
-                    "limit": rate_limit,
-                    "aggregate_key_type": "IP",
-                    "evaluation_window_sec": 300,
-                }
-            },
-            "visibility_config": _visibility(f"{metric_prefix}-rate-limit"),
-        }
+def waf_rules(metric_prefix: str, rate_limit: int) -> list[dict]:
+    """AWS managed groups first (their own actions), then a per-viewer rate limit that blocks
+    (at the edge the connecting address is the viewer's)."""
+    metrics = {RATE_RULE: f"{metric_prefix}-rate-limit"}
+    return ordered(
+        [
+            *(managed_rule_group(group) for group in MANAGED_RULE_GROUPS),
+            rate_limit_rule(RATE_RULE, rate_limit, key="IP"),
+        ],
+        metric_name=lambda rule: metrics.get(rule, f"{metric_prefix}-{rule}"),
+        first_priority=1,
     )
-    return rules
-
-
-def _validation_field(options, domain: str, field: str) -> str:
-    for option in options or []:
-        if option["domain_name"] == domain:
-            return option[field]
-    raise pulumi.RunError(f"ACM returned no DNS validation option for {domain}")
 
 
 def _content_security_policy(serving_regions: Sequence[str]) -> str:
@@ -169,21 +146,23 @@ class Edge(pulumi.ComponentResource):
             certificate_arn=certificate_arn,
             web_acl_arn=web_acl.arn,
             log_bucket=log_bucket,
-            web_buckets={region: bucket for region, (bucket, _, _) in web.items()},
+            web_buckets={region: bucket.bucket for region, (bucket, _) in web.items()},
             opts=pulumi.ResourceOptions.merge(
                 self._edge_opts, pulumi.ResourceOptions(depends_on=[log_acl])
             ),
         )
         # Now that the distribution exists: its key grants and bucket policies.
-        for region, (bucket, key, guards) in web.items():
-            self._admit_distribution(region, bucket, key, guards, distribution.arn)
+        for region, (bucket, key) in web.items():
+            self._admit_distribution(region, bucket, key, distribution.arn)
         self._alias_records(zone_id, distribution, (("apex", domain), ("www", www)))
 
         self.zone_id = pulumi.Output.from_input(zone_id)
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
         self.distribution_domain_name = distribution.domain_name
-        self.web_bucket_names = {region: bucket.bucket for region, (bucket, _, _) in web.items()}
+        self.web_bucket_names = {
+            region: bucket.bucket.bucket for region, (bucket, _) in web.items()
+        }
         self.web_acl_arn = web_acl.arn
         self.register_outputs(
             {
@@ -218,44 +197,13 @@ class Edge(pulumi.ComponentResource):
         self, zone_id: pulumi.Input[str], hosts: Sequence[tuple[str, str]]
     ) -> pulumi.Output[str]:
         """The us-east-1 certificate, DNS-validated; returns the ARN once validation is done."""
-        name = self._base
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=hosts[0][1],
-            subject_alternative_names=[host for _, host in hosts[1:]],
-            validation_method="DNS",
+        return dns_validated_certificate(
+            self._base,
+            hosts=[Host(host, label) for label, host in hosts],
+            zone_id=zone_id,
             key_algorithm="EC_prime256v1",
             opts=self._edge_opts,
         )
-        options = certificate.domain_validation_options
-        records = [
-            aws.route53.Record(
-                f"{name}-certificate-validation-{label}",
-                zone_id=zone_id,
-                name=options.apply(
-                    lambda o, host=host: _validation_field(o, host, "resource_record_name")
-                ),
-                type=options.apply(
-                    lambda o, host=host: _validation_field(o, host, "resource_record_type")
-                ),
-                records=[
-                    options.apply(
-                        lambda o, host=host: _validation_field(o, host, "resource_record_value")
-                    )
-                ],
-                ttl=300,
-                allow_overwrite=True,
-                opts=self._edge_opts,
-            )
-            for label, host in hosts
-        ]
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn for record in records],
-            opts=self._edge_opts,
-        )
-        return validation.certificate_arn
 
     def _alias_records(
         self,
@@ -290,16 +238,15 @@ class Edge(pulumi.ComponentResource):
             description="CloudFront web ACL: AWS managed rule groups and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action={"allow": {}},
-            rules=_waf_rules(f"{prefix}-edge", args.rate_limit),
-            visibility_config=_visibility(f"{prefix}-edge"),
+            rules=waf_rules(f"{prefix}-edge", args.rate_limit),
+            visibility_config=visibility(f"{prefix}-edge"),
             opts=self._edge_opts,
         )
-        waf_logs = aws.cloudwatch.LogGroup(
+        waf_logs = encrypted_log_group(
             f"{name}-waf-logs",
             # WAF delivers only to log groups whose name starts with aws-waf-logs-.
-            name=f"aws-waf-logs-{prefix}-edge",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"aws-waf-logs-{prefix}-edge",
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=self._edge_opts,
         )
         aws.wafv2.WebAclLoggingConfiguration(
@@ -325,13 +272,28 @@ class Edge(pulumi.ComponentResource):
         Its CMK admits the log delivery service, which encrypts the log objects as itself.
         """
         name, args, env, edge = self._base, self._spec, self._spec.environment, self._edge_opts
-        bucket, guards = private_bucket(
+        key = log_delivery_key(
+            f"{name}-cdn-logs-key",
+            account_id=args.account_id,
+            service="delivery.logs.amazonaws.com",
+            alias=f"alias/{names.alias_prefix(env)}/cdn-logs",
+            description=f"mobile-backend {env} CloudFront standard logs",
+            opts=edge,
+            source_account_condition=False,
+        )
+        logs = private_bucket(
             f"{name}-cdn-logs",
             pulumi.Output.from_input(args.account_id).apply(
                 lambda account: bucket_name(env, "cdn-logs", args.edge_region, account)
             ),
-            opts=edge,
+            key_arn=key.arn,
+            lifecycle_rules=expire_logs_rules(args.log_retention_days),
+            access_logs=AccessLogs(
+                args.access_log_buckets[args.edge_region], f"s3/{args.edge_region}/cdn-logs/"
+            ),
             ownership="BucketOwnerPreferred",
+            legacy_names={"lifecycle": f"{name}-cdn-logs-retention"},
+            opts=edge,
         )
         canonical = aws.s3.get_canonical_user_id_output(
             opts=pulumi.InvokeOutputOptions(
@@ -340,7 +302,7 @@ class Edge(pulumi.ComponentResource):
         )
         acl = aws.s3.BucketAcl(
             f"{name}-cdn-logs-acl",
-            bucket=bucket.id,
+            bucket=logs.bucket.id,
             access_control_policy={
                 "owner": {"id": canonical.id},
                 "grants": [
@@ -354,68 +316,33 @@ class Edge(pulumi.ComponentResource):
                     },
                 ],
             },
-            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=guards)),
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=logs.guards)),
         )
-        key = log_delivery_key(
-            f"{name}-cdn-logs-key",
-            account_id=args.account_id,
-            service="delivery.logs.amazonaws.com",
-            alias=f"alias/{names.alias_prefix(env)}/cdn-logs",
-            description=f"mobile-backend {env} CloudFront standard logs",
-            opts=edge,
-            source_account_condition=False,
-        )
-        kms_encryption(f"{name}-cdn-logs-encryption", bucket, key.arn, edge)
-        expire_logs(f"{name}-cdn-logs-retention", bucket, args.log_retention_days, edge)
-        aws.s3.BucketPolicy(
-            f"{name}-cdn-logs-policy",
-            bucket=bucket.id,
-            policy=bucket.bucket.apply(lambda b: json.dumps(tls_only_policy(b))),
-            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=guards)),
-        )
-        return bucket, acl
+        return logs.bucket, acl
 
-    def _web_bucket(self, region: str) -> tuple[aws.s3.Bucket, aws.kms.Key, list[pulumi.Resource]]:
+    def _web_bucket(self, region: str) -> tuple[PrivateBucket, aws.kms.Key]:
         """A serving region's web bucket with its key and the web app's objects (R-EDGE-3);
-        returns (bucket, key, guards) for the policies that need the distribution."""
+        returns (bucket, key) for the policies that need the distribution."""
         name, args, env = f"{self._base}-web-{region}", self._spec, self._spec.environment
         in_region = self._in_region(region)
         # The key's policy names the distribution, which does not exist yet: the key is
         # created with the default (account) policy and a KeyPolicy replaces it later.
-        key = aws.kms.Key(
+        key = customer_managed_key(
             f"{name}-key",
             description=f"mobile-backend {env} web app objects ({region})",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=30,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            account_id=args.account_id,
+            alias=f"alias/{names.alias_prefix(env)}/web",
+            service_statements=None,
             opts=in_region,
         )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{names.alias_prefix(env)}/web",
-            target_key_id=key.key_id,
-            opts=in_region,
-        )
-        bucket, guards = private_bucket(
+        web = private_bucket(
             name,
             pulumi.Output.from_input(args.account_id).apply(
                 lambda account: bucket_name(env, "web", region, account)
             ),
-            opts=in_region,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=in_region,
-        )
-        # Versioning allows rolling a bad deploy back; older builds need not live forever.
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=[
+            key_arn=key.arn,
+            # Versioning allows rolling a bad deploy back; older builds need not live forever.
+            lifecycle_rules=[
                 {
                     "id": "expire-old-builds",
                     "status": "Enabled",
@@ -424,36 +351,31 @@ class Edge(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],
-            opts=self._in_region(region, depends_on=[versioning]),
-        )
-        encryption = kms_encryption(f"{name}-encryption", bucket, key.arn, in_region)
-        aws.s3.BucketLogging(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            target_bucket=args.access_log_buckets[region],
-            target_prefix=f"s3/{region}/web/",
+            access_logs=AccessLogs(args.access_log_buckets[region], f"s3/{region}/web/"),
+            versioned=True,
+            # Its grant names the distribution: attached by _admit_distribution.
+            policy=None,
             opts=in_region,
         )
         for index, file in enumerate(args.web_files):
             aws.s3.BucketObjectv2(
                 f"{name}-object-{index}",
-                bucket=bucket.id,
+                bucket=web.bucket.id,
                 key=file.key,
                 source=pulumi.FileAsset(file.path),
                 content_type=file.content_type,
                 cache_control=file.cache_control,
                 # etag is not the MD5 of SSE-KMS objects: track content by our own hash.
                 source_hash=file.sha256,
-                opts=self._in_region(region, depends_on=[encryption]),
+                opts=self._in_region(region, depends_on=[web.encryption]),
             )
-        return bucket, key, guards
+        return web, key
 
     def _admit_distribution(
         self,
         region: str,
-        bucket: aws.s3.Bucket,
+        web: PrivateBucket,
         key: aws.kms.Key,
-        guards: list[pulumi.Resource],
         distribution_arn: pulumi.Output[str],
     ) -> None:
         name = f"{self._base}-web-{region}"
@@ -465,13 +387,11 @@ class Edge(pulumi.ComponentResource):
             ),
             opts=self._in_region(region),
         )
-        aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.bucket, distribution_arn).apply(
-                lambda v: json.dumps(web_bucket_policy(v[0], v[1]))
-            ),
-            opts=self._in_region(region, depends_on=guards),
+        web.attach_policy(
+            Grants(
+                lambda bucket, arn, distribution: web_read_statements(bucket, distribution),
+                [distribution_arn],
+            )
         )
 
     # --- CloudFront (R-EDGE-2…4) ---

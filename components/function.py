@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, document
 from contract import environment as env_schema
 from contract import telemetry
@@ -147,11 +148,10 @@ class Function(pulumi.ComponentResource):
         spec = args.spec
         variables = function_environment(args)
 
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"/aws/lambda/{args.function_name}",
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=child,
         )
         role = aws.iam.Role(

@@ -16,9 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import KEY_PURPOSES, key_policy
-
-DELETION_WINDOW_DAYS = 30
+from components.kms import DELETION_WINDOW_DAYS, customer_managed_key, key_alias
+from components.policy_documents import KEY_PURPOSES, key_policy_document, purpose_statements
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,9 @@ class KeysArgs:
 
 
 class Keys(pulumi.ComponentResource):
-    """Creates, per purpose: ``aws.kms.Key`` (rotation on, 30-day deletion window, scoped key
-    policy) and ``aws.kms.Alias`` ``alias/<alias_prefix>/<purpose>``.
+    """Creates, per purpose, a ``components.kms.customer_managed_key``: ``aws.kms.Key``
+    (rotation on, 30-day deletion window, scoped key policy) and ``aws.kms.Alias``
+    ``alias/<alias_prefix>/<purpose>``.
 
     Attributes: ``keys`` (purpose → Key) and ``arns`` (purpose → key ARN output).
     """
@@ -47,29 +47,16 @@ class Keys(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.keys = {}
         for purpose in args.purposes:
-            policy = pulumi.Output.from_input(args.account_id).apply(
-                lambda account, purpose=purpose: json.dumps(
-                    key_policy(purpose, account, args.region)
-                )
-            )
-            key = aws.kms.Key(
+            self.keys[purpose] = customer_managed_key(
                 f"{name}-{purpose}",
                 description=f"mobile-backend {args.environment} {purpose} key ({args.region})",
-                enable_key_rotation=True,
-                rotation_period_in_days=365,
-                deletion_window_in_days=DELETION_WINDOW_DAYS,
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
-                policy=policy,
+                account_id=args.account_id,
+                alias=f"alias/{args.alias_prefix}/{purpose}",
+                service_statements=lambda account, purpose=purpose: purpose_statements(
+                    purpose, account, args.region
+                ),
                 opts=child,
             )
-            aws.kms.Alias(
-                f"{name}-{purpose}-alias",
-                name=f"alias/{args.alias_prefix}/{purpose}",
-                target_key_id=key.key_id,
-                opts=child,
-            )
-            self.keys[purpose] = key
         self.arns = {purpose: key.arn for purpose, key in self.keys.items()}
         self.register_outputs({"arns": self.arns})
 
@@ -84,10 +71,6 @@ class ReplicatedKeyArgs:
     # Extra key-policy statements per region, ``(account_id, region) -> statements`` (e.g. a
     # development-account role decrypting one secret through Secrets Manager).
     extra_statements: Callable[[str, str], Sequence[dict[str, Any]]] | None = None
-
-
-def _policy_with(base: dict[str, Any], extra: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {**base, "Statement": [*base["Statement"], *extra]}
 
 
 class ReplicatedKey(pulumi.ComponentResource):
@@ -108,48 +91,40 @@ class ReplicatedKey(pulumi.ComponentResource):
     ):
         super().__init__("mobile-backend:security:ReplicatedKey", name, None, opts)
         home = args.home_region
-        policy_for = {
-            region: pulumi.Output.from_input(args.account_id).apply(
-                lambda account, region=region: json.dumps(
-                    _policy_with(
-                        key_policy(args.purpose, account, region),
-                        args.extra_statements(account, region) if args.extra_statements else (),
-                    )
-                )
-            )
-            for region in providers
-        }
-        primary = aws.kms.Key(
+        alias = f"alias/{args.alias_prefix}/{args.purpose}"
+
+        def statements(account: str, region: str) -> list[dict[str, Any]]:
+            extra = args.extra_statements(account, region) if args.extra_statements else ()
+            return [*purpose_statements(args.purpose, account, region), *extra]
+
+        primary = customer_managed_key(
             f"{name}-{home}",
             description=f"mobile-backend {args.environment} {args.purpose} multi-region key",
+            account_id=args.account_id,
+            alias=alias,
+            service_statements=lambda account: statements(account, home),
             multi_region=True,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=DELETION_WINDOW_DAYS,
-            policy=policy_for[home],
             opts=pulumi.ResourceOptions(parent=self, provider=providers[home]),
         )
         self.arns: dict[str, pulumi.Output[str]] = {home: primary.arn}
         for region, provider in providers.items():
+            if region == home:
+                continue
             in_region = pulumi.ResourceOptions(parent=self, provider=provider)
-            key_id = primary.key_id
-            if region != home:
-                replica = aws.kms.ReplicaKey(
-                    f"{name}-{region}",
-                    description=f"mobile-backend {args.environment} {args.purpose} replica",
-                    primary_key_arn=primary.arn,
-                    deletion_window_in_days=DELETION_WINDOW_DAYS,
-                    policy=policy_for[region],
-                    opts=in_region,
-                )
-                self.arns[region] = replica.arn
-                key_id = replica.key_id
-            aws.kms.Alias(
-                f"{name}-{region}-alias",
-                name=f"alias/{args.alias_prefix}/{args.purpose}",
-                target_key_id=key_id,
+            # A replica shares the primary's key material and rotation; only its policy and
+            # alias are its own.
+            replica = aws.kms.ReplicaKey(
+                f"{name}-{region}",
+                description=f"mobile-backend {args.environment} {args.purpose} replica",
+                primary_key_arn=primary.arn,
+                deletion_window_in_days=DELETION_WINDOW_DAYS,
+                policy=pulumi.Output.from_input(args.account_id).apply(
+                    lambda account, region=region: json.dumps(
+                        key_policy_document(account, statements(account, region))
+                    )
+                ),
                 opts=in_region,
             )
+            self.arns[region] = replica.arn
+            key_alias(f"{name}-{region}-alias", alias, replica.key_id, in_region)
         self.register_outputs({"arns": self.arns})

@@ -23,7 +23,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import PARTITION, account_root, document
+from components.policy_documents import (
+    PARTITION,
+    account_root,
+    deny_insecure_transport,
+    document,
+)
 from contract import names
 from settings import ApnsCredentials, FcmCredentials
 
@@ -90,17 +95,6 @@ def visibility_timeout(
     return value
 
 
-def _deny_plaintext(action: str, resource: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyPlaintextTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": action,
-        "Resource": resource,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
 def events_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
     """Only principals of this account (through their IAM policies) use the topic, over TLS."""
     return document(
@@ -116,7 +110,7 @@ def events_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
             ],
             "Resource": topic_arn,
         },
-        _deny_plaintext("sns:Publish", topic_arn),
+        deny_insecure_transport("sns:Publish", topic_arn),
     )
 
 
@@ -134,13 +128,13 @@ def subscribed_queue_policy(queue_arn: str, topic_arn: str, account_id: str) -> 
                 "StringEquals": {"aws:SourceAccount": account_id},
             },
         },
-        _deny_plaintext("sqs:*", queue_arn),
+        deny_insecure_transport("sqs:*", queue_arn),
     )
 
 
 def dead_letter_queue_policy(queue_arn: str) -> dict[str, Any]:
     """The consumer DLQ receives only through SQS redrive (no service principal), over TLS."""
-    return document(_deny_plaintext("sqs:*", queue_arn))
+    return document(deny_insecure_transport("sqs:*", queue_arn))
 
 
 def publisher_statements(

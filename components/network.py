@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cidr import private_subnet_cidrs
+from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, flow_logs_delivery_policy
 
 # AWS APIs the in-VPC functions call: secrets and IAM tokens for the database, KMS for
@@ -148,10 +149,9 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
-        flow_log_group = aws.cloudwatch.LogGroup(
+        flow_log_group = encrypted_log_group(
             f"{name}-flow-logs",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=child,
         )
         flow_role = aws.iam.Role(

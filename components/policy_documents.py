@@ -6,6 +6,7 @@ functions themselves take strings and return dicts, so they are unit-tested with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 PARTITION = "aws"
@@ -37,19 +38,21 @@ def account_administers_key(account_id: str) -> dict[str, Any]:
     }
 
 
-def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
-    """Key policy for one purpose-specific CMK in ``region``.
+def key_policy_document(account_id: str, statements: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every key policy here: the account administers the key through IAM, then the
+    statements of the services that use the key as themselves (``components.kms``)."""
+    return document(account_administers_key(account_id), *statements)
 
-    The account statement delegates access control to IAM (AWS's recommended default: without
-    it a key can become unmanageable). Service statements admit only the AWS services that
-    encrypt on their own behalf for this purpose, pinned to this account.
-    """
+
+def purpose_statements(purpose: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    """Service statements of one purpose-specific CMK in ``region``: only the AWS services
+    that encrypt on their own behalf for this purpose, pinned to this account (the data and
+    secrets keys have none: services use them with the caller's permissions)."""
     if purpose not in KEY_PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}; expected one of {KEY_PURPOSES}")
-    statements: list[dict[str, Any]] = [account_administers_key(account_id)]
     if purpose == "logs":
         # CloudWatch Logs encrypts log groups itself; the encryption context names the group.
-        statements.append(
+        return [
             {
                 "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
                 "Effect": "Allow",
@@ -64,11 +67,11 @@ def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
                     }
                 },
             }
-        )
+        ]
     if purpose == "messaging":
         # SNS → encrypted SQS, CloudWatch alarms and EventBridge → encrypted SNS topics: these
         # services call KMS as themselves, so the key policy (not IAM) must admit them.
-        statements.append(
+        return [
             {
                 "Sid": "AwsServicesPublishToEncryptedTopicsAndQueues",
                 "Effect": "Allow",
@@ -83,8 +86,26 @@ def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
-        )
-    return document(*statements)
+        ]
+    return []
+
+
+def key_policy(purpose: str, account_id: str, region: str) -> dict[str, Any]:
+    """The whole key policy of one purpose-specific CMK in ``region``."""
+    return key_policy_document(account_id, purpose_statements(purpose, account_id, region))
+
+
+def deny_insecure_transport(action: str, resources: str | Sequence[str]) -> dict[str, Any]:
+    """The resource-policy statement that refuses every request made without TLS (S3 buckets,
+    SNS topics, SQS queues): one statement, so the policy pack recognises every copy."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resources if isinstance(resources, str) else list(resources),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def assume_role_policy(service: str, account_id: str) -> dict[str, Any]:
@@ -120,25 +141,3 @@ def flow_logs_delivery_policy(log_group_arn: str) -> dict[str, Any]:
             "Resource": "*",
         },
     )
-
-
-def statements_of(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = policy.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def wildcard_violations(policy: dict[str, Any]) -> list[str]:
-    """Statements that allow every action on every resource (forbidden, R-SEC-1)."""
-    problems = []
-    for i, statement in enumerate(statements_of(policy)):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = as_list(statement.get("Action", []))
-        resources = as_list(statement.get("Resource", []))
-        if "*" in actions and "*" in resources:
-            problems.append(f"statement {statement.get('Sid', i)} allows '*' on '*'")
-    return problems

@@ -8,8 +8,13 @@ edge tier's rotation Lambda rewrites that rule in every region by its determinis
 (web ACL ``mobile-backend-<env>-api-<region>``, rule ``origin-verify``). Everything else is
 blocked by default, except ``GET /api/health``: Route 53 HTTPS health checks cannot send
 custom headers, so that one read-only route is allowed without the header (it returns region,
-role and database reachability, never data) and stays under the rate-based rule.
+role and database reachability, never data).
 Logs redact ``Authorization`` and ``X-Origin-Verify``.
+
+The rate-based rule counts the viewer's address from ``X-Forwarded-For``: every request here
+comes from a CloudFront edge server, so counting the connecting address would add up every
+viewer of a busy edge location and block them together (``components.waf_rules``). Requests
+without the header (the health checkers) are not counted.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from components.log_group import LogStorage, encrypted_log_group
+from components.waf_rules import managed_rule_group, ordered, rate_limit_rule, visibility
 
 ORIGIN_VERIFY_HEADER = "x-origin-verify"
 ORIGIN_VERIFY_RULE = "origin-verify"
@@ -56,14 +64,6 @@ def pending_stage(versions: list[Any] | None) -> str:
     return _stage_or_current(versions, "AWSPENDING")
 
 
-def _visibility(metric: str) -> dict[str, Any]:
-    return {
-        "cloudwatch_metrics_enabled": True,
-        "sampled_requests_enabled": True,
-        "metric_name": metric,
-    }
-
-
 def _exactly(field: dict[str, Any], value: pulumi.Input[str]) -> dict[str, Any]:
     return {
         "byte_match_statement": {
@@ -84,60 +84,38 @@ def rules(
     pending: pulumi.Input[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ordered rules of the web ACL (default action: block)."""
-    ordered: list[dict[str, Any]] = [
-        {
-            "name": RATE_RULE,
-            "action": {"block": {}},
-            "statement": {
-                "rate_based_statement": {
-                    "limit": rate_limit,
-                    "aggregate_key_type": "IP",
-                    "evaluation_window_sec": 300,
-                }
-            },
-        }
-    ]
-    for group in MANAGED_RULE_GROUPS:
-        ordered.append(
+    return ordered(
+        [
+            rate_limit_rule(RATE_RULE, rate_limit, key="FORWARDED_IP"),
+            *(managed_rule_group(group) for group in MANAGED_RULE_GROUPS),
             {
-                "name": group,
-                "override_action": {"none": {}},
+                "name": HEALTH_RULE,
+                "action": {"allow": {}},
                 "statement": {
-                    "managed_rule_group_statement": {"vendor_name": "AWS", "name": group}
+                    "and_statement": {
+                        "statements": [
+                            _exactly({"method": {}}, "GET"),
+                            _exactly({"uri_path": {}}, health_path),
+                        ]
+                    }
                 },
-            }
-        )
-    ordered += [
-        {
-            "name": HEALTH_RULE,
-            "action": {"allow": {}},
-            "statement": {
-                "and_statement": {
-                    "statements": [
-                        _exactly({"method": {}}, "GET"),
-                        _exactly({"uri_path": {}}, health_path),
-                    ]
-                }
             },
-        },
-        {
-            "name": ORIGIN_VERIFY_RULE,
-            "action": {"allow": {}},
-            "statement": {
-                "or_statement": {
-                    "statements": [
-                        _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, value)
-                        for value in (current, previous, pending)
-                        if value is not None
-                    ]
-                }
+            {
+                "name": ORIGIN_VERIFY_RULE,
+                "action": {"allow": {}},
+                "statement": {
+                    "or_statement": {
+                        "statements": [
+                            _exactly({"single_header": {"name": ORIGIN_VERIFY_HEADER}}, value)
+                            for value in (current, previous, pending)
+                            if value is not None
+                        ]
+                    }
+                },
             },
-        },
-    ]
-    for priority, rule in enumerate(ordered):
-        rule["priority"] = priority
-        rule["visibility_config"] = _visibility(rule["name"])
-    return ordered
+        ],
+        metric_name=lambda rule: rule,
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +175,7 @@ class RegionalWaf(pulumi.ComponentResource):
                 previous=value(versions.versions.apply(previous_stage)),
                 pending=value(versions.versions.apply(pending_stage)),
             ),
-            visibility_config=_visibility(acl_name),
+            visibility_config=visibility(acl_name),
             opts=child,
         )
         aws.wafv2.WebAclAssociation(
@@ -207,11 +185,10 @@ class RegionalWaf(pulumi.ComponentResource):
             opts=child,
         )
         # WAF only delivers to log groups named aws-waf-logs-*.
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-logs",
-            name=f"aws-waf-logs-{acl_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
+            log_group_name=f"aws-waf-logs-{acl_name}",
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
             opts=child,
         )
         aws.wafv2.WebAclLoggingConfiguration(

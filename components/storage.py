@@ -19,16 +19,18 @@ import pulumi_aws as aws
 
 from components.alarms import ReplicationTarget
 from components.bucket_policies import (
-    access_log_bucket_policy,
+    access_log_delivery_statements,
     bucket_name,
+    expire_logs_rules,
     lifecycle_rules,
-    log_delivery_key_policy,
+    log_delivery_key_statements,
     replication_role_policy,
     replication_rule,
-    tls_only_policy,
 )
 from components.keys import Keys, KeysArgs
+from components.kms import customer_managed_key
 from components.policy_documents import assume_role_policy
+from components.private_bucket import AccessLogs, Grants, private_bucket
 from contract import names
 
 
@@ -42,92 +44,17 @@ def log_delivery_key(
     opts: pulumi.ResourceOptions,
     source_account_condition: bool = True,
 ) -> aws.kms.Key:
-    """A CMK (yearly rotation, 30-day deletion window) a log-delivery service may encrypt with."""
-    key = aws.kms.Key(
+    """A CMK a log-delivery service may encrypt with (``components.kms`` recipe)."""
+    return customer_managed_key(
         name,
         description=description,
-        enable_key_rotation=True,
-        rotation_period_in_days=365,
-        deletion_window_in_days=30,
-        key_usage="ENCRYPT_DECRYPT",
-        customer_master_key_spec="SYMMETRIC_DEFAULT",
-        policy=pulumi.Output.from_input(account_id).apply(
-            lambda account: json.dumps(
-                log_delivery_key_policy(
-                    account, service, source_account_condition=source_account_condition
-                )
-            )
+        account_id=account_id,
+        alias=alias,
+        service_statements=lambda account: log_delivery_key_statements(
+            account, service, source_account_condition=source_account_condition
         ),
         opts=opts,
     )
-    aws.kms.Alias(f"{name}-alias", name=alias, target_key_id=key.key_id, opts=opts)
-    return key
-
-
-def kms_encryption(
-    name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
-) -> aws.s3.BucketServerSideEncryptionConfiguration:
-    """Default SSE-KMS with a customer-managed key and S3 Bucket Keys (one data key per bucket
-    instead of one KMS call per object)."""
-    return aws.s3.BucketServerSideEncryptionConfiguration(
-        name,
-        bucket=bucket.id,
-        rules=[
-            {
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": key_arn,
-                },
-                "bucket_key_enabled": True,
-            }
-        ],
-        opts=opts,
-    )
-
-
-def expire_logs(
-    name: str, bucket: aws.s3.Bucket, days: int, opts: pulumi.ResourceOptions
-) -> aws.s3.BucketLifecycleConfiguration:
-    """Log objects expire after ``days`` (the stack's log retention), like their log groups."""
-    return aws.s3.BucketLifecycleConfiguration(
-        name,
-        bucket=bucket.id,
-        rules=[
-            {"id": "expire-logs", "status": "Enabled", "filter": {}, "expiration": {"days": days}}
-        ],
-        opts=opts,
-    )
-
-
-def private_bucket(
-    name: str,
-    physical_name: pulumi.Input[str],
-    *,
-    opts: pulumi.ResourceOptions,
-    ownership: str = "BucketOwnerEnforced",
-) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
-    """A bucket with every public access path blocked and the given object ownership
-    (``BucketOwnerEnforced`` = ACLs disabled). Returns the bucket and its guard resources
-    (which later configuration should depend on)."""
-    bucket = aws.s3.Bucket(name, bucket=physical_name, force_destroy=False, opts=opts)
-    guards: list[pulumi.Resource] = [
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=opts,
-        ),
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": ownership},
-            opts=opts,
-        ),
-    ]
-    return bucket, guards
 
 
 @dataclass(frozen=True)
@@ -138,10 +65,11 @@ class AccessLogBucketsArgs:
 
 
 class AccessLogBuckets(pulumi.ComponentResource):
-    """Per region: an S3 server-access-log bucket (``aws.s3.Bucket`` + public access block,
-    ACLs disabled, SSE-KMS with its own CMK whose key policy admits the S3 logging service of
-    this account, lifecycle expiring logs after ``log_retention_days``, a bucket policy
-    admitting only that service, TLS only).
+    """Per region: an S3 server-access-log bucket (``components.private_bucket``: public access
+    blocked, ACLs disabled, SSE-KMS with its own CMK whose key policy admits the S3 logging
+    service of this account, lifecycle expiring logs after ``log_retention_days`` and aborting
+    incomplete uploads, a bucket policy admitting only that service, TLS only). A log bucket
+    does not log itself.
 
     Attributes: ``names`` (region → bucket name).
     """
@@ -162,7 +90,6 @@ class AccessLogBuckets(pulumi.ComponentResource):
                     args.environment, "access-logs", region, account
                 )
             )
-            bucket, guards = private_bucket(f"{name}-{region}", physical, opts=in_region)
             key = log_delivery_key(
                 f"{name}-{region}-key",
                 account_id=args.account_id,
@@ -171,17 +98,21 @@ class AccessLogBuckets(pulumi.ComponentResource):
                 description=f"mobile-backend {args.environment} S3 access logs ({region})",
                 opts=in_region,
             )
-            kms_encryption(f"{name}-{region}-encryption", bucket, key.arn, in_region)
-            expire_logs(f"{name}-{region}-retention", bucket, args.log_retention_days, in_region)
-            aws.s3.BucketPolicy(
-                f"{name}-{region}-policy",
-                bucket=bucket.id,
-                policy=pulumi.Output.all(bucket.bucket, args.account_id).apply(
-                    lambda v: json.dumps(access_log_bucket_policy(v[0], v[1]))
+            logs = private_bucket(
+                f"{name}-{region}",
+                physical,
+                key_arn=key.arn,
+                lifecycle_rules=expire_logs_rules(args.log_retention_days),
+                # The log bucket itself: its own deliveries would be logged forever.
+                access_logs=None,
+                policy=Grants(
+                    lambda bucket, arn, account: access_log_delivery_statements(bucket, account),
+                    [args.account_id],
                 ),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=guards),
+                legacy_names={"lifecycle": f"{name}-{region}-retention"},
+                opts=in_region,
             )
-            self.names[region] = bucket.bucket
+            self.names[region] = logs.bucket.bucket
         self.register_outputs({"names": self.names})
 
 
@@ -242,7 +173,18 @@ class ReplicatedAssets(pulumi.ComponentResource):
                     args.environment, "assets", region, account
                 )
             )
-            bucket, guards = private_bucket(f"{name}-{region}", physical, opts=in_region)
+            assets = private_bucket(
+                f"{name}-{region}",
+                physical,
+                key_arn=key_arn,
+                lifecycle_rules=lifecycle_rules(args.noncurrent_version_days),
+                access_logs=AccessLogs(args.log_buckets[region], f"s3/{region}/assets/"),
+                versioned=True,
+                opts=in_region,
+            )
+            bucket = assets.bucket
+            assert assets.versioning is not None
+            versioning[region] = assets.versioning
             if args.web_origins:
                 aws.s3.BucketCorsConfigurationV2(
                     f"{name}-{region}-cors",
@@ -257,35 +199,6 @@ class ReplicatedAssets(pulumi.ComponentResource):
                     ],
                     opts=in_region,
                 )
-            versioning[region] = aws.s3.BucketVersioning(
-                f"{name}-{region}-versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": "Enabled"},
-                opts=in_region,
-            )
-            kms_encryption(f"{name}-{region}-encryption", bucket, key_arn, in_region)
-            aws.s3.BucketPolicy(
-                f"{name}-{region}-policy",
-                bucket=bucket.id,
-                policy=bucket.bucket.apply(lambda b: json.dumps(tls_only_policy(b))),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=guards),
-            )
-            aws.s3.BucketLogging(
-                f"{name}-{region}-access-logs",
-                bucket=bucket.id,
-                target_bucket=args.log_buckets[region],
-                target_prefix=f"s3/{region}/assets/",
-                opts=in_region,
-            )
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-{region}-lifecycle",
-                bucket=bucket.id,
-                rules=lifecycle_rules(args.noncurrent_version_days),
-                # Lifecycle rules on a versioned bucket need versioning in place first.
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=provider, depends_on=[versioning[region]]
-                ),
-            )
             buckets[region] = bucket
             self.key_arns[region] = key_arn
 

@@ -72,6 +72,13 @@ CLOUDFRONT_TLS_POLICIES = frozenset({"TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_20
 MIN_BACKUP_RETENTION_DAYS = 7
 MIN_PASSWORD_LENGTH = 12
 MAX_KEY_ROTATION_DAYS = 365
+# Verbs of read-only actions (an action whose name starts with one reads; any other writes).
+READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Query", "Scan", "Head")
+# Write actions AWS documents with no resource-level permissions (Service Authorization
+# Reference, "Resource types" column empty): they can only be granted on "*".
+NO_RESOURCE_LEVEL_PERMISSIONS = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"}
+)
 ADMIN_POLICY_ARNS = frozenset(
     {"arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess"}
 )
@@ -413,8 +420,17 @@ def _policy_documents(res: Res) -> list[tuple[str, Any]]:
     return []
 
 
-def wildcard_statements(document: Any) -> list[str]:
-    """Allow statements granting every action on every resource (or everything but a few)."""
+def is_write(action: str) -> bool:
+    """An action that is not a read: everything but AWS's read and list verbs."""
+    _, _, verb = action.partition(":")
+    return not verb.startswith(READ_VERBS)
+
+
+def least_privilege_problems(document: Any) -> list[str]:
+    """The one least-privilege checker (R-SEC-1), used by the pack and by every test: Allow
+    statements must name their actions (no ``*``, ``service:*``, ``NotAction``,
+    ``NotResource``) and may grant a write on ``*`` only for actions that have no
+    resource-level permissions (``NO_RESOURCE_LEVEL_PERMISSIONS``)."""
     doc = _json(document)
     if not isinstance(doc, Mapping):
         return []
@@ -422,21 +438,25 @@ def wildcard_statements(document: Any) -> list[str]:
     for i, statement in enumerate(_items(doc.get("Statement"))):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
-        resources = _items(statement.get("Resource"))
-        if "*" not in resources:
-            continue
         label = statement.get("Sid", i)
-        if any(a in ("*", "*:*") for a in _items(statement.get("Action"))):
-            found.append(f"statement {label} allows '*' on '*'")
-        elif "NotAction" in statement:
-            found.append(f"statement {label} allows NotAction on '*'")
+        if "NotAction" in statement or "NotResource" in statement:
+            found.append(f"statement {label} uses NotAction/NotResource")
+        resources = _items(statement.get("Resource"))
+        for action in _items(statement.get("Action")):
+            if not isinstance(action, str):
+                continue
+            if action == "*" or action.endswith(":*"):
+                found.append(f"statement {label} allows every action ({action})")
+            elif "*" in resources and is_write(action):
+                if action not in NO_RESOURCE_LEVEL_PERMISSIONS:
+                    found.append(f"statement {label} allows write {action} on '*'")
     return found
 
 
-def iam_no_wildcard_admin(res: Res, ctx: Context) -> list[str]:
+def iam_least_privilege(res: Res, ctx: Context) -> list[str]:
     out = []
     for where, document in _policy_documents(res):
-        for problem in wildcard_statements(document):
+        for problem in least_privilege_problems(document):
             out.append(
                 f"{res} {where}: {problem}; fix: list the actions and resource ARNs the "
                 "principal needs (least privilege)"
@@ -903,10 +923,11 @@ CONTROLS: tuple[Control, ...] = (
         ("CloudWatch.16", "Config cw-loggroup-retention-period-check"),
     ),
     Control(
-        "iam-no-wildcard-admin",
-        "No IAM policy allows '*' on '*' (or NotAction on '*'); no AdministratorAccess",
+        "iam-least-privilege",
+        "IAM policies name their actions (no '*', 'service:*', NotAction, NotResource), write "
+        "on '*' only where AWS has no resource-level permissions, attach no AdministratorAccess",
         "resource",
-        iam_no_wildcard_admin,
+        iam_least_privilege,
         (HIPAA_ACCESS, "164.308(a)(4)"),
         ("Art. 25", "Art. 32(1)(b)"),
         ("IAM.1", "IAM.21", "Config iam-policy-no-statements-with-admin-access"),

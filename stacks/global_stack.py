@@ -72,6 +72,8 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
     )
 
     # Storage tier (issue 6): access-log buckets and both-ways replicated assets buckets.
+    # A log bucket in every region this stack has buckets in (S3 delivers server access logs
+    # within a region only): the serving regions and the edge region's audit and CDN logs.
     access_logs = AccessLogBuckets(
         "access-logs",
         AccessLogBucketsArgs(
@@ -79,7 +81,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             environment=settings.environment,
             log_retention_days=settings.log_retention_days,
         ),
-        providers=serving,
+        providers=providers,
     )
     assets = ReplicatedAssets(
         "assets",
@@ -173,6 +175,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             logs_key_arn=edge_keys.arns["logs"],
             log_retention_days=settings.log_retention_days,
             retention_days=settings.audit_log_retention_days,
+            access_log_bucket=access_logs.names[EDGE_REGION],
             # S3 data events on the buckets that hold PHI (R-OBS-3).
             data_event_bucket_arns=[bucket["arn"] for bucket in assets.buckets.values()],
         ),

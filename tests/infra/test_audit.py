@@ -12,14 +12,15 @@ from components.audit import (
     AuditTrailArgs,
     SecurityGroupWatch,
     SecurityGroupWatchArgs,
-    audit_bucket_policy,
     data_event_selectors,
     database_network_change_pattern,
     lifecycle_plan,
     security_group_change_pattern,
-    trail_key_policy,
+    trail_delivery_statements,
+    trail_key_statements,
 )
-from components.policy_documents import wildcard_violations
+from components.policy_documents import key_policy_document
+from policy.controls import least_privilege_problems
 from stacks.providers import account_id, aws_provider, in_region
 from tests.infra.harness import ACCOUNT, synthesize
 
@@ -46,6 +47,7 @@ def with_assets():
                 logs_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs",
                 log_retention_days=365,
                 retention_days=settings.audit_log_retention_days,
+                access_log_bucket="access-logs-us-east-1",
                 data_event_bucket_arns=ASSETS,
             ),
             opts=in_region(edge),
@@ -72,7 +74,7 @@ def test_trail_key_admits_cloudtrail_only_for_this_trail(global_synth):
     key = global_synth.named("audit-key")
     assert key.inputs["enableKeyRotation"] is True
     policy = json.loads(key.inputs["policy"])
-    assert policy == trail_key_policy(ACCOUNT, TRAIL_ARN)
+    assert policy == key_policy_document(ACCOUNT, trail_key_statements(ACCOUNT, TRAIL_ARN))
     encrypt = next(s for s in policy["Statement"] if s["Sid"] == "CloudTrailEncryptsThisTrailsLogs")
     assert encrypt["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
     assert encrypt["Condition"]["StringEquals"] == {"aws:SourceArn": TRAIL_ARN}
@@ -88,14 +90,14 @@ def test_audit_bucket_is_locked_versioned_encrypted_private_and_tls_only(global_
     lock = global_synth.named("audit-object-lock")
     retention = lock.inputs["rule"]["defaultRetention"]
     assert retention == {"mode": "COMPLIANCE", "days": 2190}
-    versioning = global_synth.named("audit-versioning")
+    versioning = global_synth.named("audit-bucket-versioning")
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-    (rule,) = global_synth.named("audit-encryption").inputs["rules"]
+    (rule,) = global_synth.named("audit-bucket-encryption").inputs["rules"]
     default = rule["applyServerSideEncryptionByDefault"]
     assert default["sseAlgorithm"] == "aws:kms"
     assert default["kmsMasterKeyId"].endswith(":audit-key")
     assert rule["bucketKeyEnabled"] is True
-    block = global_synth.named("audit-public-access").inputs
+    block = global_synth.named("audit-bucket-public-access").inputs
     assert all(
         block[k] is True
         for k in (
@@ -105,7 +107,7 @@ def test_audit_bucket_is_locked_versioned_encrypted_private_and_tls_only(global_
             "restrictPublicBuckets",
         )
     )
-    ownership = global_synth.named("audit-ownership").inputs["rule"]
+    ownership = global_synth.named("audit-bucket-ownership").inputs["rule"]
     assert ownership["objectOwnership"] == "BucketOwnerEnforced"
     policy = json.loads(global_synth.named("audit-bucket-policy").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -114,15 +116,15 @@ def test_audit_bucket_is_locked_versioned_encrypted_private_and_tls_only(global_
     assert by_sid["CloudTrailChecksAcl"]["Condition"] == {
         "StringEquals": {"aws:SourceArn": TRAIL_ARN}
     }
-    deny = by_sid["DenyPlaintextTransport"]
+    deny = by_sid["DenyInsecureTransport"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
     }
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
 
 
 def test_lifecycle_ages_logs_and_expires_only_after_the_lock(global_synth):
-    (rule,) = global_synth.named("audit-lifecycle").inputs["rules"]
+    (rule,) = global_synth.named("audit-bucket-lifecycle").inputs["rules"]
     assert rule["status"] == "Enabled"
     assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [
         (90, "GLACIER_IR"),
@@ -175,8 +177,7 @@ def test_data_events_on_every_assets_bucket(with_assets):
 
 
 def test_audit_bucket_policy_is_pure_and_names_the_trail():
-    policy = audit_bucket_policy("arn:aws:s3:::b", ACCOUNT, TRAIL_ARN)
-    writes = policy["Statement"][1]
+    writes = trail_delivery_statements("arn:aws:s3:::b", ACCOUNT, TRAIL_ARN)[1]
     assert writes["Condition"]["StringEquals"]["s3:x-amz-acl"] == "bucket-owner-full-control"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from components import data_rules as rules
 from components.database import CLUSTER_IGNORE_CHANGES
-from components.policy_documents import wildcard_violations
+from policy.controls import least_privilege_problems
 from stacks import artifacts, contract
 from tests.infra.conftest import global_stack_name
 from tests.infra.harness import ACCOUNT, Resource, Synthesis, synthesize
@@ -480,7 +480,7 @@ def test_rotation_runs_in_the_writer_region_only_within_30_days(eu_synth, us_syn
 
 def test_rotation_function_is_least_privilege(eu_synth, global_synth):
     policy = policy_of(eu_synth, "database-rotation-policy")
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     by_sid = {s.get("Sid"): s for s in policy["Statement"]}
     secret = by_sid["RotateTheDbSecretsOnly"]
     arns = secret_arns(global_synth, "eu-west-1")
@@ -558,7 +558,7 @@ def test_migration_function_reaches_the_writer_with_the_secret(eu_synth, global_
     assert function.inputs["vpcConfig"]["securityGroupIds"] == [sg_id(eu_synth, "admin")]
     assert function.inputs["reservedConcurrentExecutions"] == 1
     policy = policy_of(eu_synth, "database-migrations-policy")
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     reads = {
         s["Resource"]
         for s in policy["Statement"]
@@ -792,6 +792,6 @@ def test_every_data_tier_policy_is_free_of_wildcards(regional_synths):
     for stack, synth in regional_synths.items():
         for policy in synth.of_type("aws:iam/rolePolicy:RolePolicy"):
             if policy.name.startswith("database"):
-                assert wildcard_violations(json.loads(policy.inputs["policy"])) == [], (
+                assert least_privilege_problems(json.loads(policy.inputs["policy"])) == [], (
                     f"{stack}: {policy}"
                 )

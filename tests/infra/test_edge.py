@@ -10,7 +10,7 @@ import pytest
 
 from components import edge as edge_module
 from components.origin_verify import rotation_statements
-from components.policy_documents import wildcard_violations
+from policy.controls import least_privilege_problems
 from stacks import contract
 from tests.infra.harness import ACCOUNT, synthesize
 
@@ -384,7 +384,7 @@ def test_rotation_role_is_least_privilege(global_synth, distribution):
     policy = json.loads(
         global_synth.named("origin-verify-rotation-function-policy").inputs["policy"]
     )
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     secret = global_synth.named("origin-verify-secret")
     assert by_sid["RotateThisSecret"]["Resource"] == mock_arn(

@@ -8,9 +8,9 @@ import pulumi
 import pytest
 
 from components.function import AsyncInvocation, Function, FunctionArgs, VpcPlacement
-from components.policy_documents import wildcard_violations
 from contract import environment as env
 from contract.functions import spec as function_spec
+from policy.controls import least_privilege_problems
 from stacks.providers import aws_provider
 from tests.infra.harness import ACCOUNT, synthesize
 
@@ -101,7 +101,7 @@ def test_role_trusts_lambda_in_this_account_and_holds_only_its_statements(full):
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert "sns:Publish" in actions and "logs:PutLogEvents" in actions
     assert "ec2:CreateNetworkInterface" in actions
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     logs = next(s for s in policy["Statement"] if s["Sid"] == "WriteOwnLogGroup")
     # The mock ARN of the "orders-logs" group: the statement names that group only.
     assert logs["Resource"] == [f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:orders-logs:*"]

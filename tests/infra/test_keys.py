@@ -6,12 +6,8 @@ import json
 
 import pytest
 
-from components.policy_documents import (
-    KEY_PURPOSES,
-    account_root,
-    key_policy,
-    wildcard_violations,
-)
+from components.policy_documents import KEY_PURPOSES, account_root, key_policy
+from policy.controls import least_privilege_problems
 from tests.infra.harness import ACCOUNT
 
 
@@ -74,19 +70,10 @@ def test_unknown_purpose_is_refused():
         key_policy("everything", ACCOUNT, "eu-west-1")
 
 
-def test_wildcard_detector_flags_star_on_star_only():
-    bad = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    assert wildcard_violations(bad) == ["statement 0 allows '*' on '*'"]
-    scoped = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-    assert wildcard_violations(scoped) == []
-    deny = {"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}
-    assert wildcard_violations(deny) == []
-
-
 def test_no_role_policy_in_any_stack_allows_everything(all_synths):
     for stack, synth in all_synths.items():
         for policy in synth.of_type("aws:iam/rolePolicy:RolePolicy"):
-            assert wildcard_violations(json.loads(policy.inputs["policy"])) == [], (
+            assert least_privilege_problems(json.loads(policy.inputs["policy"])) == [], (
                 f"{stack}: {policy}"
             )
 

@@ -326,7 +326,12 @@ def test_web_acl_blocks_all_but_cloudfront_and_the_health_check(regional):
     order = [r["name"] for r in sorted(all_rules, key=lambda r: r["priority"])]
     assert order[0] == "rate-limit" and order[-2:] == ["health-check", "origin-verify"]
     rate = rules["rate-limit"]["statement"]["rateBasedStatement"]
-    assert (rate["limit"], rate["aggregateKeyType"]) == (2000, "IP")
+    # The viewer's address from CloudFront, not the edge server that connects.
+    assert (rate["limit"], rate["aggregateKeyType"]) == (2000, "FORWARDED_IP")
+    assert rate["forwardedIpConfig"] == {
+        "headerName": "X-Forwarded-For",
+        "fallbackBehavior": "MATCH",
+    }
     managed = {
         r["statement"]["managedRuleGroupStatement"]["name"]
         for r in rules.values()

@@ -14,7 +14,7 @@ from components.messaging import (
     PushPlatformsArgs,
     visibility_timeout,
 )
-from components.policy_documents import wildcard_violations
+from policy.controls import least_privilege_problems
 from settings import ApnsCredentials, FcmCredentials
 from stacks import contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -268,7 +268,7 @@ def test_push_statements_cover_only_the_configured_applications_and_their_endpoi
         "arn:aws:sns:us-west-1:123456789012:endpoint/APNS/mobile-backend-prod-apns/*",
         "arn:aws:sns:us-west-1:123456789012:endpoint/GCM/mobile-backend-prod-fcm/*",
     ]
-    assert wildcard_violations({"Statement": [register, manage]}) == []
+    assert least_privilege_problems({"Statement": [register, manage]}) == []
     sandbox = ApnsCredentials(APNS_KEY, "ABCDE12345", "TEAM123456", "eu.examplehealth.app", True)
     only_apns = messaging.push_applications("us-west-1", ACCOUNT, "prod", sandbox, None)
     assert list(only_apns) == ["apns"] and only_apns["apns"][0] == "APNS_SANDBOX"

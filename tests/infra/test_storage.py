@@ -12,7 +12,7 @@ from components.bucket_policies import (
     replication_role_policy,
     replication_rule,
 )
-from components.policy_documents import wildcard_violations
+from policy.controls import least_privilege_problems
 from stacks import contract
 from tests.infra.harness import ACCOUNT
 
@@ -225,7 +225,7 @@ def test_replication_role_is_least_privilege_for_its_direction(global_synth, sou
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     policy = json.loads(global_synth.named(f"assets-{source}-replication-policy").inputs["policy"])
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     source_name = _assets_bucket(global_synth, source).inputs["bucket"]
     peer_name = _assets_bucket(global_synth, peer).inputs["bucket"]
@@ -247,7 +247,7 @@ def test_replication_role_policy_and_rule_are_pure_functions_of_their_peers():
     policy = replication_role_policy(
         "eu-west-1", "src", "arn:key:src", [("us-west-1", "dst", "arn:key:dst")]
     )
-    assert wildcard_violations(policy) == []
+    assert least_privilege_problems(policy) == []
     rule = replication_rule("us-west-1", "arn:aws:s3:::dst", "arn:key:dst", priority=1)
     assert rule["id"] == "to-us-west-1"
     assert rule["destination"]["encryption_configuration"] == {"replica_kms_key_id": "arn:key:dst"}
@@ -276,20 +276,12 @@ def test_contract_exports_assets_buckets_and_keys_per_region(global_synth):
         assert keys[region] == _mock_arn(global_synth, _assets_key(global_synth, region), "kms")
 
 
-def test_log_buckets_expire_objects_after_the_log_retention(global_synth):
-    # Access logs (per region) and CloudFront standard logs: retention as for log groups.
-    lifecycles = {
-        r.name: r
-        for r in global_synth.of_type(
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-        )
-        if r.name.endswith("-retention")
-    }
-    assert sorted(lifecycles) == [
-        "access-logs-eu-west-1-retention",
-        "access-logs-us-west-1-retention",
-        "edge-cdn-logs-retention",
-    ]
-    for name, lifecycle in lifecycles.items():
-        (rule,) = lifecycle.inputs["rules"]
-        assert (rule["status"], rule["expiration"]) == ("Enabled", {"days": 365}), name
+def test_log_buckets_expire_objects_and_abort_uploads(global_synth):
+    # Access logs (per region, the edge region included) and CloudFront standard logs:
+    # retention as for log groups, and incomplete multipart uploads aborted.
+    log_buckets = ["access-logs-eu-west-1", "access-logs-us-east-1", "access-logs-us-west-1"]
+    for name in [*log_buckets, "edge-cdn-logs"]:
+        expire, abort = global_synth.named(f"{name}-lifecycle").inputs["rules"]
+        assert (expire["status"], expire["expiration"]) == ("Enabled", {"days": 365}), name
+        assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}, name
+        assert (abort["status"], abort["filter"]) == ("Enabled", {}), name

@@ -523,26 +523,36 @@ SCOPED = doc({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "arn
 ADMIN = doc({"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"})
 
 
-def test_iam_no_wildcard_admin__compliant():
+def test_iam_least_privilege__compliant():
     allowed = [
         res(c.INLINE_POLICIES[0], policy=SCOPED),
         res(c.INLINE_POLICIES[3], policy=doc({"Effect": "Deny", "Action": "*", "Resource": "*"})),
-        # kms:* on * in a key policy's account statement is not '*' on '*'.
+        # Reads, and the writes AWS offers no resource-level permissions for, on '*'.
         res(
-            c.INLINE_POLICIES[3],
-            policy=doc({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}),
+            c.INLINE_POLICIES[0],
+            policy=doc(
+                {
+                    "Effect": "Allow",
+                    "Action": ["ec2:DescribeSubnets", "xray:PutTraceSegments"],
+                    "Resource": "*",
+                }
+            ),
         ),
         res(c.ROLE, inlinePolicies=[{"name": "ok", "policy": SCOPED}]),
         res(c.POLICY_ATTACHMENTS[0], policyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"),
     ]
-    assert messages("iam-no-wildcard-admin", *allowed) == []
+    assert messages("iam-least-privilege", *allowed) == []
 
 
-def test_iam_no_wildcard_admin__violating():
+def test_iam_least_privilege__violating():
     not_action = doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": ["*"]})
+    service_wide = doc({"Sid": "Kms", "Effect": "Allow", "Action": "kms:*", "Resource": "arn:k"})
+    write_anywhere = doc({"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"})
     bad = [
         res(c.INLINE_POLICIES[0], "rp", policy=ADMIN),
         res(c.INLINE_POLICIES[3], "pol", policy=not_action),
+        res(c.INLINE_POLICIES[0], "kms", policy=service_wide),
+        res(c.INLINE_POLICIES[0], "pub", policy=write_anywhere),
         res(
             c.ROLE,
             "role",
@@ -552,10 +562,12 @@ def test_iam_no_wildcard_admin__violating():
         res(c.POLICY_ATTACHMENTS[0], "att", policyArn="arn:aws:iam::aws:policy/PowerUserAccess"),
     ]
     fix = "fix: list the actions and resource ARNs the principal needs (least privilege)"
-    assert messages("iam-no-wildcard-admin", *bad) == [
-        f"RolePolicy 'rp' policy: statement Admin allows '*' on '*'; {fix}",
-        f"Policy 'pol' policy: statement 0 allows NotAction on '*'; {fix}",
-        f"Role 'role' inline policy 'everything': statement Admin allows '*' on '*'; {fix}",
+    assert messages("iam-least-privilege", *bad) == [
+        f"RolePolicy 'rp' policy: statement Admin allows every action (*); {fix}",
+        f"Policy 'pol' policy: statement 0 uses NotAction/NotResource; {fix}",
+        f"RolePolicy 'kms' policy: statement Kms allows every action (kms:*); {fix}",
+        f"RolePolicy 'pub' policy: statement 0 allows write sns:Publish on '*'; {fix}",
+        f"Role 'role' inline policy 'everything': statement Admin allows every action (*); {fix}",
         "Role 'role' attaches arn:aws:iam::aws:policy/AdministratorAccess; fix: attach a "
         "scoped customer-managed policy",
         "RolePolicyAttachment 'att' attaches arn:aws:iam::aws:policy/PowerUserAccess; fix: "
