@@ -18,6 +18,11 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
+from components.waf_rules import (
+    DEFAULT_RATE_LIMIT,
+    DESIGN_PEAK_REQUESTS_PER_MINUTE,
+    rate_limit_floor,
+)
 from contract import names
 from contract.functions import APP_FUNCTIONS
 
@@ -40,6 +45,10 @@ _TRANSFER_MECHANISM = re.compile(
     re.IGNORECASE,
 )
 ROLES = ("global", "regional")
+# Lambda code signing: what a function does with code no allowed publisher signed.
+CODE_SIGNING_POLICIES = ("Enforce", "Warn")
+# The environment whose functions must refuse unsigned code (R-SEC-3).
+PRODUCTION = "prod"
 # HIPAA §164.316(b)(2): documentation (audit records included) is kept six years.
 AUDIT_LOG_RETENTION_DAYS = 6 * 365
 
@@ -166,8 +175,8 @@ class LogicSettings:
 
     # Cognito MFA: OFF, OPTIONAL (users may enrol TOTP) or ON (required).
     mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
-    # Requests per 5 minutes per source IP at the regional WAF.
-    waf_rate_limit: int = 2000
+    # Requests per 5 minutes per viewer address (X-Forwarded-For) at the regional WAF.
+    waf_rate_limit: int = DEFAULT_RATE_LIMIT
     # Stage-wide API Gateway throttle (requests per second, burst).
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100
@@ -193,6 +202,8 @@ class EdgeSettings:
     hosted_zone_id: str | None = None
     # CloudFront WAF rate-based rule: requests per client IP per 5-minute window.
     rate_limit: int = 2000
+    # AWS managed anonymous-IP rule group (VPNs, Tor, proxies) on the CloudFront web ACL.
+    anonymous_ip_list: bool = False
     # Schedule of the origin-verify secret rotation (days between rotations).
     origin_verify_rotation_days: int = 30
     # Assets buckets: days a noncurrent object version is kept before it expires.
@@ -235,6 +246,8 @@ class Settings:
     gdpr_transfer_mechanism: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
     edge: EdgeSettings = EdgeSettings()
+    # Lambda code signing config: Enforce (refuse unsigned code) or Warn (log it).
+    code_signing_policy: Literal["Enforce", "Warn"] = "Enforce"
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -386,6 +399,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     )
     data = _parse_data(r, primary, tuple(spec.name for spec in regions))
     edge = _parse_edge(r)
+    code_signing = _parse_code_signing(r, environment)
 
     regional = None
     if role == "regional":
@@ -414,7 +428,30 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         audit_log_retention_days=audit_retention,
         data=data,
         edge=edge,
+        code_signing_policy=code_signing,  # type: ignore[arg-type]
     )
+
+
+def _parse_code_signing(r: _Reader, environment: str) -> str:
+    """Enforce in production, Warn elsewhere unless the stack asks for Enforce: a development
+    stack may deploy an unsigned build while a signing problem is investigated, production
+    never."""
+    default = "Enforce" if environment == PRODUCTION else "Warn"
+    policy = r.text("codeSigningPolicy", required=False, fix="", default=default)
+    if policy not in CODE_SIGNING_POLICIES:
+        r.fail(
+            "codeSigningPolicy",
+            f"{policy!r} is not a code signing policy",
+            "pulumi config set codeSigningPolicy Enforce (or Warn outside production)",
+        )
+        return default
+    if policy == "Warn" and environment == PRODUCTION:
+        r.fail(
+            "codeSigningPolicy",
+            f"Warn would let the {PRODUCTION} functions run unsigned code",
+            "pulumi config rm codeSigningPolicy (production enforces code signing)",
+        )
+    return policy
 
 
 def _parse_transfer_mechanism(
@@ -787,7 +824,18 @@ def _parse_logic(r: _Reader) -> LogicSettings:
     mfa = r.text("mfa", required=False, fix="", default=defaults.mfa)
     if mfa not in MFA_MODES:
         r.fail("mfa", f"{mfa!r} is not an MFA mode", "pulumi config set mfa OFF|OPTIONAL|ON")
-    waf_rate = r.integer("wafRateLimit", defaults.waf_rate_limit, minimum=100, maximum=2_000_000)
+    waf_rate = r.integer("wafRateLimit", defaults.waf_rate_limit, minimum=10, maximum=2_000_000_000)
+    # Below the floor, a region's design peak arriving from one address (a carrier-grade NAT,
+    # a clinic's proxy) would be blocked (components.waf_rules).
+    floor = rate_limit_floor()
+    if 10 <= waf_rate < floor:
+        r.fail(
+            "wafRateLimit",
+            f"{waf_rate} per 5 minutes is below one region's design peak ({floor}: "
+            f"{DESIGN_PEAK_REQUESTS_PER_MINUTE} requests a minute), so normal traffic from one "
+            "address could be blocked",
+            f"pulumi config set wafRateLimit {defaults.waf_rate_limit} (at least {floor})",
+        )
 
     throttle_fix = "set apiThrottle: {rateLimit: 50, burstLimit: 100} (requests/s, burst >= 1)"
     throttle = r.obj("apiThrottle", fix=throttle_fix) or {}
@@ -908,6 +956,13 @@ def _parse_edge(r: _Reader) -> EdgeSettings:
         )
     # AWS WAF accepts 10..2,000,000,000 requests per evaluation window for rate-based rules.
     rate_limit = r.integer("edgeRateLimit", defaults.rate_limit, minimum=10, maximum=2_000_000_000)
+    anonymous = r.text("edgeAnonymousIpList", required=False, fix="", default="false")
+    if anonymous not in ("true", "false"):
+        r.fail(
+            "edgeAnonymousIpList",
+            f"{anonymous!r} is not true or false",
+            "pulumi config set edgeAnonymousIpList false (docs/edge.md: the trade-off)",
+        )
     rotation_days = r.integer(
         "originVerifyRotationDays", defaults.origin_verify_rotation_days, minimum=1, maximum=365
     )
@@ -917,6 +972,7 @@ def _parse_edge(r: _Reader) -> EdgeSettings:
     return EdgeSettings(
         hosted_zone_id=zone,
         rate_limit=rate_limit,
+        anonymous_ip_list=anonymous == "true",
         origin_verify_rotation_days=rotation_days,
         noncurrent_version_days=noncurrent_days,
     )

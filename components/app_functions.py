@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.code_signing import FunctionSecurity
 from components.function import Function, FunctionArgs, VpcPlacement
 from contract import environment as env
 from contract import names
@@ -42,6 +43,8 @@ class AppFunctionsArgs:
     private_subnet_ids: pulumi.Input[Sequence[str]]
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    # The region's environment key and code signing (R-SEC-3).
+    security: FunctionSecurity
     code: Mapping[str, pulumi.Input[pulumi.Archive]]
     # The region's shared dependency layer (components.function.DependencyLayer).
     layer_arn: pulumi.Input[str]
@@ -253,6 +256,7 @@ class AppFunctions(pulumi.ComponentResource):
                     logs_key_arn=args.logs_key_arn,
                     log_retention_days=args.log_retention_days,
                     reserved_concurrency=args.reserved_concurrency[fn],
+                    security=args.security,
                     provisioned_concurrency=args.provisioned_concurrency[fn],
                     statements=_with_computed(statements, spec["computed"]),
                     layers=spec["layers"],

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import data_rules as rules
+from components.code_signing import FunctionSecurity
 from components.function import Function, FunctionArgs, VpcPlacement
 from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, document
@@ -188,6 +189,8 @@ class DatabaseArgs:
     rotation_days: int
     write_forward_consistency: str
     code: DatabaseCode
+    # The region's environment key and code signing (R-SEC-3).
+    security: FunctionSecurity
     rpo_seconds: int | None = None
 
 
@@ -601,6 +604,7 @@ class Database(pulumi.ComponentResource):
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
                 reserved_concurrency=spec.fixed_reserved_concurrency,
+                security=args.security,
                 statements=rules.migration_statements(
                     args.secret_arn, args.app_secret_arn, args.secrets_key_arn, args.region
                 ),
@@ -652,6 +656,7 @@ class Database(pulumi.ComponentResource):
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
                 reserved_concurrency=spec.fixed_reserved_concurrency,
+                security=args.security,
                 statements=rules.rotation_statements(
                     [args.secret_arn, args.app_secret_arn], args.secrets_key_arn, args.region
                 ),

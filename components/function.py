@@ -5,6 +5,9 @@ log group (retention + KMS) so logs never land in an unencrypted, never-expiring
 group, X-Ray Active tracing, reserved concurrency, a published version behind a ``live``
 alias (provisioned concurrency attaches to the alias, never to $LATEST), and, for functions
 invoked asynchronously, retries with an on-failure destination so no event is dropped.
+Every function is deployed with its region's ``FunctionSecurity`` (R-SEC-3): environment
+variables encrypted with the region's customer-managed key, and code signed in the same
+deployment for the region's code signing config (``components.code_signing``).
 
 The function's environment is checked against its handler's schema
 (``contract.environment``) before anything is declared: a required variable missing, a
@@ -24,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.code_signing import CodeSigning, FunctionSecurity
 from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, document
 from contract import environment as env_schema
@@ -63,14 +67,14 @@ class FunctionArgs:
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
     reserved_concurrency: int
+    # The region's environment key and code signing (R-SEC-3).
+    security: FunctionSecurity
     # IAM statements (dicts, may contain Outputs, or an Output of the whole list) the function
     # needs beyond logging/tracing.
     statements: pulumi.Input[Sequence[Mapping[str, Any]]] = ()
     layers: Sequence[pulumi.Input[str]] = ()
     # Keyed by the handler schema's variables; the telemetry variables are added here.
     environment: Mapping[Variable, pulumi.Input[str]] = field(default_factory=dict)
-    # CMK for environment variables at rest (Lambda otherwise uses an AWS-managed key).
-    environment_key_arn: pulumi.Input[str] | None = None
     provisioned_concurrency: int = 0
     vpc: VpcPlacement | None = None
     async_invocation: AsyncInvocation | None = None
@@ -133,8 +137,10 @@ def _vpc_statements(region: str, account_id: str) -> list[dict[str, Any]]:
 
 class Function(pulumi.ComponentResource):
     """Creates ``aws.cloudwatch.LogGroup`` ``/aws/lambda/<function_name>``, ``aws.iam.Role``
-    (trust: Lambda in this account) with one inline ``RolePolicy``, ``aws.lambda_.Function``
-    (python3.12 arm64, X-Ray Active, JSON logs, published), ``aws.lambda_.Alias`` ``live``,
+    (trust: Lambda in this account) with one inline ``RolePolicy``, the code's upload and
+    signing job (``CodeSigning.sign``), ``aws.lambda_.Function`` (python3.12 arm64, X-Ray
+    Active, JSON logs, published, the signed code, the region's code signing config and
+    environment key), ``aws.lambda_.Alias`` ``live``,
     optionally ``ProvisionedConcurrencyConfig`` on the alias and
     ``FunctionEventInvokeConfig`` with an on-failure destination.
 
@@ -180,6 +186,9 @@ class Function(pulumi.ComponentResource):
             opts=child,
         )
 
+        signed = args.security.code_signing.sign(
+            name, args.code, key=args.function_name, parent=self
+        )
         vpc_config = None
         if args.vpc is not None:
             vpc_config = aws.lambda_.FunctionVpcConfigArgs(
@@ -193,7 +202,9 @@ class Function(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=spec.handler,
-            code=args.code,
+            s3_bucket=signed.s3_bucket,
+            s3_key=signed.s3_key,
+            code_signing_config_arn=args.security.code_signing.config_arn,
             role=role.arn,
             layers=list(args.layers),
             memory_size=spec.memory_mb,
@@ -205,7 +216,7 @@ class Function(pulumi.ComponentResource):
                 log_format="JSON", log_group=log_group.name
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
-            kms_key_arn=args.environment_key_arn,
+            kms_key_arn=args.security.environment_key_arn,
             vpc_config=vpc_config,
             # The role's policy must exist before the first invocation can log.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
@@ -292,11 +303,14 @@ def function_environment(args: FunctionArgs) -> pulumi.Output[dict[str, str]]:
 class DependencyLayerArgs:
     layer_name: str
     code: pulumi.Input[pulumi.Archive]
+    # Lambda verifies the signature of every layer of a function that enforces code signing.
+    code_signing: CodeSigning
     description: str = "Third-party packages for the handlers (powertools, pydantic, psycopg)"
 
 
 class DependencyLayer(pulumi.ComponentResource):
-    """Creates the region's one ``aws.lambda_.LayerVersion`` of third-party packages for the
+    """Creates the region's one ``aws.lambda_.LayerVersion`` (signed, like the functions' code)
+    of third-party packages for the
     runtime and architecture every function uses; every function that needs them (data and
     logic tiers alike) shares it, so one build ships once.
 
@@ -307,11 +321,15 @@ class DependencyLayer(pulumi.ComponentResource):
         self, name: str, args: DependencyLayerArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("mobile-backend:compute:DependencyLayer", name, None, opts)
+        signed = args.code_signing.sign(
+            f"{name}-{ARCHITECTURE}", args.code, key=args.layer_name, parent=self
+        )
         layer = aws.lambda_.LayerVersion(
             f"{name}-{ARCHITECTURE}",
             layer_name=args.layer_name,
             description=args.description,
-            code=args.code,
+            s3_bucket=signed.s3_bucket,
+            s3_key=signed.s3_key,
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             opts=pulumi.ResourceOptions(parent=self),

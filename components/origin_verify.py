@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.code_signing import FunctionSecurity
 from components.function import Function, FunctionArgs
 from contract import environment as env
 from contract import names
@@ -112,6 +113,8 @@ class OriginVerifyRotationArgs:
     code: pulumi.Input[pulumi.Archive]
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    # The edge region's environment key and code signing (R-SEC-3).
+    security: FunctionSecurity
 
 
 def rotation_statements(
@@ -254,6 +257,7 @@ class OriginVerifyRotation(pulumi.ComponentResource):
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
                 reserved_concurrency=ROTATION_FUNCTION.fixed_reserved_concurrency,
+                security=args.security,
                 statements=statements,
                 environment={
                     env.DISTRIBUTION_ID: args.distribution_id,

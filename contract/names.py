@@ -36,6 +36,13 @@ def layer_name(environment: str, architecture: str) -> str:
     return f"{prefix(environment)}-deps-{architecture}"
 
 
+def signing_profile_prefix(environment: str, region: str) -> str:
+    """Name prefix of a region's AWS Signer profile for Lambda code: Signer allows letters,
+    digits and ``_`` only (64 at most), and never reuses a cancelled profile's name, so the
+    profile gets a generated suffix."""
+    return f"{prefix(environment)}-{region}-".replace("-", "_")
+
+
 # Cognito ------------------------------------------------------------------------------------
 def user_pool_name(environment: str) -> str:
     """The same in every region, so every region finds every pool by name."""

@@ -39,6 +39,9 @@ DISTRIBUTION_ID = "distributionId"
 # Secrets Manager name of the origin-verify value; the same name resolves to the replica in
 # every serving region (the value itself is never exported).
 ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
+# region → name of that region's S3 server-access-log bucket: every bucket a regional stack
+# declares (the code-signing artifacts) logs there.
+ACCESS_LOG_BUCKETS = "accessLogBuckets"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
@@ -50,6 +53,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         WEB_BUCKETS,
         DISTRIBUTION_ID,
         ORIGIN_VERIFY_SECRET_NAME,
+        ACCESS_LOG_BUCKETS,
     }
 )
 

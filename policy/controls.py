@@ -447,9 +447,12 @@ def least_privilege_problems(document: Any) -> list[str]:
                 continue
             if action == "*" or action.endswith(":*"):
                 found.append(f"statement {label} allows every action ({action})")
-            elif "*" in resources and is_write(action):
-                if action not in NO_RESOURCE_LEVEL_PERMISSIONS:
-                    found.append(f"statement {label} allows write {action} on '*'")
+            elif (
+                "*" in resources
+                and is_write(action)
+                and action not in NO_RESOURCE_LEVEL_PERMISSIONS
+            ):
+                found.append(f"statement {label} allows write {action} on '*'")
     return found
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from components.audit import AuditTrail, AuditTrailArgs
+from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.data_rules import dev_account_key_statement
 from components.database import GlobalDatabase, GlobalDatabaseArgs
 from components.edge import API_ORIGIN_ID, Edge, EdgeArgs
@@ -41,7 +42,8 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
     edge = providers[EDGE_REGION]
     account = account_id(edge)
 
-    # Edge-region keys for what the global stack encrypts there (WAF logs, trail, secrets).
+    # Edge-region keys for what the global stack encrypts there (WAF logs, trail, secrets,
+    # the signed code of its function, its alarm topic).
     edge_keys = Keys(
         "edge-keys",
         KeysArgs(
@@ -49,7 +51,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             region=EDGE_REGION,
             environment=settings.environment,
             alias_prefix=f"{names.alias_prefix(settings.environment)}/global",
-            purposes=("logs", "secrets"),
+            purposes=("logs", "secrets", "data", "messaging"),
         ),
         opts=in_region(edge),
     )
@@ -159,6 +161,21 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             ],
             rotation_days=settings.edge.origin_verify_rotation_days,
             code=artifacts.function_code("origin_verify_rotation"),
+            security=FunctionSecurity(
+                environment_key_arn=edge_keys.arns["secrets"],
+                code_signing=CodeSigning(
+                    "code-signing",
+                    CodeSigningArgs(
+                        account_id=account,
+                        environment=settings.environment,
+                        region=EDGE_REGION,
+                        policy=settings.code_signing_policy,
+                        key_arn=edge_keys.arns["data"],
+                        access_log_bucket=access_logs.names[EDGE_REGION],
+                    ),
+                    opts=in_region(edge),
+                ),
+            ),
             logs_key_arn=edge_keys.arns["logs"],
             log_retention_days=settings.log_retention_days,
         ),
@@ -207,6 +224,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.WEB_BUCKETS: edge_tier.web_bucket_names,
             contract.DISTRIBUTION_ID: edge_tier.distribution_id,
             contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
+            contract.ACCESS_LOG_BUCKETS: access_logs.names,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,

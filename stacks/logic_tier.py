@@ -20,6 +20,7 @@ import pulumi
 from components.api import STAGE, Api, ApiArgs
 from components.api_domain import ApiDomain, ApiDomainArgs
 from components.app_functions import AppFunctions, AppFunctionsArgs
+from components.code_signing import FunctionSecurity
 from components.function import ALIAS
 from components.identity import Identity, IdentityArgs
 from components.regional_waf import RegionalWaf, RegionalWafArgs
@@ -79,6 +80,7 @@ def build_logic_tier(
     push_env_json: pulumi.Input[str],
     extra_security_group_ids: Sequence[pulumi.Input[str]],
     subscriber_statements: Sequence[Mapping[str, Any]],
+    security: FunctionSecurity,
 ) -> LogicTier:
     regional = settings.regional
     assert regional is not None
@@ -104,6 +106,7 @@ def build_logic_tier(
             private_subnet_ids=private_subnet_ids,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
+            security=security,
             code={fn: artifacts.function_code(fn) for fn in AppFunctions.FUNCTIONS},
             layer_arn=layer_arn,
             reserved_concurrency=regional.reserved_concurrency,

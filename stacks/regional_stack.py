@@ -18,6 +18,7 @@ from components.alarms import (
 from components.alerts import AlarmTopic, AlarmTopicArgs
 from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
+from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.database import Database, DatabaseArgs, DatabaseCode
 from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
@@ -88,11 +89,28 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         ),
         opts=opts,
     )
+    # R-SEC-3: every function here runs code signed in this deployment, with environment
+    # variables under this region's secrets key.
+    code_signing = CodeSigning(
+        "code-signing",
+        CodeSigningArgs(
+            account_id=account,
+            environment=env,
+            region=region,
+            policy=settings.code_signing_policy,
+            key_arn=keys.arns["data"],
+            access_log_bucket=global_stack.require_for_region(contract.ACCESS_LOG_BUCKETS, region),
+        ),
+        opts=opts,
+    )
+    security = FunctionSecurity(environment_key_arn=keys.arns["secrets"], code_signing=code_signing)
     # One dependency layer per region, shared by the data and logic tiers' functions.
     layer = DependencyLayer(
         "deps",
         DependencyLayerArgs(
-            layer_name=names.layer_name(env, "arm64"), code=artifacts.layer_code("arm64")
+            layer_name=names.layer_name(env, "arm64"),
+            code=artifacts.layer_code("arm64"),
+            code_signing=code_signing,
         ),
         opts=opts,
     )
@@ -151,6 +169,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             log_retention_days=settings.log_retention_days,
             rotation_days=data.secret_rotation_days,
             write_forward_consistency=data.write_forward_consistency,
+            security=security,
             rpo_seconds=data.rpo_seconds,
             code=DatabaseCode(
                 migrations=artifacts.function_code("migrations"),
@@ -190,6 +209,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         api_statements=[*messaging.publisher_statements, *push.statements],
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
+        security=security,
     )
     functions = logic_tier.functions
     messaging.connect_subscriber(

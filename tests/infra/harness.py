@@ -351,6 +351,28 @@ _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
         "regionalDomainName": f"d-{rid}.execute-api.{region}.amazonaws.com",
         "regionalZoneId": "Z0APIGATEWAY",
     },
+    # S3 hands out a version id per upload; Signer writes the signed zip under the prefix it
+    # was given, named after the job; a profile's version ARN is what Lambda allows.
+    "aws:s3/bucketObjectv2:BucketObjectv2": lambda args, region, arn, rid: {
+        "versionId": f"v-{args.name}",
+    },
+    "aws:signer/signingJob:SigningJob": lambda args, region, arn, rid: {
+        "jobId": rid,
+        "signedObjects": [
+            {
+                "s3s": [
+                    {
+                        "bucket": args.inputs["destination"]["s3"]["bucket"],
+                        "key": f"{args.inputs['destination']['s3'].get('prefix', '')}{rid}.zip",
+                    }
+                ]
+            }
+        ],
+    },
+    "aws:signer/signingProfile:SigningProfile": lambda args, region, arn, rid: {
+        "name": f"{args.inputs.get('namePrefix', '')}0001",
+        "versionArn": f"arn:aws:signer:{region}:{ACCOUNT}:/signing-profiles/{args.name}/v1",
+    },
     "aws:cognito/userPool:UserPool": lambda args, region, arn, rid: {
         "endpoint": f"cognito-idp.{region}.amazonaws.com/{region}_{rid.replace('-', '')}",
         "arn": f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{region}_{rid}",

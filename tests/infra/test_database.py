@@ -704,8 +704,10 @@ def test_component_alone_as_a_secondary_without_the_alarm_rule():
     def program(settings):
         from components.database import Database, DatabaseArgs, DatabaseCode
         from stacks.providers import aws_provider
+        from tests.infra.security import function_security
 
         empty = pulumi.AssetArchive({"handlers/__init__.py": pulumi.StringAsset("")})
+        provider = aws_provider(settings, "us-west-1")
         database = Database(
             "db",
             DatabaseArgs(
@@ -732,8 +734,9 @@ def test_component_alone_as_a_secondary_without_the_alarm_rule():
                 rotation_days=7,
                 write_forward_consistency="GLOBAL",
                 code=DatabaseCode(empty, empty, empty, "abc"),
+                security=function_security("us-west-1", provider),
             ),
-            opts=pulumi.ResourceOptions(provider=aws_provider(settings, "us-west-1")),
+            opts=pulumi.ResourceOptions(provider=provider),
         )
         return {"sgs": database.watched_security_group_ids, "proxy": database.proxy_name}
 

@@ -13,6 +13,7 @@ from contract.functions import spec as function_spec
 from policy.controls import least_privilege_problems
 from stacks.providers import aws_provider
 from tests.infra.harness import ACCOUNT, synthesize
+from tests.infra.security import function_security
 
 AUTHORIZER_ENV = {
     env.USER_POOL_NAME: "mobile-backend-prod-users",
@@ -35,6 +36,7 @@ def build(vpc: bool, provisioned: int, async_: bool, environment=None):
                 logs_key_arn="arn:aws:kms:eu-west-1:123456789012:key/logs",
                 log_retention_days=365,
                 reserved_concurrency=7,
+                security=function_security("eu-west-1", provider),
                 statements=[
                     {
                         "Effect": "Allow",

@@ -327,7 +327,7 @@ def test_web_acl_blocks_all_but_cloudfront_and_the_health_check(regional):
     assert order[0] == "rate-limit" and order[-2:] == ["health-check", "origin-verify"]
     rate = rules["rate-limit"]["statement"]["rateBasedStatement"]
     # The viewer's address from CloudFront, not the edge server that connects.
-    assert (rate["limit"], rate["aggregateKeyType"]) == (2000, "FORWARDED_IP")
+    assert (rate["limit"], rate["aggregateKeyType"]) == (6000, "FORWARDED_IP")
     assert rate["forwardedIpConfig"] == {
         "headerName": "X-Forwarded-For",
         "fallbackBehavior": "MATCH",

@@ -238,7 +238,9 @@ BAD_CONFIG = [
     ),
     # Logic and identity tiers.
     ("prod-eu", {"mfa": "SOMETIMES"}, "mfa", "not an MFA mode"),
-    ("prod-eu", {"wafRateLimit": "10"}, "wafRateLimit", "outside 100..2000000"),
+    ("prod-eu", {"wafRateLimit": "5"}, "wafRateLimit", "outside 10..2000000000"),
+    # Below one region's design peak per 5 minutes (600/min x 5).
+    ("prod-eu", {"wafRateLimit": "2999"}, "wafRateLimit", "below one region's design peak"),
     ("prod-eu", {"apiThrottle": {"rateLimit": 0}}, "apiThrottle.rateLimit", "positive"),
     ("prod-eu", {"apiThrottle": {"burstLimit": 2.5}}, "apiThrottle.burstLimit", ">= 1"),
     ("prod-eu", {"apiThrottle": "fast"}, "apiThrottle", "not a YAML/JSON object"),
@@ -268,6 +270,10 @@ BAD_CONFIG = [
     ("prod-global", {"hostedZoneId": "not-a-zone"}, "hostedZoneId", "hosted zone id"),
     ("prod-global", {"edgeRateLimit": "5"}, "edgeRateLimit", "outside 10..2000000000"),
     ("prod-global", {"edgeRateLimit": "lots"}, "edgeRateLimit", "not an integer"),
+    ("prod-global", {"edgeAnonymousIpList": "maybe"}, "edgeAnonymousIpList", "true or false"),
+    # Code signing: Enforce or Warn, and never Warn in production (R-SEC-3).
+    ("prod-eu", {"codeSigningPolicy": "Off"}, "codeSigningPolicy", "not a code signing policy"),
+    ("prod-global", {"codeSigningPolicy": "Warn"}, "codeSigningPolicy", "run unsigned code"),
     (
         "prod-global",
         {"originVerifyRotationDays": "0"},
@@ -394,7 +400,7 @@ def test_data_settings_from_the_shipped_stack_files():
 
 def test_logic_settings_from_the_stack_files_and_federation_from_config():
     logic = parse_stack("prod-eu").regional.logic
-    assert (logic.mfa, logic.waf_rate_limit, logic.api_logging_level) == ("OPTIONAL", 2000, "ERROR")
+    assert (logic.mfa, logic.waf_rate_limit, logic.api_logging_level) == ("OPTIONAL", 6000, "ERROR")
     assert (logic.throttle_rate_limit, logic.throttle_burst_limit) == (50.0, 100)
     assert (logic.health_check_interval, logic.health_check_failure_threshold) == (10, 2)
     assert logic.dns_ttl_seconds == 10
@@ -405,3 +411,17 @@ def test_logic_settings_from_the_stack_files_and_federation_from_config():
     ).regional.logic
     assert federated.federation["google"].client_id == "g-id"
     assert federated.federation["google"].client_secret == "g-secret"
+
+
+def test_code_signing_is_enforced_in_prod_and_warns_elsewhere_by_default():
+    assert {parse_stack(s).code_signing_policy for s in ("prod-global", "prod-eu")} == {"Enforce"}
+    dev = parse_stack("prod-eu", environment="dev")
+    assert dev.code_signing_policy == "Warn"
+    assert parse_stack(
+        "prod-eu", environment="dev", codeSigningPolicy="Enforce"
+    ).code_signing_policy == ("Enforce")
+
+
+def test_anonymous_ip_list_is_off_unless_switched_on():
+    assert parse_stack("prod-global").edge.anonymous_ip_list is False
+    assert parse_stack("prod-global", edgeAnonymousIpList="true").edge.anonymous_ip_list is True
