@@ -4,6 +4,11 @@ ACL, the CloudFront distribution and the per-region web buckets it serves (R-EDG
 CloudFront only accepts ACM certificates and CLOUDFRONT-scoped web ACLs from us-east-1, so
 those live there; each web bucket lives in its serving region so the origin group can fail
 over from the primary region's bucket to the secondary's when a region is lost.
+
+The public zone logs every DNS query and is signed with DNSSEC (R-SEC-3); both live in
+us-east-1 because Route 53 requires it (query-log group, key-signing key's KMS key). The DS
+record that anchors the signature in the parent zone is published at the registrar by an
+operator (docs/edge.md, "DNSSEC"): the stack exports it.
 """
 
 from __future__ import annotations
@@ -23,11 +28,19 @@ from components.bucket_policies import (
     web_read_statements,
 )
 from components.certificate import Host, dns_validated_certificate
-from components.kms import customer_managed_key
+from components.kms import KeyUsage, customer_managed_key
 from components.log_group import LogStorage, encrypted_log_group
+from components.policy_documents import PARTITION, document
 from components.private_bucket import AccessLogs, Grants, PrivateBucket, private_bucket
 from components.storage import log_delivery_key
-from components.waf_rules import managed_rule_group, ordered, rate_limit_rule, visibility
+from components.waf_rules import (
+    ANONYMOUS_IP_GROUP,
+    HOSTING_PROVIDER_RULE,
+    managed_rule_group,
+    ordered,
+    rate_limit_rule,
+    visibility,
+)
 from components.web_content import WebFile
 from contract import names
 
@@ -76,23 +89,76 @@ class EdgeArgs:
     web_files: Sequence[WebFile]
     # CloudFront sends /<prefix>/* to api.<domain> unchanged (the API maps this base path).
     api_path_prefix: str = "api"
+    # AWS managed anonymous-IP rule group on the web ACL (settings.EdgeSettings).
+    anonymous_ip_list: bool = False
 
 
 RATE_RULE = "rate-limit-per-ip"
 
 
-def waf_rules(metric_prefix: str, rate_limit: int) -> list[dict]:
+def waf_rules(metric_prefix: str, rate_limit: int, anonymous_ip_list: bool = False) -> list[dict]:
     """AWS managed groups first (their own actions), then a per-viewer rate limit that blocks
-    (at the edge the connecting address is the viewer's)."""
+    (at the edge the connecting address is the viewer's, which is also why the address-judging
+    groups belong here and not behind CloudFront). The anonymous-IP group, when switched on,
+    blocks VPNs, Tor and proxies but only counts hosting providers (``waf_rules``)."""
     metrics = {RATE_RULE: f"{metric_prefix}-rate-limit"}
+    anonymous = (
+        [managed_rule_group(ANONYMOUS_IP_GROUP, count_rules=(HOSTING_PROVIDER_RULE,))]
+        if anonymous_ip_list
+        else []
+    )
     return ordered(
         [
             *(managed_rule_group(group) for group in MANAGED_RULE_GROUPS),
+            *anonymous,
             rate_limit_rule(RATE_RULE, rate_limit, key="IP"),
         ],
         metric_name=lambda rule: metrics.get(rule, f"{metric_prefix}-{rule}"),
         first_priority=1,
     )
+
+
+def route53_query_log_policy(log_group_arn: str, account_id: str) -> dict:
+    """Route 53 (for this account's hosted zones) writes query logs to one log group."""
+    return document(
+        {
+            "Sid": "Route53WritesQueryLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "route53.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{PARTITION}:route53:::hostedzone/*"},
+            },
+        }
+    )
+
+
+def dnssec_key_statements(account_id: str) -> list[dict]:
+    """Route 53 DNSSEC signs with the key-signing key's KMS key as itself, for this account's
+    zones only; it also needs a grant, which KMS lets it create for AWS resources only."""
+    return [
+        {
+            "Sid": "Route53DnssecSigns",
+            "Effect": "Allow",
+            "Principal": {"Service": "dnssec-route53.amazonaws.com"},
+            "Action": ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{PARTITION}:route53:::hostedzone/*"},
+            },
+        },
+        {
+            "Sid": "Route53DnssecCreatesGrant",
+            "Effect": "Allow",
+            "Principal": {"Service": "dnssec-route53.amazonaws.com"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
 
 
 def _content_security_policy(serving_regions: Sequence[str]) -> str:
@@ -113,12 +179,16 @@ class Edge(pulumi.ComponentResource):
     known-bad-inputs and IP-reputation groups + a rate-based rule) logging to a KMS-encrypted
     ``aws-waf-logs-`` log group with sensitive headers redacted; a CloudFront log bucket; an
     Origin Access Control, an API cache policy and a security response-headers policy; the
-    distribution; alias A/AAAA records for the apex and ``www``.
+    distribution; alias A/AAAA records for the apex and ``www``; the zone's query logging
+    (``/aws/route53/<domain>`` log group, KMS, retention, its resource policy, ``QueryLog``)
+    and DNSSEC signing (an ECC P-256 ``SIGN_VERIFY`` KMS key, ``KeySigningKey``,
+    ``HostedZoneDnsSec``).
     Per serving region: a web KMS key (key policy admits this distribution only), a private
     versioned web bucket with an OAC-only bucket policy and the web app's objects.
 
     Attributes: ``zone_id``, ``distribution_id``, ``distribution_arn``,
-    ``distribution_domain_name``, ``web_bucket_names`` (region → name), ``web_acl_arn``.
+    ``distribution_domain_name``, ``web_bucket_names`` (region → name), ``web_acl_arn``,
+    ``dnssec_ds_record`` (what the registrar publishes for the domain).
     """
 
     def __init__(
@@ -137,6 +207,7 @@ class Edge(pulumi.ComponentResource):
         domain, www = args.domain, f"www.{args.domain}"
 
         zone_id = self._zone()
+        self.dnssec_ds_record = self._protect_zone(zone_id)
         certificate_arn = self._certificate(zone_id, (("apex", domain), ("www", www)))
         web_acl = self._web_acl()
         log_bucket, log_acl = self._cdn_log_bucket()
@@ -172,6 +243,7 @@ class Edge(pulumi.ComponentResource):
                 "distribution_domain_name": self.distribution_domain_name,
                 "web_bucket_names": self.web_bucket_names,
                 "web_acl_arn": self.web_acl_arn,
+                "dnssec_ds_record": self.dnssec_ds_record,
             }
         )
 
@@ -192,6 +264,60 @@ class Edge(pulumi.ComponentResource):
             opts=self._edge_opts,
         )
         return zone.zone_id
+
+    def _protect_zone(self, zone_id: pulumi.Input[str]) -> pulumi.Output[str]:
+        """Query logging and DNSSEC signing of the public zone; returns the DS record the
+        registrar must publish."""
+        name, args, edge = self._base, self._spec, self._edge_opts
+        env = args.environment
+        account = pulumi.Output.from_input(args.account_id)
+        query_logs = encrypted_log_group(
+            f"{name}-dns-query-logs",
+            log_group_name=names.route53_query_log_group(args.domain),
+            storage=LogStorage(args.logs_key_arn, args.log_retention_days),
+            opts=edge,
+        )
+        # Route 53 writes query logs as itself: a CloudWatch Logs resource policy (not IAM)
+        # must admit it, for this account's zones and this one group.
+        writer = aws.cloudwatch.LogResourcePolicy(
+            f"{name}-dns-query-logs-policy",
+            policy_name=f"{names.prefix(env)}-route53-query-logs",
+            policy_document=pulumi.Output.all(query_logs.arn, account).apply(
+                lambda v: json.dumps(route53_query_log_policy(v[0], v[1]))
+            ),
+            opts=edge,
+        )
+        aws.route53.QueryLog(
+            f"{name}-dns-query-log",
+            zone_id=zone_id,
+            cloudwatch_log_group_arn=query_logs.arn,
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=[writer])),
+        )
+
+        signing_key = customer_managed_key(
+            f"{name}-dnssec-key",
+            description=f"mobile-backend {env} DNSSEC key-signing key of {args.domain}",
+            account_id=args.account_id,
+            alias=f"alias/{names.alias_prefix(env)}/dnssec",
+            service_statements=dnssec_key_statements,
+            usage=KeyUsage.DNSSEC_SIGNING,
+            opts=edge,
+        )
+        ksk = aws.route53.KeySigningKey(
+            f"{name}-dnssec-ksk",
+            hosted_zone_id=zone_id,
+            key_management_service_arn=signing_key.arn,
+            name=names.dnssec_key_signing_key_name(env),
+            status="ACTIVE",
+            opts=edge,
+        )
+        aws.route53.HostedZoneDnsSec(
+            f"{name}-dnssec",
+            hosted_zone_id=ksk.hosted_zone_id,
+            signing_status="SIGNING",
+            opts=pulumi.ResourceOptions.merge(edge, pulumi.ResourceOptions(depends_on=[ksk])),
+        )
+        return ksk.ds_record
 
     def _certificate(
         self, zone_id: pulumi.Input[str], hosts: Sequence[tuple[str, str]]
@@ -238,7 +364,7 @@ class Edge(pulumi.ComponentResource):
             description="CloudFront web ACL: AWS managed rule groups and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action={"allow": {}},
-            rules=waf_rules(f"{prefix}-edge", args.rate_limit),
+            rules=waf_rules(f"{prefix}-edge", args.rate_limit, args.anonymous_ip_list),
             visibility_config=visibility(f"{prefix}-edge"),
             opts=self._edge_opts,
         )

@@ -139,6 +139,16 @@ def api_web_acl_name(environment: str, region: str) -> str:
     return f"{prefix(environment)}-api-{region}"
 
 
+def dnssec_key_signing_key_name(environment: str) -> str:
+    """Route 53 key-signing keys allow letters, digits and ``_`` only."""
+    return f"{prefix(environment)}-ksk".replace("-", "_")
+
+
+def route53_query_log_group(domain: str) -> str:
+    """AWS's convention for a public zone's query log group (us-east-1)."""
+    return f"/aws/route53/{domain}"
+
+
 def origin_verify_secret_name(environment: str) -> str:
     return f"{alias_prefix(environment)}/origin-verify"
 

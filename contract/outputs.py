@@ -42,6 +42,9 @@ ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output na
 # region → name of that region's S3 server-access-log bucket: every bucket a regional stack
 # declares (the code-signing artifacts) logs there.
 ACCESS_LOG_BUCKETS = "accessLogBuckets"
+# The DS record of the zone's DNSSEC key-signing key: an operator publishes it at the domain's
+# registrar (docs/edge.md, "DNSSEC"); until then resolvers do not validate the signatures.
+DNSSEC_DS_RECORD = "dnssecDsRecord"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
@@ -54,6 +57,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         DISTRIBUTION_ID,
         ORIGIN_VERIFY_SECRET_NAME,
         ACCESS_LOG_BUCKETS,
+        DNSSEC_DS_RECORD,
     }
 )
 
@@ -64,8 +68,10 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
 #   to pass the regional WAF.
 # - DISTRIBUTION_ID: the invalidation after `pulumi up`, since the web app's scripts and styles
 #   keep their names from one release to the next and the edge caches them for a day.
+# - DNSSEC_DS_RECORD: written to the job summary, for the operator who checks it against the
+#   registrar's DS record.
 DEPLOY_WORKFLOW_READS: frozenset[str] = frozenset(
-    {DOMAIN, ORIGIN_VERIFY_SECRET_NAME, DISTRIBUTION_ID}
+    {DOMAIN, ORIGIN_VERIFY_SECRET_NAME, DISTRIBUTION_ID, DNSSEC_DS_RECORD}
 )
 
 # What a regional stack exports, for operators, the DR runbook and the smoke test.

@@ -138,6 +138,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             origin_verify_value=origin_verify.value,
             web_files=web_files(artifacts.ROOT / "web"),
             api_path_prefix=contract.API_PATH_PREFIX,
+            anonymous_ip_list=settings.edge.anonymous_ip_list,
         ),
         providers=providers,
     )
@@ -225,6 +226,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.DISTRIBUTION_ID: edge_tier.distribution_id,
             contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
             contract.ACCESS_LOG_BUCKETS: access_logs.names,
+            contract.DNSSEC_DS_RECORD: edge_tier.dnssec_ds_record,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,

@@ -373,6 +373,11 @@ _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
         "name": f"{args.inputs.get('namePrefix', '')}0001",
         "versionArn": f"arn:aws:signer:{region}:{ACCOUNT}:/signing-profiles/{args.name}/v1",
     },
+    # Route 53 computes the DS record (key tag, algorithm 13 = ECDSA P-256, SHA-256 digest).
+    "aws:route53/keySigningKey:KeySigningKey": lambda args, region, arn, rid: {
+        "dsRecord": f"12345 13 2 {rid.upper().replace('-', '')}",
+        "keyTag": 12345,
+    },
     "aws:cognito/userPool:UserPool": lambda args, region, arn, rid: {
         "endpoint": f"cognito-idp.{region}.amazonaws.com/{region}_{rid.replace('-', '')}",
         "arn": f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/{region}_{rid}",

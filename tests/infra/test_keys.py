@@ -16,9 +16,28 @@ def test_every_key_in_every_stack_rotates_and_waits_30_days(all_synths):
         keys = synth.of_type("aws:kms/key:Key")
         assert keys, stack
         for key in keys:
-            assert key.inputs["enableKeyRotation"] is True, f"{stack}: {key}"
             assert key.inputs["deletionWindowInDays"] == 30, f"{stack}: {key}"
+            if key.name == "edge-dnssec-key":
+                continue
+            assert key.inputs["enableKeyRotation"] is True, f"{stack}: {key}"
             assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT", f"{stack}: {key}"
+
+
+def test_the_only_signing_key_is_dnssec_and_cannot_be_destroyed(all_synths):
+    signing = [
+        (stack, key)
+        for stack, synth in all_synths.items()
+        for key in synth.of_type("aws:kms/key:Key")
+        if key.inputs["keyUsage"] != "ENCRYPT_DECRYPT"
+    ]
+    assert [(stack, key.name) for stack, key in signing] == [("prod-global", "edge-dnssec-key")]
+    key = signing[0][1]
+    # AWS cannot rotate an asymmetric key; losing it takes the signed zone off the Internet.
+    assert (key.inputs["keyUsage"], key.inputs["customerMasterKeySpec"]) == (
+        "SIGN_VERIFY",
+        "ECC_NIST_P256",
+    )
+    assert "enableKeyRotation" not in key.inputs and key.protect is True
 
 
 def test_regional_stacks_have_one_key_per_purpose_with_alias(regional_synths):
