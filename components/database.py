@@ -191,6 +191,10 @@ class DatabaseArgs:
     code: DatabaseCode
     # The region's environment key and code signing (R-SEC-3).
     security: FunctionSecurity
+    # Enhanced Monitoring (components.enhanced_monitoring): the role RDS publishes OS metrics
+    # with, and the sampling interval.
+    monitoring_role_arn: pulumi.Input[str]
+    monitoring_interval_seconds: int
     rpo_seconds: int | None = None
 
 
@@ -205,7 +209,8 @@ class Database(pulumi.ComponentResource):
       primary), the ``/aws/rds/cluster/<id>/postgresql`` log group (KMS, retention);
     - ``aws.rds.Cluster`` joined to the global cluster (primary, or secondary with global
       write forwarding), Serverless v2, encrypted with the regional data key, IAM auth,
-      backups, log export, and ``instance_count`` ``ClusterInstance``s across AZs;
+      backups, log export, and ``instance_count`` ``ClusterInstance``s across AZs with
+      Enhanced Monitoring (Performance Insights off, docs/data.md);
     - ``aws.rds.Proxy`` (TLS + IAM required, Secrets Manager auth for the master and the
       application login) with its role, default target group (connection budget), target,
       and a read-only ``ProxyEndpoint``;
@@ -344,6 +349,11 @@ class Database(pulumi.ComponentResource):
                 promotion_tier=min(index, 15),
                 ca_cert_identifier="rds-ca-rsa2048-g1",
                 copy_tags_to_snapshot=True,
+                monitoring_interval=args.monitoring_interval_seconds,
+                monitoring_role_arn=args.monitoring_role_arn,
+                # Off on purpose: sampled statement text (ad-hoc literals, ALTER ROLE passwords)
+                # would live outside the database's access control (docs/data.md).
+                performance_insights_enabled=False,
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
             )
             for index in range(args.instance_count)

@@ -20,8 +20,10 @@ from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
 from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.database import Database, DatabaseArgs, DatabaseCode
+from components.enhanced_monitoring import EnhancedMonitoring, EnhancedMonitoringArgs
 from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
+from components.log_group import LogStorage
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.web_config import WebConfig, WebConfigArgs
@@ -142,6 +144,13 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     )
 
     data = settings.data
+    monitoring = EnhancedMonitoring(
+        "db-monitoring",
+        EnhancedMonitoringArgs(
+            account_id=account, logs=LogStorage(keys.arns["logs"], settings.log_retention_days)
+        ),
+        opts=opts,
+    )
     database = Database(
         "database",
         DatabaseArgs(
@@ -170,6 +179,8 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             rotation_days=data.secret_rotation_days,
             write_forward_consistency=data.write_forward_consistency,
             security=security,
+            monitoring_role_arn=monitoring.role_arn,
+            monitoring_interval_seconds=monitoring.interval_seconds,
             rpo_seconds=data.rpo_seconds,
             code=DatabaseCode(
                 migrations=artifacts.function_code("migrations"),

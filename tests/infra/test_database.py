@@ -735,6 +735,8 @@ def test_component_alone_as_a_secondary_without_the_alarm_rule():
                 write_forward_consistency="GLOBAL",
                 code=DatabaseCode(empty, empty, empty, "abc"),
                 security=function_security("us-west-1", provider),
+                monitoring_role_arn=f"arn:aws:iam::{ACCOUNT}:role/monitoring",
+                monitoring_interval_seconds=60,
             ),
             opts=pulumi.ResourceOptions(provider=provider),
         )
