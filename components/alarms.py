@@ -68,6 +68,9 @@ class FunctionTarget:
     reserved_concurrency: int
     provisioned_concurrency: int = 0
     alias: str = "live"
+    # Invoked now and then (a deploy, a rotation step): one failed invocation is an incident,
+    # and a rate over 3 of 5 minutes would never see it.
+    rare: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,14 @@ class ReplicationTarget:
 @dataclass(frozen=True)
 class WafTarget:
     web_acl_name: pulumi.Input[str]
-    region: str
+    # The protected resource's region; None for a CLOUDFRONT web ACL, whose metrics (in
+    # us-east-1) carry no Region dimension.
+    region: str | None
+
+
+@dataclass(frozen=True)
+class CloudFrontTarget:
+    distribution_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,8 @@ class AlarmsArgs:
     # Directions whose source or destination bucket is in ``region`` (see replication_specs).
     replication: Sequence[ReplicationTarget] = ()
     waf: WafTarget | None = None
+    # CloudFront publishes its metrics in us-east-1 only.
+    cloudfront: CloudFrontTarget | None = None
     # label → Route 53 health check id; metrics exist only in us-east-1.
     health_checks: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     business: BusinessTarget | None = None
@@ -323,15 +335,29 @@ def function_specs(key: str, fn: FunctionTarget) -> list[AlarmSpec]:
     def metric(name: str, stat: str, dimensions: Mapping[str, str] = dims) -> Metric:
         return Metric("AWS/Lambda", name, dimensions, stat)
 
-    specs = [
-        _rate(
+    errors = (
+        AlarmSpec(
+            key=f"{key}-errors",
+            group=group,
+            description=f"{fn.function_name}: an invocation failed",
+            metric=metric("Errors", "Sum"),
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        )
+        if fn.rare
+        else _rate(
             f"{key}-errors",
             group,
             f"{fn.function_name}: errors above {FAILURE_RATE_PERCENT} % of invocations",
             metric("Errors", "Sum"),
             metric("Invocations", "Sum"),
             FAILURE_RATE_PERCENT,
-        ),
+        )
+    )
+    specs = [
+        errors,
         AlarmSpec(
             key=f"{key}-throttles",
             group=group,
@@ -533,7 +559,9 @@ def replication_specs(region: str, pairs: Sequence[ReplicationTarget]) -> list[A
 
 
 def waf_specs(waf: WafTarget) -> list[AlarmSpec]:
-    dims = {"WebACL": waf.web_acl_name, "Region": waf.region, "Rule": "ALL"}
+    dims = {"WebACL": waf.web_acl_name, "Rule": "ALL"}
+    if waf.region is not None:
+        dims["Region"] = waf.region
     # Only the upper side matters, and a wider band than the traffic alarm: scanners make
     # blocked requests noisy, and the origin-verify rule blocks every direct hit by design.
     return [
@@ -546,6 +574,27 @@ def waf_specs(waf: WafTarget) -> list[AlarmSpec]:
             "GreaterThanUpperThreshold",
             evaluation_periods=3,
             datapoints_to_alarm=2,
+        )
+    ]
+
+
+def cloudfront_specs(cloudfront: CloudFrontTarget) -> list[AlarmSpec]:
+    return [
+        AlarmSpec(
+            key="cloudfront-5xx-rate",
+            group="Edge",
+            description=(
+                f"CloudFront 5xx responses above {FAILURE_RATE_PERCENT} % of requests "
+                "(failure-rate SLO as viewers see it: origins, failover, edge)"
+            ),
+            metric=Metric(
+                "AWS/CloudFront",
+                "5xxErrorRate",
+                {"DistributionId": cloudfront.distribution_id, "Region": "Global"},
+                "Average",
+            ),
+            threshold=FAILURE_RATE_PERCENT,
+            comparison="GreaterThanThreshold",
         )
     ]
 
@@ -616,6 +665,8 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
     specs += replication_specs(args.region, args.replication)
     if args.waf is not None:
         specs += waf_specs(args.waf)
+    if args.cloudfront is not None:
+        specs += cloudfront_specs(args.cloudfront)
     specs += health_check_specs(args.health_checks)
     if args.business is not None:
         specs += business_specs(args.business)

@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alerts import alert_rule
 from components.kms import customer_managed_key
 from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import PARTITION, assume_role_policy, document
@@ -399,16 +400,11 @@ class SecurityGroupWatch(pulumi.ComponentResource):
             )
         self.rule_arns: dict[str, pulumi.Output[str]] = {}
         for key, (description, pattern) in patterns.items():
-            rule = aws.cloudwatch.EventRule(
+            rule = alert_rule(
                 f"{name}-{key}",
                 description=description,
-                event_pattern=pattern,
-                opts=child,
-            )
-            aws.cloudwatch.EventTarget(
-                f"{name}-{key}-target",
-                rule=rule.name,
-                arn=args.topic_arn,
+                pattern=pattern,
+                topic_arn=args.topic_arn,
                 opts=child,
             )
             self.rule_arns[key] = rule.arn

@@ -227,7 +227,8 @@ class Database(pulumi.ComponentResource):
     Attributes: ``cluster_identifier``, ``cluster_endpoint``, ``proxy_endpoint``,
     ``proxy_reader_endpoint``, ``proxy_arn``, ``proxy_name``, ``client_security_group_id``,
     ``watched_security_group_ids`` (db and proxy groups), ``secret_arn`` (master),
-    ``app_secret_arn``, ``db_name``, ``db_user`` (the application login), and for application
+    ``app_secret_arn``, ``db_name``, ``db_user`` (the application login), ``functions`` (the
+    migration and rotation functions this region runs, spec name → name), and for application
     functions ``app_environment`` (the ``DB_*`` handler variables) and ``app_statements``
     (IAM ``rds-db:connect`` via the proxy as the application login only).
     """
@@ -394,6 +395,8 @@ class Database(pulumi.ComponentResource):
         proxy = self._proxy(name, args, child, cluster, instances, proxy_sg, prefix)
 
         layer = args.code.layer_arn
+        # The writer region's operational functions (spec name → physical name), for alarms.
+        self.functions: dict[str, str] = {}
         if args.is_primary:
             self._migrations(
                 name, args, cluster, instances, admin_sg, layer, seeds, prefix, groups["rules"]
@@ -652,6 +655,7 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*instances, *sg_rules, *seeds]),
         )
         self.migrations_function = function
+        self.functions[spec.name] = names.function_name(args.environment, spec.name)
 
     def _rotation(self, name, args: DatabaseArgs, admin_sg, layer, seeds, prefix):
         spec = function_spec("db_rotation")
@@ -705,3 +709,4 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *seeds]),
             )
         self.rotation_function = function
+        self.functions[spec.name] = names.function_name(args.environment, spec.name)

@@ -188,6 +188,7 @@ class Edge(pulumi.ComponentResource):
 
     Attributes: ``zone_id``, ``distribution_id``, ``distribution_arn``,
     ``distribution_domain_name``, ``web_bucket_names`` (region → name), ``web_acl_arn``,
+    ``web_acl_name``,
     ``dnssec_ds_record`` (what the registrar publishes for the domain).
     """
 
@@ -358,9 +359,10 @@ class Edge(pulumi.ComponentResource):
 
     def _web_acl(self) -> aws.wafv2.WebAcl:
         name, args, prefix = self._base, self._spec, self._resource_prefix
+        self.web_acl_name = f"{prefix}-edge"
         web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
-            name=f"{prefix}-edge",
+            name=self.web_acl_name,
             description="CloudFront web ACL: AWS managed rule groups and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action={"allow": {}},

@@ -21,6 +21,11 @@ def regional_prefix(environment: str, region: str) -> str:
     return f"{prefix(environment)}-{region}"
 
 
+def global_prefix(environment: str) -> str:
+    """Stem of what the global stack names once for all regions (its alarms)."""
+    return f"{prefix(environment)}-global"
+
+
 def alias_prefix(environment: str) -> str:
     """Stem of KMS aliases and secret names: ``mobile-backend/<env>``."""
     return f"{PROJECT}/{environment}"

@@ -45,6 +45,10 @@ ACCESS_LOG_BUCKETS = "accessLogBuckets"
 # The DS record of the zone's DNSSEC key-signing key: an operator publishes it at the domain's
 # registrar (docs/edge.md, "DNSSEC"); until then resolvers do not validate the signatures.
 DNSSEC_DS_RECORD = "dnssecDsRecord"
+# The global stack's alarm topic in us-east-1 (CloudFront, edge WAF, its own function, secret
+# rotation): the regional stacks' Route 53 health-check alarms, which exist only in us-east-1,
+# notify it too.
+GLOBAL_ALARM_TOPIC_ARN = "globalAlarmTopicArn"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
@@ -58,6 +62,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         ORIGIN_VERIFY_SECRET_NAME,
         ACCESS_LOG_BUCKETS,
         DNSSEC_DS_RECORD,
+        GLOBAL_ALARM_TOPIC_ARN,
     }
 )
 
@@ -87,7 +92,7 @@ REGIONAL_EVENTS_QUEUE_URL = "eventsQueueUrl"
 REGIONAL_EVENTS_DLQ_ARNS = "eventsDeadLetterQueueArns"
 # JSON platform → platform application ARN ("{}" when no push credentials are configured).
 REGIONAL_PUSH_PLATFORM_APPLICATIONS = "pushPlatformApplications"
-# The us-east-1 topic of this region's Route 53 health-check alarms.
+# The us-east-1 topic of this region's Route 53 health-check alarms (the global stack's).
 REGIONAL_HEALTH_ALARM_TOPIC_ARN = "healthAlarmTopicArn"
 REGIONAL_DASHBOARD_NAME = "dashboardName"
 # Data tier, for the logic tier's wiring, operators and the DR runbook.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import Alarms, AlarmsArgs, CloudFrontTarget, FunctionTarget, WafTarget
+from components.alerts import AlarmTopic, AlarmTopicArgs, RotationFailureAlert
 from components.audit import AuditTrail, AuditTrailArgs
 from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.data_rules import dev_account_key_statement
@@ -26,6 +28,7 @@ from components.storage import (
 )
 from components.web_content import web_files
 from contract import names
+from contract.functions import spec as function_spec
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -183,6 +186,41 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    # R-OBS-5: the global stack is alarmed too, on a topic of its own in us-east-1, where
+    # CloudFront, the CLOUDFRONT web ACL and Route 53 publish their metrics (the regional
+    # stacks' health-check alarms notify it as well).
+    alarm_topic = AlarmTopic(
+        "alarms",
+        AlarmTopicArgs(
+            account_id=account,
+            messaging_key_arn=edge_keys.arns["messaging"],
+            email=settings.alarm_email,
+        ),
+        opts=in_region(edge),
+    )
+    rotation_spec = function_spec("origin_verify_rotation")
+    Alarms(
+        "edge-alarms",
+        AlarmsArgs(
+            topic_arn=alarm_topic.topic_arn,
+            name_prefix=names.global_prefix(settings.environment),
+            region=EDGE_REGION,
+            cloudfront=CloudFrontTarget(distribution_id=edge_tier.distribution_id),
+            waf=WafTarget(web_acl_name=edge_tier.web_acl_name, region=None),
+            functions={
+                rotation_spec.service: FunctionTarget(
+                    function_name=names.function_name(settings.environment, rotation_spec.name),
+                    reserved_concurrency=0,
+                    rare=True,
+                )
+            },
+        ),
+        opts=in_region(edge),
+    )
+    RotationFailureAlert(
+        "origin-verify-rotation-failed", alarm_topic.topic_arn, opts=in_region(edge)
+    )
+
     # One multi-region trail for the account, homed with the other global resources.
     AuditTrail(
         "audit",
@@ -227,6 +265,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
             contract.ACCESS_LOG_BUCKETS: access_logs.names,
             contract.DNSSEC_DS_RECORD: edge_tier.dnssec_ds_record,
+            contract.GLOBAL_ALARM_TOPIC_ARN: alarm_topic.topic_arn,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,
             contract.REPLICATED_SECRETS_KEY_ARNS: replicated_secrets.arns,

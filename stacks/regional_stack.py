@@ -15,7 +15,7 @@ from components.alarms import (
     QueueTarget,
     WafTarget,
 )
-from components.alerts import AlarmTopic, AlarmTopicArgs
+from components.alerts import AlarmTopic, AlarmTopicArgs, RotationFailureAlert
 from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
 from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
@@ -237,12 +237,23 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             api=ApiTarget(api_name=logic_tier.api.api_name, stage_name=logic_tier.api.stage_name),
             # Alarm keys (and runbook anchors) use hyphens: user_migration → user-migration.
             functions={
-                function_spec(fn).service: FunctionTarget(
-                    function_name=names.function_name(env, fn),
-                    reserved_concurrency=regional.reserved_concurrency[fn],
-                    provisioned_concurrency=regional.provisioned_concurrency[fn],
-                )
-                for fn in functions.functions
+                **{
+                    function_spec(fn).service: FunctionTarget(
+                        function_name=names.function_name(env, fn),
+                        reserved_concurrency=regional.reserved_concurrency[fn],
+                        provisioned_concurrency=regional.provisioned_concurrency[fn],
+                    )
+                    for fn in functions.functions
+                },
+                # The writer's migration and rotation functions (R-OBS-5): one failure
+                # alarms; their fixed reservation of 1-2 is reached by design, so no
+                # concurrency alarm.
+                **{
+                    function_spec(fn).service: FunctionTarget(
+                        function_name=function_name, reserved_concurrency=0, rare=True
+                    )
+                    for fn, function_name in database.functions.items()
+                },
             },
             queue=QueueTarget(
                 queue_name=messaging.queue_name,
@@ -265,38 +276,24 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=opts,
     )
 
+    # A failed DB secret rotation is an event, not a metric: Secrets Manager reports it in
+    # the secrets' home region, where the rotation function runs (R-OBS-5).
+    if function_spec("db_rotation").name in database.functions:
+        RotationFailureAlert("db-rotation-failed", alarms.topic_arn, opts=opts)
+
     # Route 53 publishes health-check metrics only in us-east-1: this region's health-check
-    # alarms live there, notifying a topic (and key) of their own in that region. They carry
+    # alarms live there and notify the global stack's alarm topic in that region. They carry
     # check ids and states, never personal data: tagged "internal", they are no GDPR transfer.
     edge = (
         provider
         if region == EDGE_REGION
         else aws_provider(settings, EDGE_REGION, data_classification="internal")
     )
-    health_keys = Keys(
-        "health-keys",
-        KeysArgs(
-            account_id=account,
-            region=EDGE_REGION,
-            environment=env,
-            alias_prefix=f"{names.alias_prefix(env)}/{region}-health",
-            purposes=("messaging",),
-        ),
-        opts=in_region(edge),
-    )
-    health_alarm_topic = AlarmTopic(
-        "health-alarm-topic",
-        AlarmTopicArgs(
-            account_id=account,
-            messaging_key_arn=health_keys.arns["messaging"],
-            email=settings.alarm_email,
-        ),
-        opts=in_region(edge),
-    )
+    global_alarm_topic = global_stack.require(contract.GLOBAL_ALARM_TOPIC_ARN)
     Alarms(
         "health-alarms",
         AlarmsArgs(
-            topic_arn=health_alarm_topic.topic_arn,
+            topic_arn=global_alarm_topic,
             name_prefix=name_prefix,
             region=EDGE_REGION,
             health_checks={"api": logic_tier.domain.health_check_id},
@@ -334,6 +331,6 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_EVENTS_QUEUE_URL: messaging.queue_url,
         contract.REGIONAL_EVENTS_DLQ_ARNS: [messaging.dlq_arn, messaging.delivery_dlq_arn],
         contract.REGIONAL_PUSH_PLATFORM_APPLICATIONS: push.env_json,
-        contract.REGIONAL_HEALTH_ALARM_TOPIC_ARN: health_alarm_topic.topic_arn,
+        contract.REGIONAL_HEALTH_ALARM_TOPIC_ARN: global_alarm_topic,
         contract.REGIONAL_DASHBOARD_NAME: slo_alarms.dashboard_name,
     }

@@ -432,9 +432,9 @@ def test_each_regional_stack_alarms_its_queues_into_its_own_topic(regional_synth
         assert alarms, stack
         for a in alarms:
             (action,) = a.inputs["alarmActions"]
-            # Route 53 health-check alarms live in us-east-1 with that region's own topic.
+            # Route 53 health-check alarms live in us-east-1 with the global stack's topic.
             expected = (
-                f"arn:aws:sns:us-east-1:{ACCOUNT}:health-alarm-topic-topic"
+                f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms-topic"
                 if a.name.startswith("health-alarms")
                 else f"arn:aws:sns:{region}:{ACCOUNT}:alarms-topic"
             )
@@ -454,15 +454,25 @@ def test_each_regional_stack_alarms_its_queues_into_its_own_topic(regional_synth
         assert dashboard.inputs["dashboardName"] == f"mobile-backend-prod-{region}"
 
 
-def test_each_region_has_a_us_east_1_topic_for_its_health_check_alarms(regional_synths):
+def test_health_check_alarms_notify_the_global_stacks_us_east_1_topic(
+    global_synth, regional_synths
+):
+    # R-OBS-5: one alarm topic for what lives in us-east-1, owned by the stack deployed first.
+    topic = global_synth.one("aws:sns/topic:Topic", lambda t: t.name == "alarms-topic")
+    assert global_synth.region_of(topic) == "us-east-1"
+    assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
+    global_topic = global_synth.outputs["globalAlarmTopicArn"]
+    assert global_topic == topic.outputs["arn"]
     for stack, synth in regional_synths.items():
-        topic = synth.one("aws:sns/topic:Topic", lambda t: t.name == "health-alarm-topic-topic")
-        assert synth.region_of(topic) == "us-east-1", stack
-        assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:"), stack
-        alias = synth.one("aws:kms/alias:Alias", lambda a: a.name.startswith("health-keys"))
-        region = synth.config["aws:region"]
-        assert alias.inputs["name"] == f"alias/mobile-backend/prod/{region}-health/messaging"
-        assert synth.outputs["healthAlarmTopicArn"].startswith("arn:aws:sns:us-east-1:")
+        health = [a for a in synth.of_type(ALARM) if a.name.startswith("health-alarms")]
+        assert health, stack
+        for a in health:
+            assert synth.region_of(a) == "us-east-1", a.name
+            assert a.inputs["alarmActions"] == [global_topic], a.name
+        assert synth.outputs["healthAlarmTopicArn"] == global_topic
+        assert synth.of_type("aws:sns/topic:Topic") and all(
+            synth.region_of(t) != "us-east-1" for t in synth.of_type("aws:sns/topic:Topic")
+        ), stack
 
 
 def test_runbook_has_an_entry_for_every_alarm():
@@ -539,7 +549,11 @@ def test_global_stack_alarms_each_replication_direction_where_s3_publishes(globa
         ("eu-west-1", "us-west-1"),
         ("us-west-1", "eu-west-1"),
     ]
-    alarms = {a.inputs["name"]: a for a in global_synth.of_type(ALARM)}
+    alarms = {
+        a.inputs["name"]: a
+        for a in global_synth.of_type(ALARM)
+        if "-s3-replication-" in a.inputs["name"]
+    }
     expected = {}
     for src, src_bucket, dst, dst_bucket, rule_id in directions:
         dims = {"SourceBucket": src_bucket, "DestinationBucket": dst_bucket, "RuleId": rule_id}
@@ -600,7 +614,8 @@ def test_replication_alarms_notify_an_encrypted_topic_in_their_own_region(global
             if s.inputs["topic"] == action
         ] == [("email", email)], topic.name
         notified.add(region)
-    assert notified == {"eu-west-1", "us-west-1"}
+    # The replication alarms in the serving regions, the edge alarms in us-east-1.
+    assert notified == {"eu-west-1", "us-west-1", "us-east-1"}
 
 
 def test_replication_alarm_topics_are_kms_aliased_apart_from_the_regional_stacks(
