@@ -63,6 +63,18 @@ TOPIC = "aws:sns/topic:Topic"
 TABLE = "aws:dynamodb/table:Table"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+CODE_SIGNING_CONFIG = "aws:lambda/codeSigningConfig:CodeSigningConfig"
+ZONE = "aws:route53/zone:Zone"
+QUERY_LOG = "aws:route53/queryLog:QueryLog"
+KEY_SIGNING_KEY = "aws:route53/keySigningKey:KeySigningKey"
+ZONE_DNSSEC = "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"  # noqa: S105 (a type)
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 
 # --- thresholds -----------------------------------------------------------------------------
 # Lambda runtimes we accept: supported by AWS, with the Powertools/psycopg wheels we ship.
@@ -84,9 +96,26 @@ ADMIN_POLICY_ARNS = frozenset(
 )
 # AWS-managed keys: encryption at rest, but not under our key policy, rotation or audit.
 AWS_MANAGED_KEY_ALIASES = frozenset(
-    {"alias/aws/sns", "alias/aws/sqs", "alias/aws/secretsmanager", "alias/aws/s3"}
+    {
+        "alias/aws/sns",
+        "alias/aws/sqs",
+        "alias/aws/secretsmanager",
+        "alias/aws/s3",
+        "alias/aws/lambda",
+    }
 )
 PERSONAL_DATA_CLASSES = frozenset({"phi", "pii"})
+# The environment whose functions must refuse unsigned code; others may only warn.
+PRODUCTION = "prod"
+# Enhanced Monitoring intervals RDS accepts (0 = off).
+MONITORING_INTERVALS = frozenset({1, 5, 10, 15, 30, 60})
+# Behind CloudFront the regional web ACL sees edge servers; the viewer is in this header.
+VIEWER_ADDRESS_HEADER = "X-Forwarded-For"
+# One region's design peak (DESIGN §1: 600 requests/min) per 5-minute window: a per-viewer
+# rate limit below it could block a region's normal traffic arriving through one address.
+MIN_REGIONAL_RATE_LIMIT = 3000
+# Secrets Manager events that mean a rotation did not finish.
+ROTATION_FAILURE_EVENTS = frozenset({"RotationFailed", "RotationAbandoned"})
 # Types that store or queue application data (a VPC or a role holds none).
 DATA_STORE_TYPES = frozenset(
     {BUCKET, CLUSTER, CLUSTER_INSTANCE, SECRET, QUEUE, TOPIC, TABLE, USER_POOL, LOG_GROUP}
@@ -125,6 +154,8 @@ class Context:
     transfer_mechanism: str | None = None
     # The stack's role (mobile-backend:role): "global", "regional" or None when unknown.
     role: str | None = None
+    # The stack's environment (mobile-backend:environment; "prod" when unset, as settings.py).
+    environment: str = PRODUCTION
 
 
 @dataclass(frozen=True)
@@ -510,6 +541,80 @@ def cognito_identity_pool(res: Res, ctx: Context) -> list[str]:
     return []
 
 
+def lambda_environment_cmk(res: Res, ctx: Context) -> list[str]:
+    """R-SEC-3: a function's environment variables are encrypted with a customer-managed key
+    (Lambda otherwise uses its AWS-managed key, outside our key policy and audit)."""
+    if res.type == FUNCTION and not _cmk(res.props.get("kmsKeyArn")):
+        return [
+            f"{res} encrypts its environment with the AWS-managed key; fix: set kms_key_arn "
+            "to the region's customer-managed key (FunctionArgs.security)"
+        ]
+    return []
+
+
+def aurora_enhanced_monitoring(res: Res, ctx: Context) -> list[str]:
+    """R-SEC-3: every Aurora instance publishes OS metrics (Enhanced Monitoring) through a
+    role; Performance Insights, where on, is encrypted with a customer-managed key."""
+    if res.type != CLUSTER_INSTANCE:
+        return []
+    p = res.props
+    out: list[str] = []
+    interval = _number(p.get("monitoringInterval"))
+    if interval is None or int(interval) not in MONITORING_INTERVALS:
+        out.append(
+            f"{res} has no Enhanced Monitoring; fix: monitoring_interval=60 and "
+            "monitoring_role_arn=<the region's EnhancedMonitoring role>"
+        )
+    elif not _set(p.get("monitoringRoleArn")):
+        out.append(f"{res} monitors without a role; fix: set monitoring_role_arn")
+    if _is_true(p.get("performanceInsightsEnabled")) and not _cmk(
+        p.get("performanceInsightsKmsKeyId")
+    ):
+        out.append(
+            f"{res} keeps Performance Insights under the AWS-managed key; fix: set "
+            "performance_insights_kms_key_id to the region's data key"
+        )
+    return out
+
+
+def _rate_statements(rule: Any) -> list[Any]:
+    return [s for s in [_get(rule, "statement", "rateBasedStatement")] if s is not None]
+
+
+def waf_viewer_rate_limit(res: Res, ctx: Context) -> list[str]:
+    """R-SEC-3: a REGIONAL web ACL (behind CloudFront) rate-limits the viewer address from
+    X-Forwarded-For, never the connecting address (a CloudFront edge server shared by every
+    viewer of that location), at no less than one region's design peak per window."""
+    if res.type != WEB_ACL or res.props.get("scope") != "REGIONAL":
+        return []
+    rates = [(r, s) for r in _items(res.props.get("rules")) for s in _rate_statements(r)]
+    if not rates:
+        return [
+            f"{res} has no rate-based rule; fix: add one keyed by FORWARDED_IP "
+            "(components.waf_rules.rate_limit_rule)"
+        ]
+    out = []
+    for rule, statement in rates:
+        label = f"{res} rule '{_get(rule, 'name')}'"
+        if statement.get("aggregateKeyType") != "FORWARDED_IP":
+            out.append(
+                f"{label} counts the connecting address (CloudFront's edge), not the viewer; "
+                f"fix: aggregate_key_type='FORWARDED_IP' with header {VIEWER_ADDRESS_HEADER}"
+            )
+        elif _get(statement, "forwardedIpConfig", "headerName") != VIEWER_ADDRESS_HEADER:
+            out.append(
+                f"{label} reads the viewer from another header; fix: "
+                f"forwarded_ip_config.header_name='{VIEWER_ADDRESS_HEADER}'"
+            )
+        limit = _number(statement.get("limit"))
+        if limit is not None and limit < MIN_REGIONAL_RATE_LIMIT:
+            out.append(
+                f"{label} blocks above {int(limit)} requests per window, below one region's "
+                f"design peak; fix: limit >= {MIN_REGIONAL_RATE_LIMIT} (wafRateLimit)"
+            )
+    return out
+
+
 def trail_problems(res: Res) -> list[str]:
     p = res.props
     out = []
@@ -772,6 +877,261 @@ def cloudtrail_present(resources: Sequence[Res], ctx: Context) -> list[tuple[str
     ]
 
 
+def lambda_code_signing(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-SEC-3: every function references a code signing config of its stack; every config
+    allows publishers and refuses unsigned code (``Warn`` only outside production)."""
+    configs = [r for r in resources if r.type == CODE_SIGNING_CONFIG]
+    out = []
+    for fn in (r for r in resources if r.type == FUNCTION):
+        if not any(references(fn, "codeSigningConfigArn", c) for c in configs):
+            out.append(
+                (
+                    fn.urn,
+                    f"{fn} runs code nobody signed; fix: set code_signing_config_arn to the "
+                    "region's CodeSigning config (FunctionArgs.security)",
+                )
+            )
+    for config in configs:
+        publishers = _items(_get(config.props, "allowedPublishers", "signingProfileVersionArns"))
+        if not any(_set(arn) for arn in publishers):
+            out.append(
+                (
+                    config.urn,
+                    f"{config} allows no signing profile; fix: allowed_publishers="
+                    "{signing_profile_version_arns: [<the region's profile version ARN>]}",
+                )
+            )
+        policy = _get(config.props, "policies", "untrustedArtifactOnDeployment")
+        allowed = ("Enforce",) if ctx.environment == PRODUCTION else ("Enforce", "Warn")
+        if policy not in allowed:
+            out.append(
+                (
+                    config.urn,
+                    f"{config} lets {ctx.environment} deploy unsigned code ({policy!r}); fix: "
+                    "untrusted_artifact_on_deployment='Enforce' (codeSigningPolicy)",
+                )
+            )
+    return out
+
+
+def route53_query_logging(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-SEC-3: every public hosted zone logs its DNS queries (to us-east-1, as AWS requires)."""
+    out = []
+    for zone in (r for r in resources if r.type == ZONE and not _items(r.props.get("vpcs"))):
+        logs = _targeting(resources, QUERY_LOG, "zoneId", zone)
+        if not any(_set(q.props.get("cloudwatchLogGroupArn")) for q in logs):
+            out.append(
+                (
+                    zone.urn,
+                    f"{zone} does not log DNS queries; fix: declare aws.route53.QueryLog for it "
+                    "with a us-east-1 log group (/aws/route53/<zone>) and its resource policy",
+                )
+            )
+    return out
+
+
+def route53_dnssec(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-SEC-3: every public hosted zone is signed: an active key-signing key and DNSSEC
+    signing on (the DS record at the registrar is an operator step, docs/edge.md)."""
+    out = []
+    for zone in (r for r in resources if r.type == ZONE and not _items(r.props.get("vpcs"))):
+        ksks = [
+            k
+            for k in _targeting(resources, KEY_SIGNING_KEY, "hostedZoneId", zone)
+            if k.props.get("status", "ACTIVE") == "ACTIVE"
+        ]
+        # Signing names the zone directly or through its key-signing key.
+        signing = [
+            d
+            for d in resources
+            if d.type == ZONE_DNSSEC
+            and d.props.get("signingStatus", "SIGNING") == "SIGNING"
+            and (
+                references(d, "hostedZoneId", zone)
+                or any(references(d, "hostedZoneId", k) for k in ksks)
+            )
+        ]
+        if not (ksks and signing):
+            out.append(
+                (
+                    zone.urn,
+                    f"{zone} is not DNSSEC-signed; fix: declare an aws.route53.KeySigningKey "
+                    "(ECC_NIST_P256 SIGN_VERIFY key in us-east-1) and "
+                    "aws.route53.HostedZoneDnsSec(signing_status='SIGNING') for it",
+                )
+            )
+    return out
+
+
+def s3_access_logging(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """Every bucket writes server access logs, except the log buckets themselves (a bucket
+    that receives another bucket's logs would log its own deliveries forever)."""
+    loggings = [r for r in resources if r.type == BUCKET_LOGGING]
+    out = []
+    for bucket in (r for r in resources if r.type == BUCKET):
+        if any(references(lg, "targetBucket", bucket) for lg in loggings):
+            continue
+        logged = _set(_get(bucket.props, "logging", "targetBucket")) or any(
+            references(lg, "bucket", bucket) and _set(lg.props.get("targetBucket"))
+            for lg in loggings
+        )
+        if not logged:
+            out.append(
+                (
+                    bucket.urn,
+                    f"{bucket} writes no server access logs; fix: declare "
+                    "aws.s3.BucketLogging into the region's access-log bucket "
+                    "(components.private_bucket does)",
+                )
+            )
+    return out
+
+
+def _aborts_multipart(rule: Any) -> bool:
+    days = _number(_get(rule, "abortIncompleteMultipartUpload", "daysAfterInitiation"))
+    scoped = any(
+        _get(rule, "filter", key) not in (None, "")
+        for key in ("and", "tag", "objectSizeGreaterThan", "objectSizeLessThan", "prefix")
+    )
+    return _get(rule, "status") == "Enabled" and days is not None and days > 0 and not scoped
+
+
+def s3_abort_incomplete_multipart(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """Every bucket aborts incomplete multipart uploads (billed, invisible parts) with an
+    enabled lifecycle rule that applies to the whole bucket."""
+    out = []
+    for bucket in (r for r in resources if r.type == BUCKET):
+        lifecycles = _targeting(resources, BUCKET_LIFECYCLE, "bucket", bucket)
+        if not any(
+            _aborts_multipart(rule) for lc in lifecycles for rule in _items(lc.props.get("rules"))
+        ):
+            out.append(
+                (
+                    bucket.urn,
+                    f"{bucket} keeps incomplete multipart uploads forever; fix: a lifecycle rule "
+                    "with abort_incomplete_multipart_upload={days_after_initiation: 7} "
+                    "(components.private_bucket adds one)",
+                )
+            )
+    return out
+
+
+def _alarm_metrics(alarm: Res) -> list[tuple[str | None, str | None, Mapping[str, Any]]]:
+    """(namespace, metric name, dimensions) of an alarm's metric and of each metric query."""
+    p = alarm.props
+    metrics = [(p.get("namespace"), p.get("metricName"), _get(p, "dimensions") or {})]
+    for query in _items(p.get("metricQueries")):
+        metric = _get(query, "metric")
+        if isinstance(metric, Mapping):
+            metrics.append(
+                (metric.get("namespace"), metric.get("metricName"), metric.get("dimensions") or {})
+            )
+    return [(ns, name, dims) for ns, name, dims in metrics if name]
+
+
+def _alarmed(
+    alarms: Sequence[Res], namespace: str, metric: str, dimension: str, target: Res, value: Any
+) -> bool:
+    """Whether an alarm watches ``namespace``/``metric`` with ``dimension`` naming ``target``
+    (its engine dependency, one of its identifiers, or ``value``)."""
+    for alarm in alarms:
+        for ns, name, dims in _alarm_metrics(alarm):
+            if (ns, name) != (namespace, metric) or not isinstance(dims, Mapping):
+                continue
+            named = dims.get(dimension)
+            if named == COMPUTED and target.urn in _deps_of(alarm):
+                return True
+            if isinstance(named, str) and (named == value or named in target.ids):
+                return True
+    return False
+
+
+def _deps_of(res: Res) -> frozenset[str]:
+    return frozenset(urn for urns in res.deps.values() for urn in urns)
+
+
+def function_alarms(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-OBS-5: every function of a stack has an errors and a throttles alarm there."""
+    alarms = [r for r in resources if r.type == METRIC_ALARM]
+    out = []
+    for fn in (r for r in resources if r.type == FUNCTION):
+        missing = [
+            metric
+            for metric in ("Errors", "Throttles")
+            if not _alarmed(alarms, "AWS/Lambda", metric, "FunctionName", fn, fn.props.get("name"))
+        ]
+        if missing:
+            out.append(
+                (
+                    fn.urn,
+                    f"{fn} has no {' or '.join(missing)} alarm; fix: add the function to its "
+                    "stack's Alarms (FunctionTarget)",
+                )
+            )
+    return out
+
+
+def edge_alarms(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-OBS-5: CloudFront's 5xx rate, every web ACL's blocks and every Route 53 health
+    check are alarmed in the stack that declares them."""
+    alarms = [r for r in resources if r.type == METRIC_ALARM]
+    watched = (
+        (DISTRIBUTION, "AWS/CloudFront", "5xxErrorRate", "DistributionId", "id"),
+        (WEB_ACL, "AWS/WAFV2", "BlockedRequests", "WebACL", "name"),
+        (HEALTH_CHECK, "AWS/Route53", "HealthCheckStatus", "HealthCheckId", "id"),
+    )
+    out = []
+    for typ, namespace, metric, dimension, key in watched:
+        for res in (r for r in resources if r.type == typ):
+            if not _alarmed(alarms, namespace, metric, dimension, res, res.props.get(key)):
+                out.append(
+                    (
+                        res.urn,
+                        f"{res} has no {namespace} {metric} alarm; fix: add it to its stack's "
+                        "Alarms (CloudFrontTarget, WafTarget, health_checks)",
+                    )
+                )
+    return out
+
+
+def _matches_rotation_failures(rule: Res) -> bool:
+    pattern = _json(rule.props.get("eventPattern"))
+    if pattern == COMPUTED or rule.props.get("eventPattern") == COMPUTED:
+        return True
+    if not isinstance(pattern, Mapping):
+        return False
+    names = set(_items(_get(pattern, "detail", "eventName")))
+    return "aws.secretsmanager" in _items(pattern.get("source")) and bool(
+        names & ROTATION_FAILURE_EVENTS
+    )
+
+
+def secret_rotation_failure_alert(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
+    """R-OBS-5: a stack that rotates secrets routes Secrets Manager's rotation-failure events
+    to an alarm topic (an EventBridge rule with a target)."""
+    rotations = [r for r in resources if r.type == SECRET_ROTATION]
+    if not rotations:
+        return []
+    targets = [r for r in resources if r.type == EVENT_TARGET and _set(r.props.get("arn"))]
+    alerting = [
+        rule
+        for rule in resources
+        if rule.type == EVENT_RULE
+        and _matches_rotation_failures(rule)
+        and any(references(t, "rule", rule) for t in targets)
+    ]
+    if alerting:
+        return []
+    return [
+        (
+            rotation.urn,
+            f"{rotation}: a failed rotation alerts nobody; fix: declare "
+            "components.alerts.RotationFailureAlert in the secret's region",
+        )
+        for rotation in rotations
+    ]
+
+
 HIPAA_ENCRYPTION = "164.312(a)(2)(iv)"
 HIPAA_AUDIT = "164.312(b)"
 HIPAA_TRANSMISSION = "164.312(e)(1)"
@@ -971,6 +1331,108 @@ CONTROLS: tuple[Control, ...] = (
         (HIPAA_AUDIT,),
         ("Art. 30",),
         ("CloudTrail.1", "Config multi-region-cloudtrail-enabled"),
+    ),
+    Control(
+        "lambda-environment-cmk",
+        "Lambda functions encrypt their environment variables with a customer-managed key",
+        "resource",
+        lambda_environment_cmk,
+        (HIPAA_ENCRYPTION,),
+        ("Art. 32(1)(a)",),
+        (),
+    ),
+    Control(
+        "lambda-code-signing",
+        "Lambda functions reference a code signing config that allows a signing profile and "
+        "enforces signatures (Warn only outside prod)",
+        "stack",
+        lambda_code_signing,
+        (HIPAA_INTEGRITY, "164.308(a)(1)(ii)(B)"),
+        ("Art. 32(1)(b)",),
+        (),
+    ),
+    Control(
+        "route53-query-logging",
+        "Public hosted zones log DNS queries",
+        "stack",
+        route53_query_logging,
+        (HIPAA_AUDIT,),
+        ("Art. 30", "Art. 33"),
+        ("Route53.2",),
+    ),
+    Control(
+        "route53-dnssec",
+        "Public hosted zones are DNSSEC-signed with an active key-signing key",
+        "stack",
+        route53_dnssec,
+        (HIPAA_INTEGRITY, HIPAA_TRANSMISSION),
+        ("Art. 32(1)(b)",),
+        (),
+    ),
+    Control(
+        "s3-access-logging",
+        "S3 buckets write server access logs (log buckets excepted)",
+        "stack",
+        s3_access_logging,
+        (HIPAA_AUDIT,),
+        ("Art. 30", "Art. 33"),
+        ("S3.9", "CloudTrail.7"),
+    ),
+    Control(
+        "s3-abort-incomplete-multipart",
+        "S3 buckets abort incomplete multipart uploads with a bucket-wide lifecycle rule",
+        "stack",
+        s3_abort_incomplete_multipart,
+        (),
+        ("Art. 5(1)(e)",),
+        ("S3.13",),
+    ),
+    Control(
+        "aurora-enhanced-monitoring",
+        "Aurora instances publish Enhanced Monitoring through a role; Performance Insights, "
+        "if on, uses a CMK",
+        "resource",
+        aurora_enhanced_monitoring,
+        ("164.308(a)(1)(ii)(D)",),
+        ("Art. 32(1)(b)",),
+        ("RDS.6",),
+    ),
+    Control(
+        "waf-viewer-rate-limit",
+        "Regional web ACLs (behind CloudFront) rate-limit the X-Forwarded-For viewer address "
+        "at no less than one region's design peak",
+        "resource",
+        waf_viewer_rate_limit,
+        ("164.308(a)(1)(ii)(B)",),
+        ("Art. 32(1)(b)",),
+        (),
+    ),
+    Control(
+        "function-alarms",
+        "Every Lambda function has an errors and a throttles alarm",
+        "stack",
+        function_alarms,
+        ("164.308(a)(1)(ii)(D)", "164.308(a)(6)(ii)"),
+        ("Art. 32(1)(b)", "Art. 33"),
+        (),
+    ),
+    Control(
+        "edge-alarms",
+        "CloudFront 5xx rate, web ACL blocks and Route 53 health checks are alarmed",
+        "stack",
+        edge_alarms,
+        ("164.308(a)(1)(ii)(D)", "164.308(a)(6)(ii)"),
+        ("Art. 32(1)(b)", "Art. 33"),
+        (),
+    ),
+    Control(
+        "secret-rotation-failure-alert",
+        "A stack that rotates secrets sends Secrets Manager rotation failures to an alarm topic",
+        "stack",
+        secret_rotation_failure_alert,
+        ("164.308(a)(5)(ii)(D)",),
+        ("Art. 32(1)(b)",),
+        ("SecretsManager.2",),
     ),
     Control(
         "gdpr-residency",

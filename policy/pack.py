@@ -2,9 +2,9 @@
 
 ``build_policies()`` wraps every control of ``controls.CONTROLS`` in a mandatory
 ``ResourceValidationPolicy`` or ``StackValidationPolicy``. The stack context (the GDPR
-transfer mechanism and the stack's role) comes from the stack's own config, which the CLI
-hands to the policy pack; the residency policy's pack config ``transferMechanism`` overrides
-it (e.g. ``policyPackConfigs`` in CI).
+transfer mechanism, the stack's role and environment) comes from the stack's own config,
+which the CLI hands to the policy pack; the residency policy's pack config
+``transferMechanism`` overrides it (e.g. ``policyPackConfigs`` in CI).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 if __package__:
-    from .controls import COMPUTED, CONTROLS, Context, Control, Res, evaluate
+    from .controls import COMPUTED, CONTROLS, PRODUCTION, Context, Control, Res, evaluate
 else:  # run by the Pulumi CLI from the pack directory
-    from controls import COMPUTED, CONTROLS, Context, Control, Res, evaluate
+    from controls import COMPUTED, CONTROLS, PRODUCTION, Context, Control, Res, evaluate
 
 PROJECT = "mobile-backend"
 PACK_NAME = "mobile-backend-compliance"
@@ -87,7 +87,7 @@ def to_res(
     region = props.get("region") or (provider_props or {}).get("region")
     ids = frozenset(
         v
-        for k in ("id", "arn", "name", "bucket")
+        for k in ("id", "arn", "name", "bucket", "zoneId")
         if isinstance(v := props.get(k), str) and v and v != COMPUTED
     )
     return Res(
@@ -113,7 +113,11 @@ def context(policy_config: Mapping[str, Any] | None = None) -> Context:
     mechanism = (policy_config or {}).get("transferMechanism") or _stack_config(
         "gdprTransferMechanism"
     )
-    return Context(transfer_mechanism=mechanism, role=_stack_config("role"))
+    return Context(
+        transfer_mechanism=mechanism,
+        role=_stack_config("role"),
+        environment=_stack_config("environment") or PRODUCTION,
+    )
 
 
 def _resource_validator(control: Control) -> Callable:

@@ -8,12 +8,27 @@ is what another resource's input holds when it references this one.
 
 from __future__ import annotations
 
-from policy.controls import Context, Res, Violation, evaluate
+from typing import Any
+
+from policy.controls import PRODUCTION, Context, Res, Violation, evaluate
 from tests.infra.harness import ACCOUNT, PROJECT, Resource, Synthesis, provider_tags
+
+# Pulumi's marker of a secret value on the wire; the policy engine hands policies the value.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if SECRET_SIG in value and "value" in value:
+            return unwrap_secrets(value["value"])
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
 
 
 def to_res(synth: Synthesis, resource: Resource) -> Res:
-    props = resource.inputs
+    props = unwrap_secrets(resource.inputs)
     region = props.get("region") or synth.region_of(resource) or "us-east-1"
     provider = synth.provider_of(resource)
     tags = dict(provider_tags(provider)) if provider else {}
@@ -24,8 +39,10 @@ def to_res(synth: Synthesis, resource: Resource) -> Res:
         f"{resource.name}-id",
         f"arn:aws:{service}:{region}:{ACCOUNT}:{resource.name}",
         props.get("name") or resource.name,
+        props.get("bucket"),
         resource.mock_id,
         resource.outputs.get("arn"),
+        resource.outputs.get("zoneId"),
     }
     return Res(
         urn=resource.urn,
@@ -46,6 +63,7 @@ def context_of(synth: Synthesis) -> Context:
     return Context(
         transfer_mechanism=synth.config.get(f"{PROJECT}:gdprTransferMechanism"),
         role=synth.config.get(f"{PROJECT}:role"),
+        environment=synth.config.get(f"{PROJECT}:environment") or PRODUCTION,
     )
 
 

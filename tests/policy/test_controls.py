@@ -710,3 +710,334 @@ def test_gdpr_residency__violating():
 def test_gdpr_residency__empty_mechanism_counts_as_none():
     blank = Context(transfer_mechanism="  ", role="regional")
     assert len(messages("gdpr-residency", res(c.TOPIC, "t", "us-west-1", PHI), ctx=blank)) == 1
+
+
+# --- R-SEC-3 and R-OBS-5 controls -------------------------------------------------------------
+PROD = Context(transfer_mechanism=MECHANISM, role="regional", environment="prod")
+DEV = Context(transfer_mechanism=MECHANISM, role="regional", environment="dev")
+FUNCTION = res(c.FUNCTION, "api", name="mobile-backend-prod-api", kmsKeyArn=CMK)
+
+
+def test_lambda_environment_cmk__compliant():
+    assert messages("lambda-environment-cmk", FUNCTION) == []
+
+
+@pytest.mark.parametrize("key", [None, "alias/aws/lambda"], ids=["unset", "aws-managed"])
+def test_lambda_environment_cmk__violating(key):
+    fn = res(c.FUNCTION, "api", **({"kmsKeyArn": key} if key else {}))
+    assert messages("lambda-environment-cmk", fn) == [
+        "Function 'api' encrypts its environment with the AWS-managed key; fix: set kms_key_arn "
+        "to the region's customer-managed key (FunctionArgs.security)"
+    ]
+
+
+def signing_config(policy: str = "Enforce", publishers=("arn:aws:signer:p/v1",)) -> Res:
+    return res(
+        c.CODE_SIGNING_CONFIG,
+        "signing",
+        allowedPublishers={"signingProfileVersionArns": list(publishers)},
+        policies={"untrustedArtifactOnDeployment": policy},
+    )
+
+
+def signed(fn_label: str = "api", config: str = "arn:signing") -> Res:
+    return res(c.FUNCTION, fn_label, codeSigningConfigArn=config)
+
+
+def test_lambda_code_signing__compliant():
+    assert messages("lambda-code-signing", signed(), signing_config(), ctx=PROD) == []
+    # Warn is for development stacks.
+    assert messages("lambda-code-signing", signed(), signing_config("Warn"), ctx=DEV) == []
+
+
+def test_lambda_code_signing__violating():
+    assert messages(
+        "lambda-code-signing",
+        signed("unsigned", config=""),
+        signed("elsewhere", config="arn:aws:lambda:eu-west-1:1:code-signing-config:other"),
+        signing_config("Warn", publishers=()),
+        ctx=PROD,
+    ) == [
+        "Function 'unsigned' runs code nobody signed; fix: set code_signing_config_arn to the "
+        "region's CodeSigning config (FunctionArgs.security)",
+        "Function 'elsewhere' runs code nobody signed; fix: set code_signing_config_arn to the "
+        "region's CodeSigning config (FunctionArgs.security)",
+        "CodeSigningConfig 'signing' allows no signing profile; fix: allowed_publishers="
+        "{signing_profile_version_arns: [<the region's profile version ARN>]}",
+        "CodeSigningConfig 'signing' lets prod deploy unsigned code ('Warn'); fix: "
+        "untrusted_artifact_on_deployment='Enforce' (codeSigningPolicy)",
+    ]
+
+
+ZONE = res(c.ZONE, "zone", name="mobile.example.eu")
+
+
+def test_route53_query_logging__compliant():
+    log = res(c.QUERY_LOG, "qlog", zoneId="zone-id", cloudwatchLogGroupArn="arn:aws:logs:g")
+    private = res(c.ZONE, "private", vpcs=[{"vpcId": "vpc-1"}])
+    assert messages("route53-query-logging", ZONE, log, private) == []
+
+
+def test_route53_query_logging__violating():
+    other = res(c.QUERY_LOG, "qlog", zoneId="other-zone-id", cloudwatchLogGroupArn="arn:g")
+    assert messages("route53-query-logging", ZONE, other) == [
+        "Zone 'zone' does not log DNS queries; fix: declare aws.route53.QueryLog for it with a "
+        "us-east-1 log group (/aws/route53/<zone>) and its resource policy"
+    ]
+
+
+KSK = res(c.KEY_SIGNING_KEY, "ksk", hostedZoneId="zone-id", status="ACTIVE")
+
+
+def test_route53_dnssec__compliant():
+    signing = res(c.ZONE_DNSSEC, "dnssec", hostedZoneId="zone-id", signingStatus="SIGNING")
+    assert messages("route53-dnssec", ZONE, KSK, signing) == []
+    # The engine links HostedZoneDnsSec to the zone through the key-signing key's output.
+    through_ksk = Res(
+        urn="urn:dnssec",
+        type=c.ZONE_DNSSEC,
+        name="dnssec",
+        props={"hostedZoneId": c.COMPUTED, "signingStatus": "SIGNING"},
+        deps={"hostedZoneId": frozenset({KSK.urn})},
+    )
+    assert messages("route53-dnssec", ZONE, KSK, through_ksk) == []
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [KSK],
+        [res(c.ZONE_DNSSEC, "dnssec", hostedZoneId="zone-id", signingStatus="SIGNING")],
+        [KSK, res(c.ZONE_DNSSEC, "dnssec", hostedZoneId="zone-id", signingStatus="NOT_SIGNING")],
+    ],
+    ids=["key-but-not-signing", "signing-without-key", "signing-off"],
+)
+def test_route53_dnssec__violating(others):
+    assert messages("route53-dnssec", ZONE, *others) == [
+        "Zone 'zone' is not DNSSEC-signed; fix: declare an aws.route53.KeySigningKey "
+        "(ECC_NIST_P256 SIGN_VERIFY key in us-east-1) and "
+        "aws.route53.HostedZoneDnsSec(signing_status='SIGNING') for it"
+    ]
+
+
+def bucket_logging(bucket: str, target: str) -> Res:
+    return res(c.BUCKET_LOGGING, f"{bucket}-logging", bucket=bucket, targetBucket=target)
+
+
+def test_s3_access_logging__compliant():
+    logs = res(c.BUCKET, "logs")
+    # The log bucket is a logging target: exempt (it would log its own deliveries).
+    target = bucket_logging("assets-id", "logs-id")
+    assert messages("s3-access-logging", BUCKET, logs, target) == []
+
+
+def test_s3_access_logging__violating():
+    elsewhere = bucket_logging("other-id", "logs-id")
+    assert messages("s3-access-logging", BUCKET, elsewhere) == [
+        "Bucket 'assets' writes no server access logs; fix: declare aws.s3.BucketLogging into "
+        "the region's access-log bucket (components.private_bucket does)"
+    ]
+
+
+def lifecycle(**rule) -> Res:
+    return res(c.BUCKET_LIFECYCLE, "assets-lifecycle", bucket="assets-id", rules=[rule])
+
+
+ABORT = {"abortIncompleteMultipartUpload": {"daysAfterInitiation": 7.0}}
+
+
+def test_s3_abort_incomplete_multipart__compliant():
+    for rule in ({"status": "Enabled", "filter": {}, **ABORT}, {"status": "Enabled", **ABORT}):
+        assert messages("s3-abort-incomplete-multipart", BUCKET, lifecycle(**rule)) == []
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [],
+        [lifecycle(status="Enabled", expiration={"days": 365.0})],
+        [lifecycle(status="Disabled", **ABORT)],
+        [lifecycle(status="Enabled", filter={"prefix": "tmp/"}, **ABORT)],
+    ],
+    ids=["no-lifecycle", "expiry-only", "disabled", "only-a-prefix"],
+)
+def test_s3_abort_incomplete_multipart__violating(others):
+    assert messages("s3-abort-incomplete-multipart", BUCKET, *others) == [
+        "Bucket 'assets' keeps incomplete multipart uploads forever; fix: a lifecycle rule with "
+        "abort_incomplete_multipart_upload={days_after_initiation: 7} "
+        "(components.private_bucket adds one)"
+    ]
+
+
+def test_aurora_enhanced_monitoring__compliant():
+    instance = res(
+        c.CLUSTER_INSTANCE,
+        monitoringInterval=60.0,
+        monitoringRoleArn="arn:aws:iam::1:role/em",
+        performanceInsightsEnabled=False,
+    )
+    with_pi = res(
+        c.CLUSTER_INSTANCE,
+        monitoringInterval=15.0,
+        monitoringRoleArn="arn:aws:iam::1:role/em",
+        performanceInsightsEnabled=True,
+        performanceInsightsKmsKeyId=CMK,
+    )
+    assert messages("aurora-enhanced-monitoring", instance, with_pi) == []
+
+
+def test_aurora_enhanced_monitoring__violating():
+    assert messages(
+        "aurora-enhanced-monitoring",
+        res(c.CLUSTER_INSTANCE, "off", monitoringInterval=0.0),
+        res(c.CLUSTER_INSTANCE, "roleless", monitoringInterval=60.0),
+        res(
+            c.CLUSTER_INSTANCE,
+            "pi",
+            monitoringInterval=60.0,
+            monitoringRoleArn="arn:role",
+            performanceInsightsEnabled=True,
+        ),
+    ) == [
+        "ClusterInstance 'off' has no Enhanced Monitoring; fix: monitoring_interval=60 and "
+        "monitoring_role_arn=<the region's EnhancedMonitoring role>",
+        "ClusterInstance 'roleless' monitors without a role; fix: set monitoring_role_arn",
+        "ClusterInstance 'pi' keeps Performance Insights under the AWS-managed key; fix: set "
+        "performance_insights_kms_key_id to the region's data key",
+    ]
+
+
+def acl(scope: str = "REGIONAL", **rate) -> Res:
+    statement = {"limit": 6000.0, "aggregateKeyType": "FORWARDED_IP"} | rate
+    statement.setdefault("forwardedIpConfig", {"headerName": "X-Forwarded-For"})
+    rules = [{"name": "rate-limit", "statement": {"rateBasedStatement": statement}}]
+    return res(c.WEB_ACL, "acl", scope=scope, rules=rules)
+
+
+def test_waf_viewer_rate_limit__compliant():
+    # At the edge the connecting address is the viewer's: IP is right there.
+    assert messages("waf-viewer-rate-limit", acl(), acl("CLOUDFRONT", aggregateKeyType="IP")) == []
+
+
+def test_waf_viewer_rate_limit__violating():
+    assert messages(
+        "waf-viewer-rate-limit",
+        acl(aggregateKeyType="IP", forwardedIpConfig=None, limit=2000.0),
+        acl(forwardedIpConfig={"headerName": "True-Client-IP"}),
+        res(c.WEB_ACL, "norate", scope="REGIONAL", rules=[]),
+    ) == [
+        "WebAcl 'acl' rule 'rate-limit' counts the connecting address (CloudFront's edge), not "
+        "the viewer; fix: aggregate_key_type='FORWARDED_IP' with header X-Forwarded-For",
+        "WebAcl 'acl' rule 'rate-limit' blocks above 2000 requests per window, below one "
+        "region's design peak; fix: limit >= 3000 (wafRateLimit)",
+        "WebAcl 'acl' rule 'rate-limit' reads the viewer from another header; fix: "
+        "forwarded_ip_config.header_name='X-Forwarded-For'",
+        "WebAcl 'norate' has no rate-based rule; fix: add one keyed by FORWARDED_IP "
+        "(components.waf_rules.rate_limit_rule)",
+    ]
+
+
+def alarm(label: str, namespace: str, metric: str, **dimensions) -> Res:
+    return res(
+        c.METRIC_ALARM,
+        label,
+        namespace=namespace,
+        metricName=metric,
+        dimensions=dimensions,
+        alarmActions=["arn:topic"],
+    )
+
+
+def test_function_alarms__compliant():
+    errors_rate = res(
+        c.METRIC_ALARM,
+        "api-errors",
+        metricQueries=[
+            {
+                "id": "num",
+                "metric": {
+                    "namespace": "AWS/Lambda",
+                    "metricName": "Errors",
+                    "dimensions": {"FunctionName": "mobile-backend-prod-api"},
+                },
+            },
+            {"id": "rate", "expression": "100 * num / den"},
+        ],
+    )
+    throttles = alarm(
+        "api-throttles", "AWS/Lambda", "Throttles", FunctionName="mobile-backend-prod-api"
+    )
+    assert messages("function-alarms", FUNCTION, errors_rate, throttles) == []
+
+
+def test_function_alarms__violating():
+    other = alarm("x", "AWS/Lambda", "Throttles", FunctionName="mobile-backend-prod-other")
+    assert messages("function-alarms", FUNCTION, other) == [
+        "Function 'api' has no Errors or Throttles alarm; fix: add the function to its stack's "
+        "Alarms (FunctionTarget)"
+    ]
+
+
+EDGE_RESOURCES = [
+    res(c.DISTRIBUTION, "cdn"),
+    res(c.WEB_ACL, "acl", name="mobile-backend-prod-edge", scope="CLOUDFRONT"),
+    res(c.HEALTH_CHECK, "hc"),
+]
+
+
+def test_edge_alarms__compliant():
+    alarms = [
+        alarm("5xx", "AWS/CloudFront", "5xxErrorRate", DistributionId="cdn-id", Region="Global"),
+        alarm("waf", "AWS/WAFV2", "BlockedRequests", WebACL="mobile-backend-prod-edge", Rule="ALL"),
+        alarm("hc", "AWS/Route53", "HealthCheckStatus", HealthCheckId="hc-id"),
+    ]
+    assert messages("edge-alarms", *EDGE_RESOURCES, *alarms) == []
+
+
+def test_edge_alarms__violating():
+    wrong = alarm("5xx", "AWS/CloudFront", "4xxErrorRate", DistributionId="cdn-id")
+    assert messages("edge-alarms", *EDGE_RESOURCES, wrong) == [
+        "Distribution 'cdn' has no AWS/CloudFront 5xxErrorRate alarm; fix: add it to its "
+        "stack's Alarms (CloudFrontTarget, WafTarget, health_checks)",
+        "WebAcl 'acl' has no AWS/WAFV2 BlockedRequests alarm; fix: add it to its stack's Alarms "
+        "(CloudFrontTarget, WafTarget, health_checks)",
+        "HealthCheck 'hc' has no AWS/Route53 HealthCheckStatus alarm; fix: add it to its "
+        "stack's Alarms (CloudFrontTarget, WafTarget, health_checks)",
+    ]
+
+
+ROTATION = res(c.SECRET_ROTATION, "rotation", secretId="arn:secret")
+FAILURES = json.dumps(
+    {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {"eventName": ["RotationFailed", "RotationAbandoned"]},
+    }
+)
+
+
+def test_secret_rotation_failure_alert__compliant():
+    rule = res(c.EVENT_RULE, "failed", name="failed", eventPattern=FAILURES)
+    target = res(c.EVENT_TARGET, "failed-target", rule="failed", arn="arn:aws:sns:topic")
+    assert messages("secret-rotation-failure-alert", ROTATION, rule, target) == []
+    # Without a rotation there is nothing to alert on.
+    assert messages("secret-rotation-failure-alert", FUNCTION) == []
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [],
+        [res(c.EVENT_RULE, "failed", name="failed", eventPattern=FAILURES)],
+        [
+            res(c.EVENT_RULE, "sg", name="sg", eventPattern=json.dumps({"source": ["aws.ec2"]})),
+            res(c.EVENT_TARGET, "sg-target", rule="sg", arn="arn:aws:sns:topic"),
+        ],
+    ],
+    ids=["nothing", "rule-without-target", "other-events"],
+)
+def test_secret_rotation_failure_alert__violating(others):
+    assert messages("secret-rotation-failure-alert", ROTATION, *others) == [
+        "SecretRotation 'rotation': a failed rotation alerts nobody; fix: declare "
+        "components.alerts.RotationFailureAlert in the secret's region"
+    ]

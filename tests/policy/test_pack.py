@@ -210,11 +210,13 @@ def test_running_pack_rejects_an_unencrypted_bucket(analyzer):
         ]
     )
     response = analyzer.AnalyzeStack(request, timeout=10)
-    # The engine prints "<policy description>\n<message>"; the bucket lacks all three S3
-    # controls, and the stack config says global, so the missing trail is reported too.
+    # The engine prints "<policy description>\n<message>"; the bucket lacks every S3
+    # control, and the stack config says global, so the missing trail is reported too.
     found = {d.policyName: d.message.split("\n", 1)[1] for d in response.diagnostics}
     assert sorted(found) == [
         "cloudtrail-present",
+        "s3-abort-incomplete-multipart",
+        "s3-access-logging",
         "s3-cmk-encryption",
         "s3-public-access-block",
         "s3-tls-only",

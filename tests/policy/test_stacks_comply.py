@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pytest
 
 import stacks
+from components.waf_rules import DEFAULT_RATE_LIMIT, ordered, rate_limit_rule
 from policy.controls import CONTROLS_BY_NAME, METRIC_ALARM, evaluate
 from tests.infra.harness import global_stack_name, synthesize
 from tests.policy.graph import context_of, resources_of, violations_of
@@ -118,6 +119,26 @@ def _declare_offenders(settings, *, compliant: bool) -> None:
         ),
         opts=opts,
     )
+    aws.s3.BucketLogging(
+        "rogue-bucket-logs",
+        bucket=bucket.id,
+        target_bucket="some-log-bucket",
+        target_prefix="rogue/",
+        opts=opts,
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        "rogue-bucket-lifecycle",
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "abort",
+                "status": "Enabled",
+                "filter": {},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ],
+        opts=opts,
+    )
     api = aws.apigateway.RestApi("rogue-api", opts=opts)
     deployment = aws.apigateway.Deployment("rogue-deployment", rest_api=api.id, opts=opts)
     access_logs = aws.cloudwatch.LogGroup(
@@ -157,13 +178,31 @@ def _declare_offenders(settings, *, compliant: bool) -> None:
         )
         acl = aws.wafv2.WebAcl(
             "rogue-acl",
+            name="rogue-acl",
             scope="REGIONAL",
             default_action={"block": {}},
+            rules=ordered(
+                [rate_limit_rule("rate", DEFAULT_RATE_LIMIT, key="FORWARDED_IP")],
+                metric_name=lambda rule: rule,
+            ),
             visibility_config={
                 "cloudwatch_metrics_enabled": True,
                 "metric_name": "rogue",
                 "sampled_requests_enabled": True,
             },
+            opts=opts,
+        )
+        aws.cloudwatch.MetricAlarm(
+            "rogue-acl-blocks",
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions={"WebACL": "rogue-acl", "Rule": "ALL"},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=100,
+            comparison_operator="GreaterThanThreshold",
+            alarm_actions=["arn:aws:sns:eu-west-1:123456789012:alarms"],
             opts=opts,
         )
         aws.wafv2.WebAclAssociation(
