@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from stacks import artifacts
-from tests.infra.harness import Synthesis, load_stack_config, synthesize
+from tests.infra.harness import Synthesis, load_stack_config, stage_build_tree, synthesize
 
 GLOBAL = "prod-global"
 REGIONAL = ("prod-eu", "prod-us")
@@ -22,14 +21,7 @@ def global_stack_name(stack: str) -> str:
 def lambda_build(tmp_path_factory):
     """A staged build tree with the layout ``make build`` produces (the stacks only point at
     it; mocks never read archives). Tests of the build itself live with the build."""
-    root = tmp_path_factory.mktemp("build")
-    for name in artifacts.FUNCTIONS:
-        (root / "functions" / name / "handlers" / name).mkdir(parents=True)
-    sql = root / "functions" / "migrations" / "backend" / "migrations"
-    sql.mkdir(parents=True)
-    (sql / "0001_init.sql").write_text("CREATE TABLE example (id uuid PRIMARY KEY);\n")
-    for arch in artifacts.ARCHITECTURES:
-        (root / "layers" / arch / "python").mkdir(parents=True)
+    root = stage_build_tree(tmp_path_factory.mktemp("build"))
     previous = os.environ.get("MOBILE_BACKEND_BUILD_DIR")
     os.environ["MOBILE_BACKEND_BUILD_DIR"] = str(root)
     yield root
