@@ -1,5 +1,6 @@
-"""Session fixtures: the three real stacks synthesized once each, regional stacks fed with the
-outputs the global synthesis actually exported (a renamed output breaks these, not prod)."""
+"""Session fixtures: the real stacks synthesized once each, regional stacks fed with the outputs
+the global synthesis actually exported (a renamed output breaks these, not prod). ``all_synths``
+is the prod environment; ``dev_synths`` the dev environment (the stacks ``make dev`` runs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from tests.infra.harness import Synthesis, load_stack_config, stage_build_tree, 
 
 GLOBAL = "prod-global"
 REGIONAL = ("prod-eu", "prod-us")
+DEV_GLOBAL = "dev-global"
+DEV_REGIONAL = ("dev-eu", "dev-us")
 
 
 def global_stack_name(stack: str) -> str:
@@ -57,3 +60,16 @@ def us_synth(regional_synths) -> Synthesis:
 @pytest.fixture(scope="session")
 def all_synths(global_synth, regional_synths) -> dict[str, Synthesis]:
     return {GLOBAL: global_synth, **regional_synths}
+
+
+@pytest.fixture(scope="session")
+def dev_synths() -> dict[str, Synthesis]:
+    """dev-global, dev-eu, dev-us: the same program at dev size (Pulumi.dev-*.yaml)."""
+    global_synth = synthesize(DEV_GLOBAL)
+    return {
+        DEV_GLOBAL: global_synth,
+        **{
+            stack: synthesize(stack, stack_outputs={global_stack_name(stack): global_synth.outputs})
+            for stack in DEV_REGIONAL
+        },
+    }
