@@ -89,7 +89,8 @@ NOT_MODELLED: dict[str, str] = {
     "the function that assumes it (local.enforcement)",
     "aws:iam/rolePolicy:RolePolicy": "enforced on the function whose role it belongs to",
     "aws:kms/alias:Alias": "encryption at rest is not modelled (moto does not encrypt)",
-    "aws:kms/key:Key": "encryption at rest is not modelled (moto does not encrypt)",
+    "aws:kms/key:Key": "not created (moto does not encrypt); the kms:* authorizations AWS "
+    "makes for a call on an encrypted resource are checked against its ARN",
     "aws:kms/keyPolicy:KeyPolicy": "KMS key policies are not evaluated",
     "aws:kms/replicaKey:ReplicaKey": "encryption at rest is not modelled",
     "aws:lambda/layerVersion:LayerVersion": "functions import the repository's packages",
@@ -110,9 +111,6 @@ NOT_MODELLED: dict[str, str] = {
     "aws:s3/bucketLogging:BucketLogging": "no server access logs locally",
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": "audit bucket only",
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "one region runs locally",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        "encryption at rest is not modelled (its KMS key does not exist locally)"
-    ),
     "aws:secretsmanager/secretRotation:SecretRotation": "rotation needs Lambda invoking by "
     "Secrets Manager, which moto cannot do; the steps are tested directly (tests/handlers)",
     "aws:sns/platformApplication:PlatformApplication": "no push credentials locally",
@@ -228,8 +226,8 @@ class DatabaseSpec:
     # Logins that reach the server through the proxy: IAM tokens, TLS required.
     proxy_requires_tls: bool
     proxy_iam_users: list[str]
-    # dbuser ARN prefix (rds-db:connect) of the local proxy, keyed by "host:port".
-    db_users: dict[str, str]
+    # Host → the proxy's resource id in ``rds-db:connect`` ARNs (``prx-…``), for the IAM check.
+    db_resource_ids: dict[str, str]
 
 
 @dataclass
@@ -263,6 +261,10 @@ class LocalRegion:
     buckets: list[str]
     queues: dict[str, str]
     topics: dict[str, str]
+    # Local ARN of a CMK-encrypted topic, queue, secret or bucket → its key's (synthesized) ARN:
+    # the KMS authorizations AWS makes on the caller's behalf are checked against the same ARN
+    # the function's policy names (keys themselves are not created).
+    encryption_keys: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -347,9 +349,21 @@ class _Builder:
         self.objects: dict[str, Resource] = {}
         self.skipped: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}  # local ARN → URL
+        self.encryption_keys: dict[str, str] = {}
         self.resources: list[tuple[Synthesis, Resource]] = []
 
     # --- helpers ---------------------------------------------------------------------------
+    def encrypted(self, arn: str, key: Any) -> None:
+        if isinstance(key, str) and key.startswith("arn:"):
+            self.encryption_keys[arn] = key
+
+    def bucket_encryption(self, resource: Resource) -> None:
+        """Not applied (no KMS locally), but the IAM check needs the bucket's key."""
+        bucket = self.local(resource.inputs["bucket"], f"{resource}.bucket")
+        for rule in resource.inputs.get("rules") or []:
+            default = rule.get("applyServerSideEncryptionByDefault") or {}
+            self.encrypted(f"arn:aws:s3:::{bucket}", default.get("kmsMasterKeyId"))
+
     def local(self, value: Any, where: str) -> Any:
         """Translate a reference between resources of the region (already created)."""
         if isinstance(value, str):
@@ -399,6 +413,7 @@ class _Builder:
         self.translation.add(resource.outputs.get("url"), url, resource)
         self.queues[name] = url
         self.queue_urls[arn] = url
+        self.encrypted(arn, resource.inputs.get("kmsMasterKeyId"))
         self.queue_attributes[url] = attributes
 
     def queue_links(self, resource: Resource) -> None:
@@ -435,6 +450,7 @@ class _Builder:
         self.translation.add(resource.mock_id, arn, resource)
         self.translation.add(resource.outputs.get("arn"), arn, resource)
         self.topics[name] = arn
+        self.encrypted(arn, resource.inputs.get("kmsMasterKeyId"))
 
     def topic_policy(self, resource: Resource) -> None:
         self.refuse_unknown(resource, {"arn", "policy"})
@@ -516,6 +532,7 @@ class _Builder:
         if resource.inputs.get("description"):
             kwargs["Description"] = resource.inputs["description"]
         arn = self.client("secretsmanager").create_secret(**kwargs)["ARN"]
+        self.encrypted(arn, resource.inputs.get("kmsKeyId"))
         self.translation.add(resource.mock_id, arn, resource)
         self.translation.add(resource.outputs.get("arn"), arn, resource)
         self.translation.add(name, name, resource)
@@ -696,6 +713,10 @@ APPLY_STEPS: list[tuple[str, Step]] = [
         lambda b, r: b.bucket_config(r, "PutBucketOwnershipControls", "OwnershipControls"),
     ),
     (f"{_S3}bucketObjectv2:BucketObjectv2", _Builder.bucket_object),
+    (
+        f"{_S3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        _Builder.bucket_encryption,
+    ),
     ("aws:cognito/userPool:UserPool", _Builder.user_pool),
     ("aws:cognito/userPoolClient:UserPoolClient", _Builder.user_pool_client),
     ("aws:lambda/function:Function", _skip),
@@ -905,23 +926,23 @@ def _database(builder: _Builder) -> DatabaseSpec:
     master = cluster.inputs["masterUsername"]
     iam_users: list[str] = []
     requires_tls = False
-    db_users: dict[str, str] = {}
+    db_resource_ids: dict[str, str] = {}
     for proxy in builder.proxies:
         requires_tls = requires_tls or bool(proxy.inputs.get("requireTls"))
         for auth in proxy.inputs.get("auths") or []:
             login = secrets.get(auth.get("secretArn"), {})
             if auth.get("iamAuth") == "REQUIRED" and login.get("username") not in (None, master):
                 iam_users.append(login["username"])
-        local = builder.translation.lookup(dbuser_prefix(proxy.outputs.get("arn", "")))
+        local = builder.translation.lookup(proxy.outputs.get("arn", ""))
         if local:
-            db_users[f"{LOCALHOST}:{builder.db_port}"] = local
+            db_resource_ids[LOCALHOST] = local.rsplit(":", 1)[-1]
     return DatabaseSpec(
         name=cluster.inputs.get("databaseName") or names.DB_NAME,
         master_username=master,
         master_password=str(_secret_value(cluster.inputs["masterPassword"])),
         proxy_requires_tls=requires_tls,
         proxy_iam_users=sorted(set(iam_users)),
-        db_users=db_users,
+        db_resource_ids=db_resource_ids,
     )
 
 
@@ -979,6 +1000,7 @@ def build_region(
         buckets=builder.buckets,
         queues=builder.queues,
         topics=builder.topics,
+        encryption_keys=builder.encryption_keys,
         skipped=builder.skipped,
     )
 

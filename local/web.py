@@ -2,16 +2,18 @@
 
 One HTTP server answers, same-origin as the deployed distribution does: ``/api/*`` goes to the
 local API Gateway stand-in with the ``/api`` prefix kept in the proxy event (the api handler
-strips it, as behind the custom domain's base path mapping); ``GET /config.json`` is generated
-from the running backend (the deployed one is written by each regional stack); everything else
-is a static file from ``web/`` (``index.html`` for ``/``), with the content type the stack
-uploads it with and the security headers of the edge's response headers policy — a CSP whose
-``connect-src`` names the local Cognito/S3 emulator instead of the AWS hosts.
+strips it, as behind the custom domain's base path mapping); ``GET /config.json`` is the
+object the regional stack writes to the web bucket (synthesized, then pointed at the local pool,
+client and emulator); everything else is a static file from ``web/`` (``index.html`` for
+``/``), with the content type the stack uploads it with and the security headers of the edge's
+response headers policy — a CSP whose ``connect-src`` names the local Cognito/S3 emulator
+instead of the AWS hosts.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -76,9 +78,12 @@ class WebOrigin:
         return status, {**self.headers, **response_headers}, response_body
 
 
-def serve_web(origin: WebOrigin, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def serve_web(
+    origin: WebOrigin, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+) -> ThreadingHTTPServer:
     """Start serving in a daemon thread; the caller owns ``shutdown()``."""
-    return serve(origin, host, port, failure=(500, {"Content-Type": "text/plain"}, b"error\n"))
+    failure = (500, {"Content-Type": "text/plain"}, b"error\n")
+    return serve(origin, host, port, failure=failure, sock=sock)
 
 
 def is_loopback_origin(origin: str) -> bool:
