@@ -18,11 +18,15 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
-PROJECT = "mobile-backend"
+from contract import names
+from contract.functions import APP_FUNCTIONS
+
+PROJECT = names.PROJECT
 # CloudFront only accepts ACM certificates and CLOUDFRONT-scoped web ACLs from us-east-1.
 EDGE_REGION = "us-east-1"
 # The API Gateway token authorizer (logic tier) is configured like the other functions.
-FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
+# The app functions whose concurrency a regional stack configures.
+FUNCTIONS = APP_FUNCTIONS
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
     | {2922, 3288, 3653}
@@ -69,7 +73,7 @@ class Problem:
         return f"{self.key}: {self.message}\n    fix: {self.fix}"
 
 
-class SettingsError(pulumi.RunError):
+class StackConfigError(pulumi.RunError):
     """Raised with every configuration problem found; preview fails before any resource."""
 
     def __init__(self, problems: list[Problem]):
@@ -317,7 +321,7 @@ class _Reader:
 
 
 def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
-    """Parse and validate every key; raise SettingsError listing all problems found."""
+    """Parse and validate every key; raise StackConfigError listing all problems found."""
     r = _Reader(source, project)
     known_regions = _known_regions()
 
@@ -394,7 +398,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         regional = _parse_regional(r, known_deploy_region, primary, regions)
 
     if r.problems:
-        raise SettingsError(r.problems)
+        raise StackConfigError(r.problems)
     assert role is not None and domain is not None and primary is not None
     assert deploy_region is not None and alarm_email is not None
     return Settings(
@@ -537,13 +541,13 @@ def _parse_regional(
     global_stack = r.text(
         "globalStack",
         required=True,
-        fix="pulumi config set globalStack <org>/mobile-backend/<env>-global",
+        fix=f"pulumi config set globalStack <org>/{PROJECT}/<env>-global",
     )
     if global_stack is not None and not _STACK_REF.match(global_stack):
         r.fail(
             "globalStack",
             f"{global_stack!r} is not a fully qualified stack name",
-            "use <org>/<project>/<stack>, e.g. examplehealth/mobile-backend/prod-global",
+            f"use <org>/<project>/<stack>, e.g. examplehealth/{PROJECT}/prod-global",
         )
     az_count = r.integer("azCount", 2, minimum=2, maximum=6)
     capacity = _parse_capacity(r)
@@ -961,5 +965,5 @@ class _PulumiSource:
 
 
 def load() -> Settings:
-    """Settings of the running stack, validated; raise SettingsError before any resource."""
+    """Settings of the running stack, validated; raise StackConfigError before any resource."""
     return parse(_PulumiSource(), project=pulumi.get_project(), stack=pulumi.get_stack())

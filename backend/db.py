@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from backend.config import DbSettings
+from contract.environment import DbSettings
 
 if TYPE_CHECKING:
     import psycopg

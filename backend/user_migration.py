@@ -26,10 +26,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backend.config import PeerPool
 from backend.directory import DirectoryUser
 from backend.passwords import verify_password
 from backend.user_ids import UID_ATTRIBUTE, is_user_id
+from contract.environment import PeerPool
 
 HOP_MARKER = "migration_hop"
 LEGACY_TIMEOUT_SECONDS = 3

@@ -7,7 +7,12 @@ every alarmed metric is also on the dashboard. ``Alarms`` only declares one ``Me
 per spec, each notifying the given alarm topic on ALARM and on OK (R-OBS-1), plus the
 dashboard. Every group is optional so each tier's targets can be connected as they land; an
 instance creates alarms in its provider's region (Route 53 health-check metrics exist only in
-us-east-1, so those alarms get their own instance and topic there).
+us-east-1, so those alarms get their own instance and topic there; S3 replication metrics
+exist only in the replicated buckets' regions, and the global stack that owns the buckets
+declares those alarms, see ``components/replication_alarms.py``).
+
+Custom metrics are the handlers' Powertools EMF metrics: namespace and metric names come from
+``contract.telemetry``, the same constants the handlers publish with.
 
 Thresholds are the design's SLOs (latency p50/p95/p99 100/300/500 ms, failure rate < 1 %,
 RPO ≤ 30 s, traffic within a 2-standard-deviation band); the rest are documented with the
@@ -26,8 +31,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-# Powertools EMF namespace the handlers are deployed with (POWERTOOLS_METRICS_NAMESPACE).
-BUSINESS_NAMESPACE = "MobileBackend"
+from contract import telemetry
+
 RUNBOOK = "docs/observability.md"
 
 # One-minute data, alarm when 3 of the last 5 minutes breach: a single slow minute (a cold
@@ -87,7 +92,12 @@ class DatabaseTarget:
 
 @dataclass(frozen=True)
 class ReplicationTarget:
+    """One direction of an S3 replication, named as S3 names it in the metric dimensions
+    (``SourceBucket``, ``DestinationBucket``, ``RuleId``)."""
+
+    source_region: str
     source_bucket: pulumi.Input[str]
+    destination_region: str
     destination_bucket: pulumi.Input[str]
     rule_id: pulumi.Input[str]
 
@@ -102,7 +112,7 @@ class WafTarget:
 class BusinessTarget:
     # Powertools adds a ``service`` dimension (POWERTOOLS_SERVICE_NAME) to every EMF metric.
     service: str
-    namespace: str = BUSINESS_NAMESPACE
+    namespace: str = telemetry.METRICS_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class AlarmsArgs:
     functions: Mapping[str, FunctionTarget] = field(default_factory=dict)
     queue: QueueTarget | None = None
     database: DatabaseTarget | None = None
+    # Directions whose source or destination bucket is in ``region`` (see replication_specs).
     replication: Sequence[ReplicationTarget] = ()
     waf: WafTarget | None = None
     # label → Route 53 health check id; metrics exist only in us-east-1.
@@ -175,6 +186,12 @@ class AlarmSpec:
     evaluation_periods: int = EVALUATION_PERIODS
     datapoints_to_alarm: int = DATAPOINTS_TO_ALARM
     treat_missing_data: str = "notBreaching"
+    # The runbook entry, when one entry serves keys that name a peer (``…-to-<region>``).
+    runbook_anchor: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        return self.runbook_anchor or self.key
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -449,40 +466,69 @@ def database_specs(db: DatabaseTarget) -> list[AlarmSpec]:
     return specs
 
 
-def replication_specs(pairs: Sequence[ReplicationTarget]) -> list[AlarmSpec]:
+def replication_specs(region: str, pairs: Sequence[ReplicationTarget]) -> list[AlarmSpec]:
+    """The replication alarms ``region`` can hold. S3 publishes ``OperationsFailedReplication``
+    in the source bucket's region and ``ReplicationLatency`` (like the pending bytes and
+    operations) in the destination bucket's ("Using S3 Replication metrics", S3 User Guide):
+    an alarm anywhere else never sees a datapoint. So: for each direction leaving ``region``,
+    failed operations; for each direction arriving in it, latency. Keys name the peer region,
+    one alarm per direction however many peers there are."""
     specs: list[AlarmSpec] = []
-    for i, pair in enumerate(pairs):
-        suffix = f"-{i + 1}" if len(pairs) > 1 else ""
+    for pair in pairs:
+        if region not in (pair.source_region, pair.destination_region):
+            raise ValueError(
+                f"replication {pair.source_region} → {pair.destination_region} publishes no "
+                f"metric in {region}; fix: pass it to the Alarms of its source and destination "
+                "regions"
+            )
         dims = {
             "SourceBucket": pair.source_bucket,
             "DestinationBucket": pair.destination_bucket,
             "RuleId": pair.rule_id,
         }
-        specs.append(
-            AlarmSpec(
-                key=f"s3-replication-latency{suffix}",
-                group="Replication",
-                description=(
-                    f"S3 replication latency above the {REPLICATION_LATENCY_SECONDS // 60}-minute "
-                    "Replication Time Control threshold"
-                ),
-                metric=Metric("AWS/S3", "ReplicationLatency", dims, "Maximum"),
-                threshold=REPLICATION_LATENCY_SECONDS,
-                comparison="GreaterThanThreshold",
+        if region == pair.source_region:
+            specs.append(
+                AlarmSpec(
+                    key=f"s3-replication-failed-to-{pair.destination_region}",
+                    runbook_anchor="s3-replication-failed",
+                    group="Replication",
+                    description=(
+                        f"S3 objects failed to replicate to {pair.destination_region}; S3 does "
+                        "not retry them"
+                    ),
+                    metric=Metric("AWS/S3", "OperationsFailedReplication", dims, "Sum"),
+                    threshold=0,
+                    comparison="GreaterThanThreshold",
+                    # One failure is an object missing in the peer until someone re-replicates
+                    # it (S3 Batch Replication): like a dead letter, it never heals on its own.
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    # S3 reports this metric only in minutes with replication activity, so a
+                    # quiet minute says nothing: the alarm keeps its state until a minute with
+                    # replications and no failure (AWS's advice for replication alarms).
+                    treat_missing_data="ignore",
+                )
             )
-        )
-        specs.append(
-            AlarmSpec(
-                key=f"s3-replication-failed{suffix}",
-                group="Replication",
-                description="S3 objects failed to replicate",
-                metric=Metric("AWS/S3", "OperationsFailedReplication", dims, "Sum"),
-                threshold=0,
-                comparison="GreaterThanThreshold",
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
+        if region == pair.destination_region:
+            specs.append(
+                AlarmSpec(
+                    key=f"s3-replication-latency-from-{pair.source_region}",
+                    runbook_anchor="s3-replication-latency",
+                    group="Replication",
+                    description=(
+                        f"S3 replication from {pair.source_region} above the "
+                        f"{REPLICATION_LATENCY_SECONDS // 60}-minute Replication Time Control "
+                        "threshold"
+                    ),
+                    # The metric is already an age (the oldest unreplicated object), so 3 of 5
+                    # one-minute datapoints only guard against one best-effort outlier: a
+                    # stalled replication pages about 18 minutes after the write.
+                    metric=Metric("AWS/S3", "ReplicationLatency", dims, "Maximum"),
+                    threshold=REPLICATION_LATENCY_SECONDS,
+                    comparison="GreaterThanThreshold",
+                    treat_missing_data="ignore",
+                )
             )
-        )
     return specs
 
 
@@ -523,13 +569,13 @@ def health_check_specs(health_checks: Mapping[str, pulumi.Input[str]]) -> list[A
 
 
 def business_specs(business: BusinessTarget) -> list[AlarmSpec]:
-    dims = {"service": business.service}
+    dims = {telemetry.SERVICE_DIMENSION: business.service}
 
     def metric(name: str) -> Metric:
         return Metric(business.namespace, name, dims, "Sum", period=300)
 
-    duplicates = metric("DuplicateMessagesSkipped")
-    applied = metric("MessagesApplied")
+    duplicates = metric(telemetry.DUPLICATE_MESSAGES_SKIPPED)
+    applied = metric(telemetry.MESSAGES_APPLIED)
     return [
         AlarmSpec(
             key="subscriber-duplicate-ratio",
@@ -567,7 +613,7 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
         specs += queue_specs(args.queue)
     if args.database is not None:
         specs += database_specs(args.database)
-    specs += replication_specs(args.replication)
+    specs += replication_specs(args.region, args.replication)
     if args.waf is not None:
         specs += waf_specs(args.waf)
     specs += health_check_specs(args.health_checks)
@@ -667,8 +713,18 @@ def dashboard_body(
                     "stat": "Sum",
                     "period": 300,
                     "metrics": [
-                        [business["namespace"], name, "service", business["service"]]
-                        for name in ("UsersCreated", "MessagesApplied", "DuplicateMessagesSkipped")
+                        [
+                            business["namespace"],
+                            name,
+                            telemetry.SERVICE_DIMENSION,
+                            business["service"],
+                        ]
+                        for name in (
+                            telemetry.USERS_CREATED,
+                            telemetry.MESSAGES_APPLIED,
+                            telemetry.DUPLICATE_MESSAGES_SKIPPED,
+                            telemetry.MESSAGES_FAILED,
+                        )
                     ],
                 },
             }
@@ -694,7 +750,7 @@ class Alarms(pulumi.ComponentResource):
             alarm_name = f"{args.name_prefix}-{spec.key}"
             common: dict[str, Any] = {
                 "name": alarm_name,
-                "alarm_description": f"{spec.description}. Runbook: {RUNBOOK}#{spec.key}",
+                "alarm_description": f"{spec.description}. Runbook: {RUNBOOK}#{spec.anchor}",
                 "comparison_operator": spec.comparison,
                 "evaluation_periods": spec.evaluation_periods,
                 "datapoints_to_alarm": spec.datapoints_to_alarm,

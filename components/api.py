@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import openapi
+from contract import names
 
 STAGE = "api"
 # Fields of the access log (JSON, one object per request). No $context.path, no query string,
@@ -129,7 +130,7 @@ class Api(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mobile-backend:logic:Api", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        api_name = f"mobile-backend-{args.environment}-api"
+        api_name = names.rest_api_name(args.environment)
 
         body = pulumi.Output.all(args.api_invoke_arn, args.authorizer_invoke_arn).apply(
             lambda uris: openapi.render(

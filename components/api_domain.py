@@ -15,8 +15,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-HEALTH_PATH = "/health"
-
 
 @dataclass(frozen=True)
 class ApiDomainArgs:

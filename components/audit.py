@@ -28,6 +28,7 @@ from components.policy_documents import (
     assume_role_policy,
     document,
 )
+from contract import names
 
 LOCK_MODE = "COMPLIANCE"
 GLACIER_IR_AFTER_DAYS = 90
@@ -36,7 +37,7 @@ TRAIL_KEY_DELETION_WINDOW_DAYS = 30
 
 
 def trail_name(environment: str) -> str:
-    return f"mobile-backend-{environment}-audit"
+    return names.trail_name(environment)
 
 
 def trail_arn(region: str, account_id: str, name: str) -> str:
@@ -210,14 +211,14 @@ class AuditTrail(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/mobile-backend/{args.environment}/audit",
+            name=f"alias/{names.alias_prefix(args.environment)}/audit",
             target_key_id=key.key_id,
             opts=child,
         )
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=account.apply(lambda a: f"mobile-backend-{args.environment}-audit-{a}"),
+            bucket=account.apply(lambda a: f"{names.prefix(args.environment)}-audit-{a}"),
             # Object Lock can only be switched on when the bucket is created.
             object_lock_enabled=True,
             force_destroy=False,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.policy_documents import PARTITION, account_administers_key, document
+from contract import names
 
-S3_BUCKET_NAME_MAX = 63
 # R-S3-3: Standard → Standard-IA → Glacier Instant Retrieval → Glacier Deep Archive, counted
 # in days since the object was created (S3 lifecycle never looks at last access).
 LIFECYCLE_TRANSITIONS: tuple[tuple[int, str], ...] = (
@@ -28,12 +28,7 @@ AWSLOGSDELIVERY_CANONICAL_ID = "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d70
 def bucket_name(environment: str, purpose: str, region: str, account_id: str) -> str:
     """Deterministic, globally unique bucket name (S3 names are global; the account id makes
     them unique). Shortened to the ``mb-`` prefix when the long form exceeds 63 chars."""
-    name = f"mobile-backend-{environment}-{purpose}-{region}-{account_id}"
-    if len(name) > S3_BUCKET_NAME_MAX:
-        name = f"mb-{environment}-{purpose}-{region}-{account_id}"
-    if len(name) > S3_BUCKET_NAME_MAX:
-        raise ValueError(f"bucket name {name!r} is longer than {S3_BUCKET_NAME_MAX} characters")
-    return name
+    return names.bucket_name(environment, purpose, region, account_id)
 
 
 def bucket_arn(name: str) -> str:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contract import environment as env
+from contract import names
+
 ENGINE = "aurora-postgresql"
-PORT = 5432
-DB_NAME = "mobile"
-# Not "postgres": a non-default master user name is one guess fewer for an attacker (R-DATA-1).
-MASTER_USERNAME = "mobile_admin"
+PORT = names.DB_PORT
+DB_NAME = names.DB_NAME
+MASTER_USERNAME = names.MASTER_USERNAME
 # The application's login (api, subscriber): table DML via the `app_rw` group role, no DDL, no
 # role management. Created and given its password by the migration function (ensure_app_users).
-APP_USERNAME = "app_user"
+APP_USERNAME = names.APP_USERNAME
 # Aurora needs ≥ 7 days for point-in-time recovery to cover a week of incidents (R-DATA-1).
 BACKUP_RETENTION_DAYS = 14
 # Handlers run behind API Gateway (29 s) in 10 s Lambdas: a statement still running after
@@ -31,23 +33,23 @@ ADMIN_RESERVE_PERCENT = 10
 
 
 def global_cluster_identifier(environment: str) -> str:
-    return f"mobile-backend-{environment}"
+    return names.global_cluster_identifier(environment)
 
 
 def cluster_identifier(environment: str, region: str) -> str:
-    return f"mobile-backend-{environment}-{region}"
+    return names.cluster_identifier(environment, region)
 
 
 def secret_name(environment: str) -> str:
-    return f"mobile-backend/{environment}/db/master"
+    return names.db_secret_name(environment)
 
 
 def app_secret_name(environment: str) -> str:
-    return f"mobile-backend/{environment}/db/app"
+    return names.db_app_secret_name(environment)
 
 
 def proxy_name(environment: str) -> str:
-    return f"mobile-backend-{environment}-db"
+    return names.proxy_name(environment)
 
 
 def proxy_connect_arn(proxy_arn: str, user: str) -> str:
@@ -59,7 +61,7 @@ def proxy_connect_arn(proxy_arn: str, user: str) -> str:
 
 def app_environment(
     *, role_hint: str, proxy_endpoint: Any, reader_endpoint: Any, secret_arn: Any
-) -> dict[str, Any]:
+) -> dict[env.Variable, Any]:
     """The ``DB_*`` handler variables for application functions (api, subscriber, …).
 
     They log in as the least-privilege ``APP_USERNAME`` (IAM token to the proxy, which uses
@@ -69,15 +71,15 @@ def app_environment(
     25006, so a switchover needs no redeploy (docs/data.md).
     """
     return {
-        "APP_ROLE_HINT": role_hint,
-        "DB_HOST": proxy_endpoint,
-        "DB_READER_HOST": reader_endpoint,
-        "DB_PORT": str(PORT),
-        "DB_NAME": DB_NAME,
-        "DB_USER": APP_USERNAME,
-        "DB_AUTH": "iam",
-        "DB_SECRET_ARN": secret_arn,
-        "DB_SSLMODE": "require",
+        env.APP_ROLE_HINT: role_hint,
+        env.DB_HOST: proxy_endpoint,
+        env.DB_READER_HOST: reader_endpoint,
+        env.DB_PORT: str(PORT),
+        env.DB_NAME: DB_NAME,
+        env.DB_USER: APP_USERNAME,
+        env.DB_AUTH: "iam",
+        env.DB_SECRET_ARN: secret_arn,
+        env.DB_SSLMODE: "require",
     }
 
 

@@ -22,6 +22,9 @@ import pulumi_random as random
 from components import data_rules as rules
 from components.function import Function, FunctionArgs, VpcPlacement
 from components.policy_documents import assume_role_policy, document
+from contract import environment as env
+from contract import names
+from contract.functions import spec as function_spec
 
 # Properties AWS owns once the cluster exists, or that only the writer's stack declares:
 # a role change (switchover + the config flip that follows) must never replace the cluster.
@@ -230,7 +233,7 @@ class Database(pulumi.ComponentResource):
         super().__init__("mobile-backend:data:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identifier = rules.cluster_identifier(args.environment, args.region)
-        prefix = f"mobile-backend-{args.environment}"
+        prefix = names.prefix(args.environment)
 
         groups = self._security_groups(name, args, child)
         db_sg, proxy_sg, admin_sg, clients_sg = (
@@ -594,37 +597,34 @@ class Database(pulumi.ComponentResource):
     def _migrations(
         self, name, args: DatabaseArgs, cluster, instances, admin_sg, layer, seeds, prefix, sg_rules
     ):
+        spec = function_spec("migrations")
         function = Function(
             f"{name}-migrations",
             FunctionArgs(
-                function_name=f"{prefix}-migrations",
-                handler_package="migrations",
-                description="Applies backend/migrations/*.sql to the writer (pulumi up)",
+                spec=spec,
+                function_name=names.function_name(args.environment, spec.name),
                 code=args.code.migrations,
                 account_id=args.account_id,
                 region=args.region,
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
-                # One runner at a time; the runner also takes an advisory lock.
-                reserved_concurrency=1,
-                timeout_seconds=300,
+                reserved_concurrency=spec.fixed_reserved_concurrency,
                 statements=rules.migration_statements(
                     args.secret_arn, args.app_secret_arn, args.secrets_key_arn, args.region
                 ),
                 layers=[layer],
                 environment={
-                    "APP_ROLE_HINT": "primary",
+                    env.APP_ROLE_HINT: "primary",
                     # Straight to the writer: DDL is neither forwarded nor proxied well.
-                    "DB_HOST": cluster.endpoint,
-                    "DB_READER_HOST": cluster.endpoint,
-                    "DB_PORT": str(rules.PORT),
-                    "DB_NAME": rules.DB_NAME,
-                    "DB_USER": rules.MASTER_USERNAME,
-                    "DB_AUTH": "secret",
-                    "DB_SECRET_ARN": args.secret_arn,
-                    "DB_SSLMODE": "require",
-                    "POWERTOOLS_SERVICE_NAME": "migrations",
-                    "LOG_LEVEL": "INFO",
+                    env.DB_HOST: cluster.endpoint,
+                    env.DB_READER_HOST: cluster.endpoint,
+                    env.DB_PORT: str(rules.PORT),
+                    env.DB_NAME: rules.DB_NAME,
+                    env.DB_USER: rules.MASTER_USERNAME,
+                    env.DB_AUTH: "secret",
+                    env.DB_SECRET_ARN: args.secret_arn,
+                    env.DB_SSLMODE: "require",
+                    env.LOG_LEVEL: "INFO",
                 },
                 vpc=VpcPlacement(args.private_subnet_ids, [admin_sg.id]),
             ),
@@ -648,28 +648,23 @@ class Database(pulumi.ComponentResource):
         self.migrations_function = function
 
     def _rotation(self, name, args: DatabaseArgs, admin_sg, layer, seeds, prefix):
+        spec = function_spec("db_rotation")
         function = Function(
             f"{name}-rotation",
             FunctionArgs(
-                function_name=f"{prefix}-db-rotation",
-                handler_package="db_rotation",
-                description="Rotates the Aurora master and app passwords (Secrets Manager)",
+                spec=spec,
+                function_name=names.function_name(args.environment, spec.name),
                 code=args.code.rotation,
                 account_id=args.account_id,
                 region=args.region,
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
-                reserved_concurrency=2,
-                timeout_seconds=60,
+                reserved_concurrency=spec.fixed_reserved_concurrency,
                 statements=rules.rotation_statements(
                     [args.secret_arn, args.app_secret_arn], args.secrets_key_arn, args.region
                 ),
                 layers=[layer],
-                environment={
-                    "DB_SSLMODE": "require",
-                    "POWERTOOLS_SERVICE_NAME": "db-rotation",
-                    "LOG_LEVEL": "INFO",
-                },
+                environment={env.DB_SSLMODE: "require", env.LOG_LEVEL: "INFO"},
                 vpc=VpcPlacement(args.private_subnet_ids, [admin_sg.id]),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -24,6 +24,7 @@ from components.bucket_policies import (
 )
 from components.storage import expire_logs, kms_encryption, log_delivery_key, private_bucket
 from components.web_content import WebFile
+from contract import names
 
 API_ORIGIN_ID = "api"
 WEB_ORIGIN_GROUP_ID = "web"
@@ -155,7 +156,7 @@ class Edge(pulumi.ComponentResource):
         self._spec = args
         self._region_providers = providers
         self._edge_opts = pulumi.ResourceOptions(parent=self, provider=providers[args.edge_region])
-        self._resource_prefix = f"mobile-backend-{args.environment}"
+        self._resource_prefix = names.prefix(args.environment)
         domain, www = args.domain, f"www.{args.domain}"
 
         zone_id = self._zone()
@@ -359,7 +360,7 @@ class Edge(pulumi.ComponentResource):
             f"{name}-cdn-logs-key",
             account_id=args.account_id,
             service="delivery.logs.amazonaws.com",
-            alias=f"alias/mobile-backend/{env}/cdn-logs",
+            alias=f"alias/{names.alias_prefix(env)}/cdn-logs",
             description=f"mobile-backend {env} CloudFront standard logs",
             opts=edge,
             source_account_condition=False,
@@ -393,7 +394,7 @@ class Edge(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/mobile-backend/{env}/web",
+            name=f"alias/{names.alias_prefix(env)}/web",
             target_key_id=key.key_id,
             opts=in_region,
         )

@@ -5,6 +5,13 @@ log group (retention + KMS) so logs never land in an unencrypted, never-expiring
 group, X-Ray Active tracing, reserved concurrency, a published version behind a ``live``
 alias (provisioned concurrency attaches to the alias, never to $LATEST), and, for functions
 invoked asynchronously, retries with an on-failure destination so no event is dropped.
+
+The function's environment is checked against its handler's schema
+(``contract.environment``) before anything is declared: a required variable missing, a
+variable the handler never reads, or one the Lambda runtime owns fails synthesis naming the
+function and the variable. Once the values are known (``pulumi up``, the unit tests) they are
+parsed with the handler's own settings code, so a value the handler would refuse fails the
+deploy, not the first request.
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import assume_role_policy, document
+from contract import environment as env_schema
+from contract import telemetry
+from contract.environment import SettingsError, Variable
+from contract.functions import FunctionSpec
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
@@ -41,11 +52,10 @@ class AsyncInvocation:
 
 @dataclass(frozen=True)
 class FunctionArgs:
+    # Handler, description, timeout and memory (contract.functions).
+    spec: FunctionSpec
     # Physical function name (also names the log group, so it must be known up front).
     function_name: str
-    # "api" → handler "handlers.api.main.handler".
-    handler_package: str
-    description: str
     code: pulumi.Input[pulumi.Archive]
     account_id: pulumi.Input[str]
     region: str
@@ -56,12 +66,11 @@ class FunctionArgs:
     # needs beyond logging/tracing.
     statements: pulumi.Input[Sequence[Mapping[str, Any]]] = ()
     layers: Sequence[pulumi.Input[str]] = ()
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Keyed by the handler schema's variables; the telemetry variables are added here.
+    environment: Mapping[Variable, pulumi.Input[str]] = field(default_factory=dict)
     # CMK for environment variables at rest (Lambda otherwise uses an AWS-managed key).
     environment_key_arn: pulumi.Input[str] | None = None
     provisioned_concurrency: int = 0
-    timeout_seconds: int = 10
-    memory_mb: int = 512
     vpc: VpcPlacement | None = None
     async_invocation: AsyncInvocation | None = None
 
@@ -135,6 +144,8 @@ class Function(pulumi.ComponentResource):
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mobile-backend:compute:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        spec = args.spec
+        variables = function_environment(args)
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -178,24 +189,22 @@ class Function(pulumi.ComponentResource):
         function = aws.lambda_.Function(
             f"{name}-function",
             name=args.function_name,
-            description=args.description,
+            description=spec.description,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
-            handler=f"handlers.{args.handler_package}.main.handler",
+            handler=spec.handler,
             code=args.code,
             role=role.arn,
             layers=list(args.layers),
-            memory_size=args.memory_mb,
-            timeout=args.timeout_seconds,
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout_seconds,
             reserved_concurrent_executions=args.reserved_concurrency,
             publish=True,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name
             ),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
-            if args.environment
-            else None,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             kms_key_arn=args.environment_key_arn,
             vpc_config=vpc_config,
             # The role's policy must exist before the first invocation can log.
@@ -244,6 +253,39 @@ class Function(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
             }
         )
+
+
+def function_environment(args: FunctionArgs) -> pulumi.Output[dict[str, str]]:
+    """The variables the function is deployed with, checked against its handler's schema.
+
+    Names are checked now (preview included); values once they are known, by the handler's
+    own parser with what Lambda itself adds (region, function name)."""
+    spec = args.spec
+    schema = env_schema.schema(spec.name)
+    values: dict[Variable, pulumi.Input[str]] = dict(args.environment)
+    # Every Powertools function publishes to the one namespace the alarms watch, tagged with
+    # its own service name (the ``service`` dimension).
+    if env_schema.POWERTOOLS_SERVICE_NAME in schema.required:
+        values.setdefault(env_schema.POWERTOOLS_SERVICE_NAME, spec.service)
+    if env_schema.POWERTOOLS_METRICS_NAMESPACE in schema.required:
+        values.setdefault(env_schema.POWERTOOLS_METRICS_NAMESPACE, telemetry.METRICS_NAMESPACE)
+    try:
+        names = schema.build(values)
+    except SettingsError as exc:
+        raise pulumi.RunError(
+            f"{exc} — the function {args.function_name} would fail its first request. Fix: "
+            "pass the variable from the component that declares it (contract/environment.py "
+            "lists what each handler reads)"
+        ) from None
+
+    def validate(resolved: dict[str, str]) -> dict[str, str]:
+        try:
+            schema.validate(resolved, region=args.region, function_name=args.function_name)
+        except SettingsError as exc:
+            raise pulumi.RunError(f"{exc}. Fix: correct the value its component passes") from None
+        return resolved
+
+    return pulumi.Output.all(**names).apply(validate)
 
 
 @dataclass(frozen=True)

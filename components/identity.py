@@ -18,7 +18,8 @@ import pulumi_aws as aws
 
 from backend.user_ids import UID_LENGTH, UID_SCHEMA_NAME
 from backend.user_migration import COPIED_ATTRIBUTES
-from components.logic import MIGRATION_CLIENT_NAME, user_pool_name
+from contract import names
+from contract.names import MIGRATION_CLIENT_NAME, user_pool_name
 from settings import FederationProvider
 
 # Amplify's convention: private/<identity id>/... is the caller's own space.
@@ -50,10 +51,11 @@ class IdentityArgs:
     migration_qualifier: pulumi.Input[str]
     web_callback_urls: Sequence[str]
     mobile_callback_urls: Sequence[str]
+    # This region's assets bucket (storage tier, global stack) and its key: what identity-pool
+    # credentials may reach, under the user's own prefix only.
+    assets_bucket_arn: pulumi.Input[str]
+    assets_key_arn: pulumi.Input[str]
     federation: Mapping[str, FederationProvider] = field(default_factory=dict)
-    # The assets bucket (storage tier) and its key, for identity-pool credentials.
-    assets_bucket_arn: pulumi.Input[str] | None = None
-    assets_key_arn: pulumi.Input[str] | None = None
 
 
 def authenticated_role_trust(identity_pool_id: str) -> dict[str, Any]:
@@ -75,9 +77,7 @@ def authenticated_role_trust(identity_pool_id: str) -> dict[str, Any]:
     }
 
 
-def own_prefix_policy(
-    bucket_arn: str, key_arn: str | None = None, region: str | None = None
-) -> dict[str, Any]:
+def own_prefix_policy(bucket_arn: str, key_arn: str, region: str) -> dict[str, Any]:
     """Temporary credentials limited to ``private/<identity id>/`` of one bucket."""
     statements: list[dict[str, Any]] = [
         {
@@ -93,17 +93,14 @@ def own_prefix_policy(
             "Resource": [bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": [IDENTITY_PREFIX, f"{IDENTITY_PREFIX}*"]}},
         },
+        {
+            "Sid": "BucketKeyThroughS3Only",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": [key_arn],
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
     ]
-    if key_arn:
-        statements.append(
-            {
-                "Sid": "BucketKeyThroughS3Only",
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": [key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            }
-        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -201,7 +198,7 @@ class Identity(pulumi.ComponentResource):
             # The hosted UI (needed for social sign-in) lives on a prefix domain.
             aws.cognito.UserPoolDomain(
                 f"{name}-domain",
-                domain=f"mobile-backend-{env}-{args.region}",
+                domain=names.regional_prefix(env, args.region),
                 user_pool_id=pool.id,
                 opts=child,
             )
@@ -280,15 +277,14 @@ class Identity(pulumi.ComponentResource):
             max_session_duration=3600,
             opts=child,
         )
-        if args.assets_bucket_arn is not None:
-            aws.iam.RolePolicy(
-                f"{name}-authenticated-own-prefix",
-                role=role.id,
-                policy=pulumi.Output.all(args.assets_bucket_arn, args.assets_key_arn).apply(
-                    lambda v: json.dumps(own_prefix_policy(v[0], v[1], args.region))
-                ),
-                opts=child,
-            )
+        aws.iam.RolePolicy(
+            f"{name}-authenticated-own-prefix",
+            role=role.id,
+            policy=pulumi.Output.all(args.assets_bucket_arn, args.assets_key_arn).apply(
+                lambda v: json.dumps(own_prefix_policy(v[0], v[1], args.region))
+            ),
+            opts=child,
+        )
         aws.cognito.IdentityPoolRoleAttachment(
             f"{name}-identities-roles",
             identity_pool_id=identity_pool.id,

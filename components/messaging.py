@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import PARTITION, account_root, document
+from contract import names
 from settings import ApnsCredentials, FcmCredentials
 
 # Lambda keeps polling SQS with a long poll of its own; 20 s is also the SQS maximum and
@@ -42,14 +43,13 @@ PUSH_PLATFORMS = {"apns": "APNS", "apns_sandbox": "APNS_SANDBOX", "fcm": "GCM"}
 
 
 def resource_names(environment: str) -> dict[str, str]:
-    base = f"mobile-backend-{environment}"
     return {
-        "topic": f"{base}-events",
-        "queue": f"{base}-events",
-        "dlq": f"{base}-events-dlq",
-        "delivery_dlq": f"{base}-events-delivery-dlq",
-        "apns": f"{base}-apns",
-        "fcm": f"{base}-fcm",
+        "topic": names.events_topic_name(environment),
+        "queue": names.events_queue_name(environment),
+        "dlq": names.events_dlq_name(environment),
+        "delivery_dlq": names.events_delivery_dlq_name(environment),
+        "apns": names.push_application_name(environment, "apns"),
+        "fcm": names.push_application_name(environment, "fcm"),
     }
 
 

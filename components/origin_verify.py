@@ -20,8 +20,13 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.function import Function, FunctionArgs
+from contract import environment as env
+from contract import names
+from contract.functions import spec as function_spec
 
 VALUE_LENGTH = 64
+
+ROTATION_FUNCTION = function_spec("origin_verify_rotation")
 
 
 @dataclass(frozen=True)
@@ -241,30 +246,26 @@ class OriginVerifyRotation(pulumi.ComponentResource):
         function = Function(
             f"{name}-function",
             FunctionArgs(
-                function_name=f"mobile-backend-{args.environment}-origin-verify-rotation",
-                handler_package="origin_verify_rotation",
-                description="Rotates the X-Origin-Verify value across CloudFront and the WAFs",
+                spec=ROTATION_FUNCTION,
+                function_name=names.function_name(args.environment, ROTATION_FUNCTION.name),
                 code=args.code,
                 account_id=args.account_id,
                 region=args.region,
                 logs_key_arn=args.logs_key_arn,
                 log_retention_days=args.log_retention_days,
-                # One rotation at a time: steps of two rotations must never interleave.
-                reserved_concurrency=1,
+                reserved_concurrency=ROTATION_FUNCTION.fixed_reserved_concurrency,
                 statements=statements,
                 environment={
-                    "DISTRIBUTION_ID": args.distribution_id,
-                    "ORIGIN_ID": args.api_origin_id,
-                    "HEADER_NAME": args.header_name,
-                    "RULE_NAME": args.rule_name,
-                    "WEB_ACLS": json.dumps(
+                    env.DISTRIBUTION_ID: args.distribution_id,
+                    env.ORIGIN_ID: args.api_origin_id,
+                    env.HEADER_NAME: args.header_name,
+                    env.RULE_NAME: args.rule_name,
+                    env.WEB_ACLS: json.dumps(
                         [{"region": region, "name": acl} for region, acl in args.web_acls]
                     ),
-                    "WAF_PROPAGATION_SECONDS": "60",
-                    "LOG_LEVEL": "INFO",
+                    env.WAF_PROPAGATION_SECONDS: "60",
+                    env.LOG_LEVEL: "INFO",
                 },
-                timeout_seconds=900,
-                memory_mb=256,
             ),
             opts=child,
         )

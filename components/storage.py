@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import ReplicationTarget
 from components.bucket_policies import (
     access_log_bucket_policy,
     bucket_name,
@@ -28,6 +29,7 @@ from components.bucket_policies import (
 )
 from components.keys import Keys, KeysArgs
 from components.policy_documents import assume_role_policy
+from contract import names
 
 
 def log_delivery_key(
@@ -165,7 +167,7 @@ class AccessLogBuckets(pulumi.ComponentResource):
                 f"{name}-{region}-key",
                 account_id=args.account_id,
                 service="logging.s3.amazonaws.com",
-                alias=f"alias/mobile-backend/{args.environment}/access-logs",
+                alias=f"alias/{names.alias_prefix(args.environment)}/access-logs",
                 description=f"mobile-backend {args.environment} S3 access logs ({region})",
                 opts=in_region,
             )
@@ -202,7 +204,9 @@ class ReplicatedAssets(pulumi.ComponentResource):
     ``aws.iam.Role`` + ``RolePolicy`` for S3 replication and an
     ``aws.s3.BucketReplicationConfig`` with one rule per peer region.
 
-    Attributes: ``buckets`` (region → {name, arn}), ``key_arns`` (region → assets key ARN).
+    Attributes: ``buckets`` (region → {name, arn}), ``key_arns`` (region → assets key ARN),
+    ``replications`` (one ``ReplicationTarget`` per direction: the buckets and rule id S3 puts
+    in the replication metrics' dimensions).
     """
 
     def __init__(
@@ -217,6 +221,7 @@ class ReplicatedAssets(pulumi.ComponentResource):
         buckets: dict[str, aws.s3.Bucket] = {}
         versioning: dict[str, aws.s3.BucketVersioning] = {}
         self.key_arns: dict[str, pulumi.Output[str]] = {}
+        self.replications: list[ReplicationTarget] = []
 
         for region, provider in providers.items():
             in_region = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -226,7 +231,7 @@ class ReplicatedAssets(pulumi.ComponentResource):
                     account_id=args.account_id,
                     region=region,
                     environment=args.environment,
-                    alias_prefix=f"mobile-backend/{args.environment}/assets",
+                    alias_prefix=f"{names.alias_prefix(args.environment)}/assets",
                     purposes=("data",),
                 ),
                 opts=in_region,
@@ -316,20 +321,31 @@ class ReplicatedAssets(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
+            rules = [
+                replication_rule(peer, buckets[peer].arn, self.key_arns[peer], priority)
+                for priority, peer in enumerate(peers, start=1)
+            ]
             aws.s3.BucketReplicationConfig(
                 f"{name}-{source}-replication",
                 bucket=buckets[source].id,
                 role=role.arn,
-                rules=[
-                    replication_rule(peer, buckets[peer].arn, self.key_arns[peer], priority)
-                    for priority, peer in enumerate(peers, start=1)
-                ],
+                rules=rules,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=provider,
                     depends_on=[versioning[source], *(versioning[p] for p in peers), policy],
                 ),
             )
+            self.replications += [
+                ReplicationTarget(
+                    source_region=source,
+                    source_bucket=buckets[source].bucket,
+                    destination_region=peer,
+                    destination_bucket=buckets[peer].bucket,
+                    rule_id=rule["id"],
+                )
+                for peer, rule in zip(peers, rules, strict=True)
+            ]
 
         self.buckets = {
             region: {"name": bucket.bucket, "arn": bucket.arn} for region, bucket in buckets.items()

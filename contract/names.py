@@ -122,6 +122,10 @@ ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ORIGIN_VERIFY_RULE_NAME = "origin-verify"
 # CloudFront forwards /api/* unchanged; the regional custom domain maps base path "api".
 API_PATH_PREFIX = "api"
+# The API's unauthenticated route (R-FN-3), below the stage's path: Route 53 probes
+# <stage invoke URL><HEALTH_ROUTE> (the regional WAF lets exactly that path through), and the
+# DR tool derives the same URL from a regional stack's apiUrl output.
+HEALTH_ROUTE = "/health"
 
 
 def api_web_acl_name(environment: str, region: str) -> str:

@@ -1,8 +1,10 @@
 """Stack output names (R-STACK-2, R-SEAM-2).
 
 The global stack exports exactly ``GLOBAL_OUTPUTS``; a regional stack reads them only through
-``stacks.contract.GlobalStack``; the regional stacks export ``REGIONAL_OUTPUTS`` for operators,
-the DR tool and the smoke test. Tests check that every exported name has a reader and every
+``stacks.contract.GlobalStack``; the regional stacks export the ``REGIONAL_*`` names for
+operators, the DR tool (``dr.topology.GLOBAL_READS`` / ``REGIONAL_READS``) and the deploy
+workflow. Readers outside Python are recorded here too (``DEPLOY_WORKFLOW_READS``), so that
+``tests/infra/test_outputs_seam.py`` can check that every global output has a reader and every
 name read is exported.
 """
 
@@ -30,10 +32,10 @@ HOSTED_ZONE_ID = "hostedZoneId"
 # (uploads from the API and the identity pool role need both).
 ASSETS_BUCKETS = "assetsBuckets"
 ASSETS_KEY_ARNS = "assetsKeyArns"
-# region → name of the web app bucket CloudFront serves from (web deploy pipelines).
+# region → name of the web app bucket CloudFront serves from; each regional stack writes its
+# config.json there.
 WEB_BUCKETS = "webBuckets"
 DISTRIBUTION_ID = "distributionId"
-DISTRIBUTION_DOMAIN_NAME = "distributionDomainName"
 # Secrets Manager name of the origin-verify value; the same name resolves to the replica in
 # every serving region (the value itself is never exported).
 ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
@@ -47,9 +49,19 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         ASSETS_KEY_ARNS,
         WEB_BUCKETS,
         DISTRIBUTION_ID,
-        DISTRIBUTION_DOMAIN_NAME,
         ORIGIN_VERIFY_SECRET_NAME,
     }
+)
+
+# Global outputs read by `.github/workflows/deploy.yml` (``steps.up.outputs.<name>`` of the
+# prod-global job), not by code; the seam test parses the workflow and demands exactly these:
+# - DOMAIN: the edge smoke test calls https://<domain>/api.
+# - ORIGIN_VERIFY_SECRET_NAME: each region's smoke test reads the origin-verify value from it
+#   to pass the regional WAF.
+# - DISTRIBUTION_ID: the invalidation after `pulumi up`, since the web app's scripts and styles
+#   keep their names from one release to the next and the edge caches them for a day.
+DEPLOY_WORKFLOW_READS: frozenset[str] = frozenset(
+    {DOMAIN, ORIGIN_VERIFY_SECRET_NAME, DISTRIBUTION_ID}
 )
 
 # What a regional stack exports, for operators, the DR runbook and the smoke test.

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from contract.outputs import DB_GLOBAL_CLUSTER_ID, REGIONAL_API_HEALTH_CHECK_ID, REGIONAL_API_URL
 from dr import budget as budget_module
 from dr.aws import Aws
 from dr.probe import HttpHealthProbe, Probe
@@ -53,15 +54,21 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="FILE",
-            help="`pulumi stack output --json` of a stack (repeat for global and regions)",
+            help="`pulumi stack output --json -s <stack>` saved to a file (repeat for the "
+            "global stack and each regional stack)",
         )
-        sub.add_argument("--global-cluster", help="Aurora global cluster identifier")
+        sub.add_argument(
+            "--global-cluster",
+            metavar="ID",
+            help=f"Aurora global cluster identifier (overrides {DB_GLOBAL_CLUSTER_ID})",
+        )
         sub.add_argument(
             "--health-check",
             action="append",
             default=[],
             metavar="REGION=ID",
-            help="Route 53 health check id of a region's API",
+            help=f"Route 53 health check id of a region's API (overrides "
+            f"{REGIONAL_API_HEALTH_CHECK_ID})",
         )
         sub.add_argument(
             "--rpo", type=float, default=30.0, help="RPO target in seconds (default 30)"
@@ -89,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="REGION=URL",
-            help="a region's GET /health URL, used to prove the new writer accepts writes",
+            help="a region's GET /health URL, used to prove the new writer accepts writes "
+            f"(overrides the one derived from {REGIONAL_API_URL})",
         )
         sub.add_argument("--environment", default="prod", help="stack environment (prod)")
         sub.add_argument("--timeout", type=float, default=900.0, help="per post-check, s")

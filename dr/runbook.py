@@ -256,7 +256,10 @@ class Runbook:
         probe = self.probe
         if probe is None:
             # Not a failure: the runbook cannot know every way to test a write. Said loudly.
-            return True, "SKIPPED (no writer probe: pass --health-url REGION=URL) — verify by hand"
+            return True, (
+                "SKIPPED (no writer probe: pass the regional stacks' --outputs or "
+                "--health-url REGION=URL) — verify by hand"
+            )
 
         def attempt() -> tuple[bool, str]:
             result = probe(region)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT = "mobile-backend"
+from contract import names
+
+PROJECT = names.PROJECT
 KEY = "primaryRegion"
 
 _CONFIG_BLOCK = re.compile(r"^config:\s*(#.*)?$")

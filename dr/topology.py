@@ -1,26 +1,41 @@
 """What the runbook needs to know about the deployed stacks, read from their outputs.
 
-Feed it ``pulumi stack output --json -s <stack>`` of the global and regional stacks
-(``--outputs``). The names below are the proposed additions to ``stacks/contract.py``; until
-the tiers export them, pass the same facts as flags (``--global-cluster``, ``--health-check``,
-``--health-url``). Cluster ARNs are not needed: they are discovered from the global cluster's
-members.
+Feed it ``pulumi stack output --json -s <stack>`` of the global stack and of each regional stack
+(``--outputs``, repeated). Every name comes from ``contract.outputs``, the module the stacks
+export through, and ``GLOBAL_READS`` / ``REGIONAL_READS`` declare all of them: the seam test
+checks each against what the synthesized stacks export. A region's health URL is not an output:
+it is derived from ``apiUrl`` (the stage's invoke URL) and ``contract.names.HEALTH_ROUTE``,
+which gives the very URL that region's Route 53 health check probes and its WAF lets through.
+Cluster ARNs are not read either: the runbook finds them among the global cluster's members.
+
+``--global-cluster``, ``--health-check`` and ``--health-url`` override what the files say (for
+a stack whose outputs cannot be read, or to probe the API another way).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Global stack output.
-GLOBAL_CLUSTER_ID = "auroraGlobalClusterId"
-# Regional stack outputs (``region`` already exists in the contract).
-REGION = "region"
-CLUSTER_ARN = "auroraClusterArn"
-HEALTH_CHECK_ID = "apiHealthCheckId"
-HEALTH_URL = "apiHealthUrl"
+from contract.names import HEALTH_ROUTE
+from contract.outputs import (
+    DB_GLOBAL_CLUSTER_ID,
+    REGIONAL_API_HEALTH_CHECK_ID,
+    REGIONAL_API_URL,
+    REGIONAL_REGION,
+)
+
+GLOBAL_READS: frozenset[str] = frozenset({DB_GLOBAL_CLUSTER_ID})
+REGIONAL_READS: frozenset[str] = frozenset(
+    {REGIONAL_REGION, REGIONAL_API_HEALTH_CHECK_ID, REGIONAL_API_URL}
+)
+
+
+def health_url(api_url: str) -> str:
+    """``https://<id>.execute-api.<region>.amazonaws.com/api`` → ``…/api/health``."""
+    return api_url.rstrip("/") + HEALTH_ROUTE
 
 
 @dataclass
@@ -28,21 +43,25 @@ class Topology:
     global_cluster_id: str | None = None
     health_checks: dict[str, str] = field(default_factory=dict)
     health_urls: dict[str, str] = field(default_factory=dict)
-    cluster_arns: dict[str, str] = field(default_factory=dict)
 
-    def merge_outputs(self, outputs: dict) -> None:
-        if GLOBAL_CLUSTER_ID in outputs:
-            self.global_cluster_id = str(outputs[GLOBAL_CLUSTER_ID])
-        region = outputs.get(REGION)
-        if not region:
+    def merge_outputs(self, outputs: Mapping[str, object], source: str = "outputs") -> None:
+        """Take what the runbook reads from one stack's outputs (global or regional)."""
+        if DB_GLOBAL_CLUSTER_ID in outputs:
+            self.global_cluster_id = str(outputs[DB_GLOBAL_CLUSTER_ID])
             return
-        for key, target in (
-            (HEALTH_CHECK_ID, self.health_checks),
-            (HEALTH_URL, self.health_urls),
-            (CLUSTER_ARN, self.cluster_arns),
-        ):
-            if outputs.get(key):
-                target[str(region)] = str(outputs[key])
+        region = outputs.get(REGIONAL_REGION)
+        if not region:
+            raise ValueError(
+                f"{source} has neither {DB_GLOBAL_CLUSTER_ID!r} (global stack) nor "
+                f"{REGIONAL_REGION!r} (regional stack): is it `pulumi stack output --json` "
+                "of a mobile-backend stack?"
+            )
+        check = outputs.get(REGIONAL_API_HEALTH_CHECK_ID)
+        if check:
+            self.health_checks[str(region)] = str(check)
+        api_url = outputs.get(REGIONAL_API_URL)
+        if api_url:
+            self.health_urls[str(region)] = health_url(str(api_url))
 
 
 def parse_pairs(values: Iterable[str], flag: str) -> dict[str, str]:
@@ -63,6 +82,7 @@ def load_topology(
     health_checks: Iterable[str] = (),
     health_urls: Iterable[str] = (),
 ) -> Topology:
+    """The stack outputs in ``output_files``, then the flags on top of them."""
     topology = Topology()
     for path in output_files:
         try:
@@ -71,7 +91,7 @@ def load_topology(
             raise ValueError(f"cannot read stack outputs {path}: {exc}") from exc
         if not isinstance(outputs, dict):
             raise ValueError(f"{path} is not `pulumi stack output --json` (an object)")
-        topology.merge_outputs(outputs)
+        topology.merge_outputs(outputs, source=str(path))
     if global_cluster_id:
         topology.global_cluster_id = global_cluster_id
     topology.health_checks.update(parse_pairs(health_checks, "--health-check"))

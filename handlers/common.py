@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from backend.config import ApiSettings, DbSettings, MigrationTriggerSettings
 from backend.db import Database
+from contract.environment import ApiSettings, DbSettings, MigrationTriggerSettings
 
 
 @functools.cache

@@ -41,7 +41,7 @@ from local.synthesis import (
     Resource,
     Synthesis,
     load_stack_config,
-    stage_build_tree,
+    stage_build,
     synthesize,
 )
 from local.translation import (
@@ -1041,7 +1041,7 @@ def synthesize_graph(environment: str, build_dir: Path, region: str | None = Non
         )
     stack = regional[region]
     previous = os.environ.get(BUILD_DIR_VARIABLE)
-    os.environ[BUILD_DIR_VARIABLE] = str(stage_build_tree(build_dir, migrations=MIGRATIONS))
+    os.environ[BUILD_DIR_VARIABLE] = str(stage_build(build_dir, migrations=MIGRATIONS))
     try:
         global_synth = synthesize(global_stack)
         reference = load_stack_config(stack)[f"{PROJECT}:globalStack"]

@@ -8,7 +8,7 @@ program exported. No Pulumi CLI, no AWS account.
 A runtime module, not only a test helper: ``make dev`` builds the local region from the
 graph this returns (``local.region``), and the infrastructure tests assert on the same graph
 (``tests/infra/harness.py`` is this module under its old name). Synthesis reads nothing from
-the Lambda archives, so ``stage_build_tree`` stages the layout ``make build`` produces with
+the Lambda archives, so ``stage_build`` stages the layout ``make build`` produces with
 empty function directories: ``make dev`` needs no ``make build``.
 """
 
@@ -38,7 +38,7 @@ PROVIDER_TYPE = "pulumi:providers:aws"
 SECRET_STAGES: tuple[str, ...] = ("AWSCURRENT", "AWSPREVIOUS")
 
 
-def stage_build_tree(root: Path, *, migrations: Path | None = None) -> Path:
+def stage_build(root: Path, *, migrations: Path | None = None) -> Path:
     """Stage ``make build``'s layout under ``root`` for synthesis (mocks never read archives).
 
     ``migrations`` is the SQL the migrations function would ship: the deploy-time invocation
@@ -73,6 +73,10 @@ def _config_text(value: Any) -> str:
     return str(value)
 
 
+GLOBAL_STACK = "prod-global"
+REGIONAL_STACKS = ("prod-eu", "prod-us")
+
+
 def load_stack_config(stack: str) -> dict[str, str]:
     """Merge project-level config (Pulumi.yaml) and the stack file, as the CLI does."""
     project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -86,6 +90,11 @@ def load_stack_config(stack: str) -> dict[str, str]:
     for key, value in (stack_file.get("config") or {}).items():
         merged[key] = _config_text(value)
     return merged
+
+
+def global_stack_name(stack: str) -> str:
+    """The fully qualified global stack a regional stack references (its StackReference)."""
+    return load_stack_config(stack)[f"{PROJECT}:globalStack"]
 
 
 @dataclass
@@ -159,6 +168,12 @@ class Synthesis:
 
     def children_of(self, component: Resource) -> list[Resource]:
         return [r for r in self.resources if r.parent == component.urn]
+
+    def stack_output_json(self) -> str:
+        """The outputs as ``pulumi stack output --json -s <stack>`` prints them. The stacks
+        export no secret (the CLI would print "[secret]"), and ``json`` refuses any value the
+        CLI could not have printed."""
+        return json.dumps(self.outputs, indent=2) + "\n"
 
 
 def provider_tags(provider: Resource) -> dict[str, str]:
@@ -317,17 +332,30 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 
 def _alias_outputs(args, region, arn, resource_id):
+    # As Lambda names them: the alias ARN is the function's ARN qualified by the alias name.
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('functionName')}:" + str(
+        args.inputs.get("name")
+    )
     return {
+        "arn": arn,
         "invokeArn": (
             f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-        )
+        ),
     }
 
 
 # Outputs AWS computes that the programs read (mock values shaped like the real ones).
 _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
     "aws:lambda/alias:Alias": _alias_outputs,
-    "aws:lambda/function:Function": lambda args, region, arn, rid: {"version": "1"},
+    # S3 ARNs carry neither region nor account: arn:aws:s3:::<bucket>.
+    "aws:s3/bucket:Bucket": lambda args, region, arn, rid: {
+        "arn": f"arn:aws:s3:::{args.inputs.get('bucket') or args.name}",
+        "bucket": args.inputs.get("bucket") or args.name,
+    },
+    "aws:lambda/function:Function": lambda args, region, arn, rid: {
+        "version": "1",
+        "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('name')}",
+    },
     "aws:apigateway/restApi:RestApi": lambda args, region, arn, rid: {
         "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT}:{rid}",
         "rootResourceId": f"{rid}-root",

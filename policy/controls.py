@@ -61,6 +61,8 @@ SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 (a type token)
 QUEUE = "aws:sqs/queue:Queue"
 TOPIC = "aws:sns/topic:Topic"
 TABLE = "aws:dynamodb/table:Table"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 
 # --- thresholds -----------------------------------------------------------------------------
 # Lambda runtimes we accept: supported by AWS, with the Powertools/psycopg wheels we ship.
@@ -325,6 +327,23 @@ def lambda_tracing_runtime(res: Res, ctx: Context) -> list[str]:
 def holds_personal_data(res: Res) -> bool:
     """Tagged ``phi``/``pii``, or untagged (unknown counts as personal: fail closed)."""
     return res.tags.get("data-classification", "phi") in PERSONAL_DATA_CLASSES
+
+
+def alarm_actions(res: Res, ctx: Context) -> list[str]:
+    """CloudWatch alarms notify someone: an ALARM action, and actions not switched off."""
+    if res.type not in (METRIC_ALARM, COMPOSITE_ALARM):
+        return []
+    p = res.props
+    out: list[str] = []
+    if not any(_set(action) for action in _items(p.get("alarmActions"))):
+        out.append(
+            f"{res} has no alarm action, so it changes state unseen; fix: "
+            "alarm_actions=[<the region's alarm topic ARN>]"
+        )
+    # AWS's default is enabled: only an explicit false switches the actions off.
+    if _is_false(p.get("actionsEnabled")):
+        out.append(f"{res} has its actions disabled; fix: actions_enabled=True")
+    return out
 
 
 def aurora_protection(res: Res, ctx: Context) -> list[str]:
@@ -846,6 +865,15 @@ CONTROLS: tuple[Control, ...] = (
         (HIPAA_AUDIT,),
         ("Art. 5(1)(e)",),
         ("CloudWatch.16", "Config cw-loggroup-retention-period-check"),
+    ),
+    Control(
+        "cloudwatch-alarm-actions",
+        "CloudWatch alarms have an alarm action and their actions enabled",
+        "resource",
+        alarm_actions,
+        ("164.308(a)(1)(ii)(D)", "164.308(a)(6)(ii)"),
+        ("Art. 32(1)(b)", "Art. 33"),
+        ("CloudWatch.15", "CloudWatch.17"),
     ),
     Control(
         "aurora-protection",

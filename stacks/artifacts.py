@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pulumi
 
+from contract import functions as contract_functions
+
 ROOT = Path(__file__).resolve().parents[1]
 # Every function the stacks deploy; the build stages one directory per name.
-FUNCTIONS = (
-    "api",
-    "subscriber",
-    "user_directory",
-    "user_migration",
-    "migrations",
-    "db_rotation",
-    "origin_verify_rotation",
-    "authorizer",
-)
+FUNCTIONS = contract_functions.FUNCTIONS
 ARCHITECTURES = ("arm64", "x86_64")
 
 
@@ -41,7 +34,7 @@ def _require(path: Path, what: str) -> Path:
 
 def function_code(name: str) -> pulumi.Archive:
     if name not in FUNCTIONS:
-        raise ValueError(f"unknown function {name!r}; add it to stacks/artifacts.FUNCTIONS")
+        raise ValueError(f"unknown function {name!r}; add it to contract/functions.py")
     return pulumi.FileArchive(str(_require(build_dir() / "functions" / name, f"{name} code")))
 
 

@@ -14,6 +14,7 @@ import pulumi
 
 from contract.names import (  # noqa: F401 (re-exported for the stacks)
     API_PATH_PREFIX,
+    HEALTH_ROUTE,
     ORIGIN_VERIFY_HEADER,
     ORIGIN_VERIFY_RULE_NAME,
     api_web_acl_name,
@@ -51,3 +52,17 @@ class GlobalStack:
             raise ContractError(f"{output!r} is not a global output named in stacks/contract.py")
         self.read.add(output)
         return self._ref.require_output(output)
+
+    def require_for_region(self, output: str, region: str) -> pulumi.Output:
+        """``region``'s entry of a region → value output, or the deploy-order fix."""
+
+        def pick(by_region: Mapping) -> object:
+            if region not in by_region:
+                raise pulumi.RunError(
+                    f"the global stack's {output} has no entry for {region} (it knows "
+                    f"{sorted(by_region)}). Fix: deploy the global stack first "
+                    "(global → primary → secondaries)."
+                )
+            return by_region[region]
+
+        return self.require(output).apply(pick)

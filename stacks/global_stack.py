@@ -16,6 +16,7 @@ from components.origin_verify import (
     OriginVerifySecret,
     OriginVerifySecretArgs,
 )
+from components.replication_alarms import ReplicationAlarms, ReplicationAlarmsArgs
 from components.storage import (
     AccessLogBuckets,
     AccessLogBucketsArgs,
@@ -23,6 +24,7 @@ from components.storage import (
     ReplicatedAssetsArgs,
 )
 from components.web_content import web_files
+from contract import names
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
@@ -46,7 +48,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=EDGE_REGION,
             environment=settings.environment,
-            alias_prefix=f"mobile-backend/{settings.environment}/global",
+            alias_prefix=f"{names.alias_prefix(settings.environment)}/global",
             purposes=("logs", "secrets"),
         ),
         opts=in_region(edge),
@@ -63,7 +65,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             environment=settings.environment,
             # Pinned like the DB secret: a key must not change home when the writer moves.
             home_region=settings.data.secret_home_region,
-            alias_prefix=f"mobile-backend/{settings.environment}/replicated",
+            alias_prefix=f"{names.alias_prefix(settings.environment)}/replicated",
             extra_statements=_dev_account_statements(settings),
         ),
         providers=serving,
@@ -87,6 +89,18 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             log_buckets=access_logs.names,
             noncurrent_version_days=settings.edge.noncurrent_version_days,
             web_origins=(f"https://{settings.domain}", f"https://www.{settings.domain}"),
+        ),
+        providers=serving,
+    )
+    # This stack owns the replication, so it alarms on it, in the regions S3 publishes the
+    # metrics in, with a topic of its own there (R-OBS-1; docs/observability.md).
+    ReplicationAlarms(
+        "replication-alarms",
+        ReplicationAlarmsArgs(
+            account_id=account,
+            environment=settings.environment,
+            email=settings.alarm_email,
+            replications=assets.replications,
         ),
         providers=serving,
     )
@@ -190,7 +204,6 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.HOSTED_ZONE_ID: edge_tier.zone_id,
             contract.WEB_BUCKETS: edge_tier.web_bucket_names,
             contract.DISTRIBUTION_ID: edge_tier.distribution_id,
-            contract.DISTRIBUTION_DOMAIN_NAME: edge_tier.distribution_domain_name,
             contract.ORIGIN_VERIFY_SECRET_NAME: origin_verify.secret_name,
             contract.ASSETS_BUCKETS: assets.buckets,
             contract.ASSETS_KEY_ARNS: assets.key_arns,

@@ -2,8 +2,10 @@
 
 Kept apart from ``regional_stack.py`` so that file only gains one call: functions, identity,
 the REST API from the committed OpenAPI document, the regional WAF and ``api.<domain>``.
-Inputs owned by other tiers (database endpoints and grants, events topic, assets bucket, push
-applications) arrive as arguments and are passed through as they are; none is invented here.
+Inputs owned by other regional tiers (database endpoints and grants, events topic, push
+applications) arrive as arguments and are passed through as they are; what the global stack
+owns (the hosted zone, this region's assets bucket and its key) is read from it here. None is
+invented here.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 import pulumi
 
 from components.api import STAGE, Api, ApiArgs
-from components.api_domain import HEALTH_PATH, ApiDomain, ApiDomainArgs
+from components.api_domain import ApiDomain, ApiDomainArgs
+from components.app_functions import AppFunctions, AppFunctionsArgs
 from components.function import ALIAS
 from components.identity import Identity, IdentityArgs
-from components.logic import Logic, LogicArgs
 from components.regional_waf import RegionalWaf, RegionalWafArgs
+from contract.environment import Variable
 from settings import Settings
 from stacks import artifacts, contract
 from stacks.providers import in_region
@@ -29,12 +32,12 @@ OPENAPI_DOCUMENT = artifacts.ROOT / "openapi" / "openapi.json"
 # CloudFront forwards /api/* unchanged to api.<domain>; the stage is named and mapped "api",
 # so /api/<route> is the same path on the custom domain and the default endpoint.
 BASE_PATH = STAGE
-HEALTH_CHECK_PATH = f"/{STAGE}{HEALTH_PATH}"
+HEALTH_CHECK_PATH = f"/{STAGE}{contract.HEALTH_ROUTE}"
 
 
 @dataclass
 class LogicTier:
-    logic: Logic
+    functions: AppFunctions
     identity: Identity
     api: Api
     waf: RegionalWaf
@@ -68,27 +71,29 @@ def build_logic_tier(
     vpc_id: pulumi.Input[str],
     private_subnet_ids: pulumi.Input[Sequence[str]],
     global_stack: contract.GlobalStack,
-    db_environment: Mapping[str, pulumi.Input[str]] | None = None,
-    db_statements: Sequence[Mapping[str, Any]] = (),
-    events_topic_arn: pulumi.Input[str] | None = None,
-    assets_bucket_name: pulumi.Input[str] | None = None,
-    assets_bucket_arn: pulumi.Input[str] | None = None,
-    assets_key_arn: pulumi.Input[str] | None = None,
+    db_environment: Mapping[Variable, pulumi.Input[str]],
+    db_statements: Sequence[Mapping[str, Any]],
+    events_topic_arn: pulumi.Input[str],
     layer_arn: pulumi.Input[str],
-    api_statements: Sequence[Mapping[str, Any]] = (),
-    push_env_json: pulumi.Input[str] = "{}",
-    extra_security_group_ids: Sequence[pulumi.Input[str]] = (),
-    subscriber_statements: Sequence[Mapping[str, Any]] = (),
+    api_statements: Sequence[Mapping[str, Any]],
+    push_env_json: pulumi.Input[str],
+    extra_security_group_ids: Sequence[pulumi.Input[str]],
+    subscriber_statements: Sequence[Mapping[str, Any]],
 ) -> LogicTier:
     regional = settings.regional
     assert regional is not None
     config = regional.logic
     opts = in_region(provider)
     env = settings.environment
+    # The API presigns uploads into this region's bucket; identity-pool credentials reach the
+    # same bucket. Both need its key: the bucket encrypts with SSE-KMS.
+    assets_bucket = global_stack.require_for_region(contract.ASSETS_BUCKETS, regional.region)
+    assets_key_arn = global_stack.require_for_region(contract.ASSETS_KEY_ARNS, regional.region)
 
-    logic = Logic(
+    # "logic": the resource name it was deployed under (URN-stable across the rename).
+    functions = AppFunctions(
         "logic",
-        LogicArgs(
+        AppFunctionsArgs(
             environment=env,
             region=regional.region,
             regions=settings.region_names,
@@ -99,14 +104,14 @@ def build_logic_tier(
             private_subnet_ids=private_subnet_ids,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
-            code={fn: artifacts.function_code(fn) for fn in Logic.FUNCTIONS},
+            code={fn: artifacts.function_code(fn) for fn in AppFunctions.FUNCTIONS},
             layer_arn=layer_arn,
             reserved_concurrency=regional.reserved_concurrency,
             provisioned_concurrency=regional.provisioned_concurrency,
-            db_environment=dict(db_environment or {}),
+            db_environment=db_environment,
             db_statements=db_statements,
             events_topic_arn=events_topic_arn,
-            assets_bucket_name=assets_bucket_name,
+            assets_bucket_name=assets_bucket.apply(lambda bucket: bucket["name"]),
             assets_key_arn=assets_key_arn,
             api_statements=api_statements,
             push_env_json=push_env_json,
@@ -123,13 +128,13 @@ def build_logic_tier(
             region=regional.region,
             account_id=account_id,
             mfa=config.mfa,
-            migration_function_name=logic.user_migration.function.name,
-            migration_alias_arn=logic.user_migration.alias_arn,
+            migration_function_name=functions.user_migration.function.name,
+            migration_alias_arn=functions.user_migration.alias_arn,
             migration_qualifier=ALIAS,
             web_callback_urls=[f"https://{settings.domain}/auth/callback"],
             mobile_callback_urls=["examplehealth://auth/callback"],
             federation=config.federation,
-            assets_bucket_arn=assets_bucket_arn,
+            assets_bucket_arn=assets_bucket.apply(lambda bucket: bucket["arn"]),
             assets_key_arn=assets_key_arn,
         ),
         opts=opts,
@@ -141,10 +146,10 @@ def build_logic_tier(
             region=regional.region,
             account_id=account_id,
             document=load_openapi(),
-            api_function_name=logic.api.function.name,
-            api_invoke_arn=logic.api.invoke_arn,
-            authorizer_function_name=logic.authorizer.function.name,
-            authorizer_invoke_arn=logic.authorizer.invoke_arn,
+            api_function_name=functions.api.function.name,
+            api_invoke_arn=functions.api.invoke_arn,
+            authorizer_function_name=functions.authorizer.function.name,
+            authorizer_invoke_arn=functions.authorizer.invoke_arn,
             qualifier=ALIAS,
             logs_key_arn=keys_arns["logs"],
             log_retention_days=settings.log_retention_days,
@@ -186,4 +191,4 @@ def build_logic_tier(
         ),
         opts=opts,
     )
-    return LogicTier(logic=logic, identity=identity, api=api, waf=waf, domain=domain)
+    return LogicTier(functions=functions, identity=identity, api=api, waf=waf, domain=domain)

@@ -16,15 +16,16 @@ from components.alarms import (
     WafTarget,
 )
 from components.alerts import AlarmTopic, AlarmTopicArgs
+from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
 from components.database import Database, DatabaseArgs, DatabaseCode
 from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
-from components.logic import TIMEOUTS as FUNCTION_TIMEOUTS
-from components.logic import Logic, function_name
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.web_config import WebConfig, WebConfigArgs
+from contract import names
+from contract.functions import spec as function_spec
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.logic_tier import build_logic_tier
@@ -43,20 +44,6 @@ def _check_topology(settings: Settings, deployed_primary: str, deployed_regions:
             "Fix: deploy the global stack first (global → primary → secondaries)."
         )
     return deployed_primary
-
-
-def _for_region(by_region: pulumi.Output, region: str) -> pulumi.Output:
-    """This region's entry of a region → value global output, or the deploy-order fix."""
-
-    def pick(mapping: dict) -> str:
-        if region not in mapping:
-            raise pulumi.RunError(
-                f"the global stack has no entry for {region} (it knows {sorted(mapping)}). "
-                "Fix: deploy the global stack first (global → primary → secondaries)."
-            )
-        return mapping[region]
-
-    return by_region.apply(pick)
 
 
 def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
@@ -78,7 +65,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=region,
             environment=env,
-            alias_prefix=f"mobile-backend/{env}",
+            alias_prefix=names.alias_prefix(env),
         ),
         opts=opts,
     )
@@ -105,7 +92,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     layer = DependencyLayer(
         "deps",
         DependencyLayerArgs(
-            layer_name=f"mobile-backend-{env}-deps-arm64", code=artifacts.layer_code("arm64")
+            layer_name=names.layer_name(env, "arm64"), code=artifacts.layer_code("arm64")
         ),
         opts=opts,
     )
@@ -117,7 +104,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             region=region,
             environment=env,
             messaging_key_arn=keys.arns["messaging"],
-            subscriber_timeout_seconds=FUNCTION_TIMEOUTS["subscriber"],
+            subscriber_timeout_seconds=function_spec("subscriber").timeout_seconds,
             batch_size=regional.messaging.subscriber_batch_size,
             batch_window_seconds=regional.messaging.subscriber_batch_window_seconds,
             max_receive_count=regional.messaging.dlq_max_receive_count,
@@ -147,10 +134,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             is_secret_home=region == data.secret_home_region,
             global_cluster_id=global_stack.require(contract.DB_GLOBAL_CLUSTER_ID),
             engine_version=global_stack.require(contract.DB_ENGINE_VERSION),
-            secret_arn=_for_region(global_stack.require(contract.DB_SECRET_ARNS), region),
-            app_secret_arn=_for_region(global_stack.require(contract.DB_APP_SECRET_ARNS), region),
-            secrets_key_arn=_for_region(
-                global_stack.require(contract.REPLICATED_SECRETS_KEY_ARNS), region
+            secret_arn=global_stack.require_for_region(contract.DB_SECRET_ARNS, region),
+            app_secret_arn=global_stack.require_for_region(contract.DB_APP_SECRET_ARNS, region),
+            secrets_key_arn=global_stack.require_for_region(
+                contract.REPLICATED_SECRETS_KEY_ARNS, region
             ),
             data_key_arn=keys.arns["data"],
             logs_key_arn=keys.arns["logs"],
@@ -187,7 +174,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=opts,
     )
 
-    # Logic and identity tiers (docs/logic.md), fed by the data and messaging tiers.
+    # Logic and identity tiers (docs/logic.md), fed by the data, messaging and storage tiers.
     logic_tier = build_logic_tier(
         settings,
         provider=provider,
@@ -205,12 +192,12 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
     )
-    logic = logic_tier.logic
+    functions = logic_tier.functions
     messaging.connect_subscriber(
-        logic.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
+        functions.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
     )
 
-    name_prefix = f"mobile-backend-{env}-{region}"
+    name_prefix = names.regional_prefix(env, region)
     slo_alarms = Alarms(
         "slo-alarms",
         AlarmsArgs(
@@ -220,12 +207,12 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             api=ApiTarget(api_name=logic_tier.api.api_name, stage_name=logic_tier.api.stage_name),
             # Alarm keys (and runbook anchors) use hyphens: user_migration → user-migration.
             functions={
-                fn.replace("_", "-"): FunctionTarget(
-                    function_name=function_name(env, fn),
+                function_spec(fn).service: FunctionTarget(
+                    function_name=names.function_name(env, fn),
                     reserved_concurrency=regional.reserved_concurrency[fn],
                     provisioned_concurrency=regional.provisioned_concurrency[fn],
                 )
-                for fn in logic.functions
+                for fn in functions.functions
             },
             queue=QueueTarget(
                 queue_name=messaging.queue_name,
@@ -238,11 +225,11 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                 proxy_name=database.proxy_name,
                 # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
                 proxy_client_connection_limit=sum(
-                    regional.reserved_concurrency[fn] for fn in Logic.DATABASE_FUNCTIONS
+                    regional.reserved_concurrency[fn] for fn in AppFunctions.DATABASE_FUNCTIONS
                 ),
             ),
             waf=WafTarget(web_acl_name=logic_tier.waf.web_acl_name, region=region),
-            business=BusinessTarget(service="subscriber"),
+            business=BusinessTarget(service=function_spec("subscriber").service),
             dashboard_name=name_prefix,
         ),
         opts=opts,
@@ -262,7 +249,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=EDGE_REGION,
             environment=env,
-            alias_prefix=f"mobile-backend/{env}/{region}-health",
+            alias_prefix=f"{names.alias_prefix(env)}/{region}-health",
             purposes=("messaging",),
         ),
         opts=in_region(edge),
@@ -293,7 +280,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         "web-config",
         WebConfigArgs(
             region=region,
-            bucket=global_stack.require(contract.WEB_BUCKETS).apply(lambda names: names[region]),
+            bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
             web_client_id=logic_tier.identity.client_ids["web"],
         ),

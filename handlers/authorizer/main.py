@@ -10,20 +10,22 @@ deny the next route) and a context with ``sub`` (the caller's one id across regi
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from typing import Any
 
 from backend.user_ids import user_id
+from contract.environment import LOG_LEVEL, AuthorizerSettings
 from handlers.authorizer.pools import TrustedPools
 from handlers.authorizer.tokens import InvalidToken, verify
 
 logger = logging.getLogger(__name__)
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+# The level is applied before settings are parsed, so a bad value cannot hide the error.
+logger.setLevel(os.environ.get(LOG_LEVEL.name, "INFO"))
 
 _pools: TrustedPools | None = None
+_settings: AuthorizerSettings | None = None
 
 
 def _boto3_client(region: str):
@@ -32,14 +34,18 @@ def _boto3_client(region: str):
     return boto3.client("cognito-idp", region_name=region)
 
 
+def settings() -> AuthorizerSettings:
+    global _settings
+    if _settings is None:
+        _settings = AuthorizerSettings.from_env()
+    return _settings
+
+
 def pools() -> TrustedPools:
     global _pools
     if _pools is None:
-        name = os.environ["USER_POOL_NAME"]
-        regions = json.loads(os.environ["USER_POOL_REGIONS"])
-        if not name or not isinstance(regions, list) or not regions:
-            raise RuntimeError("USER_POOL_NAME and USER_POOL_REGIONS (JSON list) are required")
-        _pools = TrustedPools(name, regions, _boto3_client)
+        config = settings()
+        _pools = TrustedPools(config.user_pool_name, list(config.regions), _boto3_client)
     return _pools
 
 
@@ -50,7 +56,12 @@ def stage_arn(method_arn: str) -> str:
     return f"{prefix}:execute-api:{'/'.join(api_and_stage)}/*/*"
 
 
-def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[str, Any]:
+def authorize(
+    event: dict[str, Any],
+    trusted: TrustedPools,
+    now: float,
+    token_use: str = "id",  # noqa: S107 (the token_use claim, not a secret)
+) -> dict[str, Any]:
     token = str(event.get("authorizationToken") or "")
     if token.startswith("Bearer "):
         token = token[len("Bearer ") :]
@@ -60,7 +71,7 @@ def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[
             trusted=trusted.is_trusted,
             keys=trusted.key,
             now=now,
-            expected_use=os.environ.get("TOKEN_USE", "id"),
+            expected_use=token_use,
         )
     except InvalidToken as exc:
         # The reason is logged, never the token (it is a credential).
@@ -92,4 +103,4 @@ def authorize(event: dict[str, Any], trusted: TrustedPools, now: float) -> dict[
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return authorize(event, pools(), time.time())
+    return authorize(event, pools(), time.time(), settings().token_use)

@@ -6,14 +6,19 @@ the secret (not through RDS Proxy), with TLS unless `DB_SSLMODE` says otherwise 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from backend import aws
 from backend.rotation import rotate
+from contract.environment import DbRotationSettings
 from handlers.observability import logger
 
 CONNECT_TIMEOUT = 5
+
+
+def settings() -> DbRotationSettings:
+    # Parsed at each connect (a rotation connects a few times a month): no stale copy.
+    return DbRotationSettings.from_env()
 
 
 def connect(secret: dict[str, Any]) -> Any:
@@ -25,7 +30,7 @@ def connect(secret: dict[str, Any]) -> Any:
         dbname=secret.get("dbname") or "postgres",
         user=secret["username"],
         password=secret["password"],
-        sslmode=os.environ.get("DB_SSLMODE", "require"),
+        sslmode=settings().sslmode,
         connect_timeout=CONNECT_TIMEOUT,
         autocommit=True,
         prepare_threshold=None,

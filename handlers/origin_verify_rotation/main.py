@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from contract.environment import LOG_LEVEL
 from handlers.origin_verify_rotation.rotation import (
     Distribution,
     RotationConfig,
@@ -22,7 +23,7 @@ from handlers.origin_verify_rotation.rotation import (
 )
 
 logger = logging.getLogger()
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logger.setLevel(os.environ.get(LOG_LEVEL.name, "INFO"))
 _rotator: Rotator | None = None
 
 

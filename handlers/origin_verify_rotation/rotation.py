@@ -20,14 +20,15 @@ its work done and moves on.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+# The configuration is parsed by the environment schema the stack builds it from.
+from contract.environment import RotationConfig, WebAclRef
 
 logger = logging.getLogger(__name__)
 
@@ -45,44 +46,6 @@ CLOUDFRONT_LOCK_ERROR = "PreconditionFailed"
 
 class RotationError(Exception):
     """A step cannot proceed safely; Secrets Manager will retry the rotation."""
-
-
-@dataclass(frozen=True)
-class WebAclRef:
-    region: str
-    name: str
-
-
-@dataclass(frozen=True)
-class RotationConfig:
-    distribution_id: str
-    origin_id: str
-    header_name: str
-    rule_name: str
-    web_acls: tuple[WebAclRef, ...]
-    # WAF changes take up to about a minute to reach every WAF host.
-    waf_propagation_seconds: float = 60.0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> RotationConfig:
-        missing = [
-            key
-            for key in ("DISTRIBUTION_ID", "ORIGIN_ID", "HEADER_NAME", "RULE_NAME", "WEB_ACLS")
-            if not environ.get(key)
-        ]
-        if missing:
-            raise RotationError(f"missing environment variables: {', '.join(missing)}")
-        acls = tuple(WebAclRef(a["region"], a["name"]) for a in json.loads(environ["WEB_ACLS"]))
-        if not acls:
-            raise RotationError("WEB_ACLS lists no web ACL")
-        return cls(
-            distribution_id=environ["DISTRIBUTION_ID"],
-            origin_id=environ["ORIGIN_ID"],
-            header_name=environ["HEADER_NAME"],
-            rule_name=environ["RULE_NAME"],
-            web_acls=acls,
-            waf_propagation_seconds=float(environ.get("WAF_PROPAGATION_SECONDS", "60")),
-        )
 
 
 # --- WAF statements: pure functions over the GetWebACL/UpdateWebACL JSON shapes ---

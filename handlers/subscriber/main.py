@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from backend import users
 from backend.db import DatabaseUnavailableError
+from contract import telemetry
 from handlers import common
 from handlers.observability import logger, metrics, tracer
 
@@ -65,11 +66,13 @@ def apply(record: SQSRecord) -> str:
         _invocation["database_down"] = True
         raise
     if outcome == "duplicate":
-        metrics.add_metric(name="DuplicateMessagesSkipped", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name=telemetry.DUPLICATE_MESSAGES_SKIPPED, unit=MetricUnit.Count, value=1
+        )
     else:
-        metrics.add_metric(name="MessagesApplied", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=telemetry.MESSAGES_APPLIED, unit=MetricUnit.Count, value=1)
         if outcome == "created":
-            metrics.add_metric(name="UsersCreated", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=telemetry.USERS_CREATED, unit=MetricUnit.Count, value=1)
     logger.info(
         "message processed", extra={"message_id": str(message.message_id), "outcome": outcome}
     )
@@ -81,7 +84,7 @@ def record_handler(record: SQSRecord) -> str:
         return apply(record)
     except Exception as exc:
         # Counted here so a poison message or an outage shows up before the DLQ alarm does.
-        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=telemetry.MESSAGES_FAILED, unit=MetricUnit.Count, value=1)
         logger.warning(
             "message failed",
             extra={"sqs_message_id": record.message_id, "error": type(exc).__name__},

@@ -1,13 +1,15 @@
 """Fixtures for the runbook tests: a moto world (global cluster, EU writer, US secondary, lag
 metrics, health checks), botocore Stubbers for what moto lacks (switchover/failover), a
 recorder of every AWS operation in call order, a fake clock whose sleep advances time, and the
-three real synthesized stacks (shared with tests/infra) for the whole-stack budget."""
+outputs of the three real stacks (synthesized once per session by ``tests/conftest.py``) saved
+as ``pulumi stack output --json`` files, as an operator gives them to the runbook."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,15 +17,14 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from contract.names import global_cluster_identifier
 from dr.aws import Aws
 from dr.probe import ProbeResult
+from tests.infra.harness import Synthesis
 
-# The real stacks, synthesized under mocks once per session, for the whole-stack budget test.
-from tests.infra.conftest import all_synths, global_synth, lambda_build, regional_synths
-
-__all__ = ["all_synths", "global_synth", "lambda_build", "regional_synths"]
-
-GLOBAL_ID = "mobile-backend-prod"
+# The name the data tier gives the global cluster, so the synthesized stacks' outputs and this
+# world agree on it.
+GLOBAL_ID = global_cluster_identifier("prod")
 ACCOUNT = "123456789012"
 EU, US = "eu-west-1", "us-west-1"
 EU_CLUSTER, US_CLUSTER = "mobile-backend-prod-eu", "mobile-backend-prod-us"
@@ -87,6 +88,20 @@ READER = ProbeResult(True, "reader", "role 'reader'")
 DOWN = ProbeResult(False, None, "unreachable: timed out")
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def stack_output_files(
+    all_synths: dict[str, Synthesis], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """stack → ``pulumi stack output --json -s <stack> > <stack>.json`` of the synthesized
+    stack (global and both regions)."""
+    directory = tmp_path_factory.mktemp("stack-outputs")
+    files = {}
+    for stack, synth in all_synths.items():
+        files[stack] = directory / f"{stack}.json"
+        files[stack].write_text(synth.stack_output_json())
+    return files
 
 
 @pytest.fixture

@@ -3,12 +3,15 @@ printed or applied to a copy of the project, usage errors, confirmation, budget.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
+from contract.outputs import DB_GLOBAL_CLUSTER_ID, REGIONAL_API_HEALTH_CHECK_ID
 from dr.aws import Aws
 from dr.cli import main
 from tests.dr.conftest import (
@@ -27,6 +30,7 @@ from tests.dr.conftest import (
     put_lag,
 )
 from tests.dr.test_runbook import queue_prechecks
+from tests.dr.test_topology import region_of, route53_probe_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,27 +94,117 @@ def test_status_flags_config_drift_after_a_switchover(moto_env, recorder, projec
     ]
 
 
-def test_status_reads_identifiers_from_stack_outputs(moto_env, recorder, project_dir, tmp_path):
-    # GIVEN `pulumi stack output --json` files using the proposed contract names
-    checks = build_moto_world()
-    global_outputs = tmp_path / "prod-global.json"
-    global_outputs.write_text(json.dumps({"auroraGlobalClusterId": GLOBAL_ID, "domain": "x"}))
-    us_outputs = tmp_path / "prod-us.json"
-    us_outputs.write_text(json.dumps({"region": US, "apiHealthCheckId": checks[US]}))
+def outputs_argv(files: dict[str, Path]) -> list[str]:
+    return [arg for path in files.values() for arg in ("--outputs", str(path))]
 
-    # WHEN status is run from them
+
+def healthy_route53(expected_ids: list[str]) -> Any:
+    """A Route 53 client that answers "healthy" to exactly these health check ids, in order."""
+    client = boto3.client(
+        "route53",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    stubber = Stubber(client)
+    for check_id in expected_ids:
+        observation = {
+            "Region": "eu-west-1",
+            "IPAddress": "192.0.2.1",
+            "StatusReport": {"Status": "Success: HTTP Status Code 200, OK", "CheckedTime": NOW},
+        }
+        stubber.add_response(
+            "get_health_check_status",
+            {"HealthCheckObservations": [observation]},
+            {"HealthCheckId": check_id},
+        )
+    stubber.activate()
+    client.stubber = stubber
+    return client
+
+
+def test_status_reads_everything_from_the_stacks_outputs(
+    moto_env, recorder, project_dir, stack_output_files, all_synths
+):
+    # GIVEN the real stacks' `pulumi stack output --json` files and no identifier flag
+    build_moto_world()
+    route53 = healthy_route53(
+        [
+            all_synths[stack].outputs[REGIONAL_API_HEALTH_CHECK_ID]
+            for stack in ("prod-eu", "prod-us")
+        ]
+    )
+    moto = moto_factory(recorder)
+
+    # WHEN the operator asks for the status from them
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", *outputs_argv(stack_output_files)],
+        aws=Aws(lambda service, region: route53 if service == "route53" else moto(service, region)),
+    )
+
+    # THEN the global cluster is the one the global stack exported, and each region's exported
+    # health check was asked, in region order
+    assert code == 0, lines
+    exported = all_synths["prod-global"].outputs[DB_GLOBAL_CLUSTER_ID]
+    assert lines[0].startswith(f"global cluster {exported}: status available")
+    assert [line.rsplit("  ", 1)[-1] for line in lines[2:4]] == ["healthy (1/1 checkers OK)"] * 2
+    route53.stubber.assert_no_pending_responses()
+
+
+class RecordingProbeFactory:
+    """Stands in for ``HttpHealthProbe``: keeps the URLs the CLI built it with."""
+
+    def __init__(self, script: dict):
+        self.script = script
+        self.urls: dict[str, str] | None = None
+        self.probe: ScriptedProbe | None = None
+
+    def __call__(self, urls: dict[str, str]) -> ScriptedProbe:
+        self.urls = dict(urls)
+        self.probe = ScriptedProbe(self.script)
+        return self.probe
+
+
+def test_switchover_from_the_stacks_outputs_probes_what_route53_probes(
+    stubbed, recorder, project_dir, stack_output_files, all_synths, monkeypatch
+):
+    # GIVEN a healthy world, the real stacks' outputs and no identifier or URL flag
+    put_lag(US, US_CLUSTER, 1200)
+    queue_prechecks(stubbed)
+    queue_switchover_happy(stubbed)
+    probes = RecordingProbeFactory({US: [WRITER], EU: [READER]})
+    monkeypatch.setattr("dr.cli.HttpHealthProbe", probes)
+
+    # WHEN the switchover runs
     code, lines = run(
         [
-            "--project-dir", str(project_dir), "status",
-            "--outputs", str(global_outputs), "--outputs", str(us_outputs),
+            "--project-dir", str(project_dir), "switchover", "--to", US, "--yes",
+            *outputs_argv(stack_output_files),
         ],
-        aws=Aws(client_factory=moto_factory(recorder)),
+        aws=stubbed.aws(recorder),
+        sleep=pytest.fail,
     )  # fmt: skip
 
-    # THEN the global cluster and the US health check come from the files
-    assert code == 0
-    assert lines[2].endswith("-     -     -")  # EU: no health check given
-    assert lines[3].endswith("healthy (1/1 checkers OK)")
+    # THEN the writer probe asked each region's /health at the URL its Route 53 check probes
+    assert code == 0, lines
+    assert probes.urls == {
+        region_of(all_synths[stack]): route53_probe_url(all_synths[stack])
+        for stack in ("prod-eu", "prod-us")
+    }
+    assert probes.probe is not None and set(probes.probe.asked) == {US, EU}
+    assert not any("SKIPPED" in line for line in lines)
+    stubbed.assert_done()
+
+
+def test_a_file_that_is_no_stacks_outputs_is_a_usage_error(project_dir, tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text("{}")
+    code, lines = run(
+        ["--project-dir", str(project_dir), "status", "--outputs", str(path)],
+        aws=Aws(pytest.fail),
+    )
+    assert code == 2
+    assert lines[0].startswith(f"error: {path} has neither")
 
 
 def test_status_with_lag_above_the_rpo_needs_attention(moto_env, recorder, project_dir):

@@ -16,8 +16,7 @@ from dr.budget import (
     budget_from_synthesis,
     redrive_windows_from_synthesis,
 )
-from tests.infra.conftest import global_stack_name
-from tests.infra.harness import Synthesis, synthesize
+from tests.infra.harness import Synthesis, global_stack_name, synthesize
 
 RTO_TERMS = [
     "health-check detection",

@@ -25,12 +25,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from backend.migrate import AppUser, apply_migrations, ensure_app_users
+from contract import telemetry
 from handlers import common
 from local.postgres import LocalPostgres
 
 # Powertools reads these when the handler modules are imported (module-level Logger/Metrics,
 # as in Lambda where the environment exists before the import).
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MobileBackend")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", telemetry.METRICS_NAMESPACE)
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mobile-backend-test")
 
 REGION = "eu-west-1"
@@ -293,7 +294,7 @@ def env(
         "UPLOAD_MAX_BYTES": str(10 * 1024 * 1024),
         "PUSH_PLATFORM_APPLICATIONS": json.dumps(stack.platform_apps),
         "POWERTOOLS_SERVICE_NAME": "mobile-backend-test",
-        "POWERTOOLS_METRICS_NAMESPACE": "MobileBackend",
+        "POWERTOOLS_METRICS_NAMESPACE": telemetry.METRICS_NAMESPACE,
         "LOG_LEVEL": "WARNING",
     }
     for key, value in values.items():

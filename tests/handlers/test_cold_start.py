@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contract import telemetry
+
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ["api", "subscriber", "user_directory", "user_migration", "migrations", "db_rotation"]
 
@@ -25,7 +27,7 @@ def test_handler_imports_defer_boto3_and_psycopg():
     env = {
         **os.environ,
         "AWS_LAMBDA_FUNCTION_NAME": "cold-start-test",
-        "POWERTOOLS_METRICS_NAMESPACE": "MobileBackend",
+        "POWERTOOLS_METRICS_NAMESPACE": telemetry.METRICS_NAMESPACE,
     }
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from backend.config import ApiSettings, DbSettings, MigrationTriggerSettings, SettingsError
 from backend.db import Database
+from contract.environment import ApiSettings, DbSettings, MigrationTriggerSettings, SettingsError
 from handlers import common
 from tests.handlers.conftest import READER_HOST, boto, wait_replayed
 from tests.handlers.helpers import ALICE, call, claims

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from contract.environment import SettingsError
 from handlers.origin_verify_rotation import rotation
 from handlers.origin_verify_rotation.rotation import (
     CURRENT,
@@ -474,7 +475,7 @@ def test_config_from_environment_names_what_is_missing():
     config = RotationConfig.from_env(env)
     assert config.web_acls == (WebAclRef("eu-west-1", "acl"),)
     assert config.waf_propagation_seconds == 60
-    with pytest.raises(RotationError, match="DISTRIBUTION_ID"):
+    with pytest.raises(SettingsError, match="DISTRIBUTION_ID"):
         RotationConfig.from_env({k: v for k, v in env.items() if k != "DISTRIBUTION_ID"})
     assert rotation.VALUE_LENGTH >= 48
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from contract import telemetry
 from handlers import common
 from handlers.subscriber.main import handler as subscriber
 from tests.handlers.conftest import boto
@@ -57,11 +58,11 @@ def test_created_user_appears_exactly_once_even_when_delivered_twice(env, stack,
     assert first == {"batchItemFailures": []}
     assert again == {"batchItemFailures": []}
     output = capsys.readouterr().out
-    assert metric_total(output, "UsersCreated") == 1
-    assert metric_total(output, "MessagesApplied") == 1
-    assert metric_total(output, "DuplicateMessagesSkipped") == 2
+    assert metric_total(output, telemetry.USERS_CREATED) == 1
+    assert metric_total(output, telemetry.MESSAGES_APPLIED) == 1
+    assert metric_total(output, telemetry.DUPLICATE_MESSAGES_SKIPPED) == 2
     assert {line["_aws"]["CloudWatchMetrics"][0]["Namespace"] for line in metric_lines(output)} == {
-        "MobileBackend"
+        telemetry.METRICS_NAMESPACE
     }
     status, page = call("GET", "/users", authorizer=claims(ALICE))
     assert status == 200
@@ -178,10 +179,10 @@ def test_emf_metrics_for_a_batch_with_one_duplicate_and_one_poison_message(env, 
     assert {
         name: metric_total(output, name)
         for name in (
-            "UsersCreated",
-            "MessagesApplied",
-            "DuplicateMessagesSkipped",
-            "MessagesFailed",
+            telemetry.USERS_CREATED,
+            telemetry.MESSAGES_APPLIED,
+            telemetry.DUPLICATE_MESSAGES_SKIPPED,
+            telemetry.MESSAGES_FAILED,
         )
     } == {
         "UsersCreated": 1,
@@ -189,7 +190,10 @@ def test_emf_metrics_for_a_batch_with_one_duplicate_and_one_poison_message(env, 
         "DuplicateMessagesSkipped": 1,
         "MessagesFailed": 1,
     }
-    namespaces = {
-        line["_aws"]["CloudWatchMetrics"][0]["Namespace"] for line in metric_lines(output)
+    # AND every line is in the namespace and under the one dimension the alarms filter on
+    # (an alarm with another dimension set would watch a series that never exists)
+    directives = [line["_aws"]["CloudWatchMetrics"][0] for line in metric_lines(output)]
+    assert {d["Namespace"] for d in directives} == {telemetry.METRICS_NAMESPACE}
+    assert {json.dumps(d["Dimensions"]) for d in directives} == {
+        json.dumps([[telemetry.SERVICE_DIMENSION]])
     }
-    assert namespaces == {"MobileBackend"}

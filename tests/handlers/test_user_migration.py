@@ -427,7 +427,7 @@ def test_deployed_trigger_discovers_the_peer_pool_by_name(trigger_env, monkeypat
     "value", ["user directory", "arn:aws:lambda:eu-west-1:12345:function:x", "a" * 65]
 )
 def test_directory_function_setting_must_name_a_function(value):
-    from backend.config import MigrationTriggerSettings, SettingsError
+    from contract.environment import MigrationTriggerSettings, SettingsError
 
     with pytest.raises(SettingsError, match="USER_DIRECTORY_FUNCTION"):
         MigrationTriggerSettings.from_env(
@@ -436,7 +436,7 @@ def test_directory_function_setting_must_name_a_function(value):
 
 
 def test_discovery_needs_the_pool_and_client_names():
-    from backend.config import MigrationTriggerSettings, SettingsError
+    from contract.environment import MigrationTriggerSettings, SettingsError
 
     with pytest.raises(SettingsError, match="USER_POOL_NAME and MIGRATION_CLIENT_NAME"):
         MigrationTriggerSettings.from_env(

@@ -21,7 +21,9 @@ from components.alarms import (
     WafTarget,
     alarm_specs,
     dashboard_body,
+    replication_specs,
 )
+from contract import telemetry
 from stacks.providers import aws_provider, in_region
 from tests.infra.harness import ACCOUNT, ROOT, synthesize
 
@@ -60,10 +62,19 @@ def full_args(topic_arn: str = US_TOPIC) -> AlarmsArgs:
         ),
         replication=[
             ReplicationTarget(
+                "us-west-1",
                 "mobile-backend-prod-assets-us-west-1",
+                "eu-west-1",
                 "mobile-backend-prod-assets-eu-west-1",
                 "to-eu-west-1",
-            )
+            ),
+            ReplicationTarget(
+                "eu-west-1",
+                "mobile-backend-prod-assets-eu-west-1",
+                "us-west-1",
+                "mobile-backend-prod-assets-us-west-1",
+                "to-us-west-1",
+            ),
         ],
         waf=WafTarget("mobile-backend-prod-api-us-west-1", "us-west-1"),
         business=BusinessTarget(service="subscriber"),
@@ -125,8 +136,8 @@ EXPECTED_KEYS = {
     "db-replication-lag",
     "db-capacity",
     "db-proxy-connections",
-    "s3-replication-latency",
-    "s3-replication-failed",
+    "s3-replication-failed-to-eu-west-1",
+    "s3-replication-latency-from-eu-west-1",
     "waf-blocked-spike",
     "subscriber-duplicate-ratio",
 }
@@ -138,14 +149,13 @@ def test_every_expected_alarm_exists_once(full):
 
 
 def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(full):
+    anchors = {s.key: s.anchor for s in alarm_specs(full_args())}
     for a in full.of_type(ALARM):
         assert a.inputs["alarmActions"] == [US_TOPIC], a.name
         assert a.inputs["okActions"] == [US_TOPIC], a.name
         assert a.inputs["actionsEnabled"] is True, a.name
-        assert (
-            f"docs/observability.md#{a.name.removeprefix('slo-alarms-')}"
-            in (a.inputs["alarmDescription"])
-        ), a.name
+        anchor = anchors[a.name.removeprefix("slo-alarms-")]
+        assert a.inputs["alarmDescription"].endswith(f"docs/observability.md#{anchor}"), a.name
         assert full.region_of(a) == "us-west-1", a.name
 
 
@@ -281,19 +291,32 @@ def test_primary_cluster_has_no_global_lag_alarms():
 
 
 def test_replication_waf_and_business_alarms(full):
-    assert single(full, "s3-replication-latency") == (
+    # us-west-1 holds the failures of what leaves it and the latency of what arrives in it:
+    # S3 publishes each metric in that region only.
+    assert single(full, "s3-replication-failed-to-eu-west-1") == (
         "AWS/S3",
-        "ReplicationLatency",
+        "OperationsFailedReplication",
         {
             "SourceBucket": "mobile-backend-prod-assets-us-west-1",
             "DestinationBucket": "mobile-backend-prod-assets-eu-west-1",
             "RuleId": "to-eu-west-1",
         },
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert single(full, "s3-replication-latency-from-eu-west-1") == (
+        "AWS/S3",
+        "ReplicationLatency",
+        {
+            "SourceBucket": "mobile-backend-prod-assets-eu-west-1",
+            "DestinationBucket": "mobile-backend-prod-assets-us-west-1",
+            "RuleId": "to-us-west-1",
+        },
         "Maximum",
         900,
         "GreaterThanThreshold",
     )
-    assert single(full, "s3-replication-failed")[1] == "OperationsFailedReplication"
     waf = alarm(full, "waf-blocked-spike").inputs
     m1 = next(q for q in waf["metricQueries"] if q["id"] == "m1")["metric"]
     assert (m1["namespace"], m1["metricName"]) == ("AWS/WAFV2", "BlockedRequests")
@@ -304,7 +327,7 @@ def test_replication_waf_and_business_alarms(full):
     }
     assert waf["comparisonOperator"] == "GreaterThanUpperThreshold"
     dup = queries(full, "subscriber-duplicate-ratio")
-    assert dup["dup"]["metric"]["namespace"] == "MobileBackend"
+    assert dup["dup"]["metric"]["namespace"] == telemetry.METRICS_NAMESPACE == "MobileBackend"
     assert dup["dup"]["metric"]["metricName"] == "DuplicateMessagesSkipped"
     assert dup["applied"]["metric"]["metricName"] == "MessagesApplied"
     assert dup["dup"]["metric"]["dimensions"] == {"service": "subscriber"}
@@ -446,17 +469,19 @@ def test_runbook_has_an_entry_for_every_alarm():
     text = (ROOT / "docs" / "observability.md").read_text()
     anchors = set(re.findall(r"^#### ([a-z0-9-]+)$", text, re.MULTILINE))
     anchors |= set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
-    keys = {s.key for s in alarm_specs(full_args())} | {"health-api"}
+    keys = {s.anchor for s in alarm_specs(full_args())} | {"health-api"}
     keys |= {f"{fn}-spillover" for fn in ("subscriber", "user-migration")}
     assert sorted(keys - anchors) == []
 
 
-def test_every_deployed_alarm_links_to_a_runbook_entry(regional_synths):
+def test_every_deployed_alarm_links_to_a_runbook_entry(all_synths):
     text = (ROOT / "docs" / "observability.md").read_text()
     anchors = set(re.findall(r"^#### ([a-z0-9-]+)$", text, re.MULTILINE))
     anchors |= set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
-    for stack, synth in regional_synths.items():
-        for a in synth.of_type(ALARM):
+    for stack, synth in all_synths.items():
+        alarms = synth.of_type(ALARM)
+        assert alarms, stack
+        for a in alarms:
             link = a.inputs["alarmDescription"].rsplit("Runbook: ", 1)[-1]
             if "#" not in link:  # the composite alarm names the runbook, no single entry
                 continue
@@ -482,3 +507,150 @@ def test_proxy_connection_alarm_counts_every_database_function(regional_synths):
             if a.inputs.get("metricName") == "Throttles"
         }
         assert "mobile-backend-prod-user-directory" in throttled, stack
+
+
+# --- S3 replication alarms: declared by the global stack, which owns the replication ---------
+def replication_directions(synth) -> list[tuple[str, str, str, str, str]]:
+    """(source region, source bucket, destination region, destination bucket, rule id) of every
+    rule the storage component configures, read off the synthesized resources."""
+    buckets = synth.of_type("aws:s3/bucket:Bucket")
+    by_id = {b.mock_id: b for b in buckets}
+    by_arn = {b.outputs["arn"]: b for b in buckets}
+    directions = []
+    for config in synth.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+        source = by_id[config.inputs["bucket"]]
+        for rule in config.inputs["rules"]:
+            destination = by_arn[rule["destination"]["bucket"]]
+            directions.append(
+                (
+                    synth.region_of(source),
+                    source.inputs["bucket"],
+                    synth.region_of(destination),
+                    destination.inputs["bucket"],
+                    rule["id"],
+                )
+            )
+    return directions
+
+
+def test_global_stack_alarms_each_replication_direction_where_s3_publishes(global_synth):
+    directions = replication_directions(global_synth)
+    assert sorted((src, dst) for src, _, dst, _, _ in directions) == [
+        ("eu-west-1", "us-west-1"),
+        ("us-west-1", "eu-west-1"),
+    ]
+    alarms = {a.inputs["name"]: a for a in global_synth.of_type(ALARM)}
+    expected = {}
+    for src, src_bucket, dst, dst_bucket, rule_id in directions:
+        dims = {"SourceBucket": src_bucket, "DestinationBucket": dst_bucket, "RuleId": rule_id}
+        # Failures are published in the source bucket's region, latency in the destination's.
+        expected[f"mobile-backend-prod-{src}-s3-replication-failed-to-{dst}"] = (
+            src,
+            ("OperationsFailedReplication", dims, "Sum", 0, 1, 1),
+        )
+        expected[f"mobile-backend-prod-{dst}-s3-replication-latency-from-{src}"] = (
+            dst,
+            ("ReplicationLatency", dims, "Maximum", 900, 5, 3),
+        )
+    assert sorted(alarms) == sorted(expected)
+    for name, (region, metric) in expected.items():
+        a = alarms[name].inputs
+        assert global_synth.region_of(alarms[name]) == region, name
+        assert a["namespace"] == "AWS/S3", name
+        assert (
+            a["metricName"],
+            a["dimensions"],
+            a["statistic"],
+            a["threshold"],
+            a["evaluationPeriods"],
+            a["datapointsToAlarm"],
+        ) == metric, name
+        assert (a["period"], a["comparisonOperator"]) == (60, "GreaterThanThreshold"), name
+        # S3 reports only while it replicates: a quiet minute must not clear the alarm.
+        assert a["treatMissingData"] == "ignore", name
+
+
+def test_replication_alarms_notify_an_encrypted_topic_in_their_own_region(global_synth):
+    email = global_synth.config["mobile-backend:alarmEmail"]
+    topics = {t.outputs["arn"]: t for t in global_synth.of_type("aws:sns/topic:Topic")}
+    keys = {k.outputs["arn"]: k for k in global_synth.of_type("aws:kms/key:Key")}
+    subscriptions = global_synth.of_type("aws:sns/topicSubscription:TopicSubscription")
+    notified = set()
+    for a in global_synth.of_type(ALARM):
+        region = global_synth.region_of(a)
+        (action,) = a.inputs["alarmActions"]
+        assert a.inputs["okActions"] == [action], a.name
+        assert a.inputs["actionsEnabled"] is True, a.name
+        topic = topics[action]
+        # CloudWatch can only notify a topic of the alarm's own region.
+        assert global_synth.region_of(topic) == region, a.name
+        key = keys[topic.inputs["kmsMasterKeyId"]]
+        assert global_synth.region_of(key) == region, a.name
+        assert key.inputs["enableKeyRotation"] is True
+        policy = json.loads(key.inputs["policy"])
+        services = {
+            svc
+            for st in policy["Statement"]
+            for svc in (st.get("Principal", {}).get("Service") or [])
+        }
+        assert "cloudwatch.amazonaws.com" in services, key.name
+        assert [
+            (s.inputs["protocol"], s.inputs["endpoint"])
+            for s in subscriptions
+            if s.inputs["topic"] == action
+        ] == [("email", email)], topic.name
+        notified.add(region)
+    assert notified == {"eu-west-1", "us-west-1"}
+
+
+def test_replication_alarm_topics_are_kms_aliased_apart_from_the_regional_stacks(
+    global_synth, regional_synths
+):
+    names = {
+        (global_synth.region_of(a), a.inputs["name"])
+        for a in global_synth.of_type("aws:kms/alias:Alias")
+    }
+    assert {n for r, n in names if "replication-alarms" in n} == {
+        "alias/mobile-backend/prod/replication-alarms/messaging"
+    }
+    # Alarm names and KMS aliases are unique per account and region, across all three stacks.
+    for typ in (ALARM, "aws:kms/alias:Alias"):
+        seen = []
+        for synth in (global_synth, *regional_synths.values()):
+            seen += [(synth.region_of(r), r.inputs["name"]) for r in synth.of_type(typ)]
+        assert len(seen) == len(set(seen)), typ
+
+
+def test_replication_specs_place_each_metric_in_its_publishing_region():
+    def pair(src: str, dst: str) -> ReplicationTarget:
+        return ReplicationTarget(src, f"b-{src}", dst, f"b-{dst}", f"to-{dst}")
+
+    # Three regions: eu-west-1 replicates to two peers and receives from both.
+    pairs = [
+        pair(s, d)
+        for s in ("eu-west-1", "us-west-1", "ap-south-1")
+        for d in ("eu-west-1", "us-west-1", "ap-south-1")
+        if s != d
+    ]
+    eu = [p for p in pairs if "eu-west-1" in (p.source_region, p.destination_region)]
+    specs = {s.key: s for s in replication_specs("eu-west-1", eu)}
+    assert sorted(specs) == [
+        "s3-replication-failed-to-ap-south-1",
+        "s3-replication-failed-to-us-west-1",
+        "s3-replication-latency-from-ap-south-1",
+        "s3-replication-latency-from-us-west-1",
+    ]
+    failed = specs["s3-replication-failed-to-us-west-1"]
+    assert dict(failed.metric.dimensions) == {
+        "SourceBucket": "b-eu-west-1",
+        "DestinationBucket": "b-us-west-1",
+        "RuleId": "to-us-west-1",
+    }
+    assert failed.anchor == "s3-replication-failed"
+    latency = specs["s3-replication-latency-from-ap-south-1"]
+    assert latency.metric.dimensions["SourceBucket"] == "b-ap-south-1"
+    assert latency.anchor == "s3-replication-latency"
+    with pytest.raises(
+        ValueError, match=r"us-west-1 → ap-south-1 publishes no metric in eu-west-1"
+    ):
+        replication_specs("eu-west-1", [pair("us-west-1", "ap-south-1")])

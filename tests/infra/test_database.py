@@ -465,7 +465,10 @@ def test_rotation_runs_in_the_writer_region_only_within_30_days(eu_synth, us_syn
         days = rotation.inputs["rotationRules"]["automaticallyAfterDays"]
         assert 1 <= days <= 30, rotation
         assert rotation.inputs["rotateImmediately"] is False, rotation
-        assert rotation.inputs["rotationLambdaArn"].endswith(":database-rotation-function")
+        assert rotation.inputs["rotationLambdaArn"] == function.outputs["arn"]
+        assert rotation.inputs["rotationLambdaArn"].endswith(
+            ":function:mobile-backend-prod-db-rotation"
+        )
         permission = permissions[arn]
         assert permission.inputs["sourceAccount"] == ACCOUNT
         assert permission.urn in rotation.dependencies
@@ -769,9 +772,12 @@ def test_application_wiring_uses_the_proxy_with_iam():
     assert rules.proxy_connect_arn(arn, "mobile_admin") == (
         "arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/mobile_admin"
     )
-    env = rules.app_environment(
-        role_hint="secondary", proxy_endpoint="rw", reader_endpoint="ro", secret_arn="arn:s"
-    )
+    env = {
+        variable.name: value
+        for variable, value in rules.app_environment(
+            role_hint="secondary", proxy_endpoint="rw", reader_endpoint="ro", secret_arn="arn:s"
+        ).items()
+    }
     assert (env["DB_USER"], env["DB_SECRET_ARN"]) == (rules.APP_USERNAME, "arn:s")
     assert rules.APP_USERNAME != rules.MASTER_USERNAME
     assert (env["DB_HOST"], env["DB_READER_HOST"], env["APP_ROLE_HINT"]) == (

@@ -144,7 +144,7 @@ def test_deletion_protection_may_be_off_only_without_personal_data():
         is False
     )
     assert _parse().deletion_protection is True
-    with pytest.raises(settings.SettingsError) as refused:
+    with pytest.raises(settings.StackConfigError) as refused:
         _parse(deletionProtection="false", dataClassification="phi")
     (problem,) = refused.value.problems
     assert problem.key == "mobile-backend:deletionProtection"
@@ -153,7 +153,7 @@ def test_deletion_protection_may_be_off_only_without_personal_data():
 
 
 def test_deletion_protection_must_be_a_boolean():
-    with pytest.raises(settings.SettingsError) as refused:
+    with pytest.raises(settings.StackConfigError) as refused:
         _parse(deletionProtection="maybe")
     (problem,) = refused.value.problems
     assert problem.key == "mobile-backend:deletionProtection"

@@ -9,19 +9,26 @@ import pytest
 
 from components.function import AsyncInvocation, Function, FunctionArgs, VpcPlacement
 from components.policy_documents import wildcard_violations
+from contract import environment as env
+from contract.functions import spec as function_spec
 from stacks.providers import aws_provider
 from tests.infra.harness import ACCOUNT, synthesize
 
+AUTHORIZER_ENV = {
+    env.USER_POOL_NAME: "mobile-backend-prod-users",
+    env.USER_POOL_REGIONS: '["eu-west-1"]',
+    env.TOKEN_USE: "id",
+}
 
-def build(vpc: bool, provisioned: int, async_: bool):
+
+def build(vpc: bool, provisioned: int, async_: bool, environment=None):
     def program(settings):
         provider = aws_provider(settings, "eu-west-1")
         fn = Function(
             "orders",
             FunctionArgs(
+                spec=function_spec("authorizer"),
                 function_name="mobile-backend-prod-orders",
-                handler_package="orders",
-                description="test function",
                 code=pulumi.AssetArchive({"handlers/__init__.py": pulumi.StringAsset("")}),
                 account_id=ACCOUNT,
                 region="eu-west-1",
@@ -35,7 +42,7 @@ def build(vpc: bool, provisioned: int, async_: bool):
                         "Resource": ["arn:aws:sns:eu-west-1:123456789012:events"],
                     }
                 ],
-                environment={"EVENTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:events"},
+                environment=AUTHORIZER_ENV if environment is None else environment,
                 provisioned_concurrency=provisioned,
                 vpc=VpcPlacement(["subnet-a", "subnet-b"], ["sg-1"]) if vpc else None,
                 async_invocation=AsyncInvocation("arn:aws:sqs:eu-west-1:123456789012:dlq")
@@ -63,7 +70,8 @@ def test_function_runtime_tracing_concurrency_and_logging(full):
     fn = full.one("aws:lambda/function:Function")
     assert fn.inputs["runtime"] == "python3.12"
     assert fn.inputs["architectures"] == ["arm64"]
-    assert fn.inputs["handler"] == "handlers.orders.main.handler"
+    assert fn.inputs["handler"] == "handlers.authorizer.main.handler"
+    assert (fn.inputs["timeout"], fn.inputs["memorySize"]) == (5, 256), "from the spec"
     assert fn.inputs["tracingConfig"] == {"mode": "Active"}
     assert fn.inputs["reservedConcurrentExecutions"] == 7
     assert fn.inputs["publish"] is True
@@ -72,7 +80,9 @@ def test_function_runtime_tracing_concurrency_and_logging(full):
         "subnetIds": ["subnet-a", "subnet-b"],
         "securityGroupIds": ["sg-1"],
     }
-    assert fn.inputs["environment"]["variables"]["EVENTS_TOPIC_ARN"].endswith(":events")
+    assert fn.inputs["environment"]["variables"] == {
+        variable.name: value for variable, value in AUTHORIZER_ENV.items()
+    }
 
 
 def test_log_group_is_explicit_encrypted_and_retained(full):
@@ -122,3 +132,47 @@ def test_async_invocations_retry_then_go_to_the_failure_destination(full, minima
     assert config.inputs["destinationConfig"]["onFailure"]["destination"].endswith(":dlq")
     assert config.inputs["qualifier"] == "live"
     assert minimal.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig") == []
+
+
+# --- The environment against the handler's schema (contract/environment.py) ---------------
+
+
+@pytest.mark.parametrize("missing", sorted(AUTHORIZER_ENV, key=lambda v: v.name))
+def test_a_missing_required_variable_fails_synthesis_naming_function_and_variable(missing):
+    environment = {k: v for k, v in AUTHORIZER_ENV.items() if k != missing}
+    with pytest.raises(pulumi.RunError) as failure:
+        build(vpc=False, provisioned=0, async_=False, environment=environment)
+    message = str(failure.value)
+    assert f"function authorizer: {missing.name} is not set" in message
+    assert "mobile-backend-prod-orders" in message
+
+
+def test_a_variable_the_handler_never_reads_fails_synthesis():
+    typo = env.Variable("USER_POOL_NAMES")
+    with pytest.raises(pulumi.RunError, match="USER_POOL_NAMES is not read by the authorizer"):
+        build(vpc=False, provisioned=0, async_=False, environment={**AUTHORIZER_ENV, typo: "x"})
+
+
+def test_a_variable_the_lambda_runtime_owns_fails_synthesis():
+    with pytest.raises(pulumi.RunError, match="AWS_REGION is set by the Lambda runtime"):
+        build(
+            vpc=False,
+            provisioned=0,
+            async_=False,
+            environment={**AUTHORIZER_ENV, env.AWS_REGION: "eu-west-1"},
+        )
+
+
+def test_a_value_the_handler_would_refuse_fails_synthesis():
+    # The handler's own parser runs on the resolved values: an empty region list would make
+    # the authorizer refuse every token, so the deploy fails instead.
+    with pytest.raises(pulumi.RunError) as failure:
+        build(
+            vpc=False,
+            provisioned=0,
+            async_=False,
+            environment={**AUTHORIZER_ENV, env.USER_POOL_REGIONS: "[]"},
+        )
+    assert "function authorizer (mobile-backend-prod-orders): USER_POOL_REGIONS" in str(
+        failure.value
+    )

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pulumi
 import pytest
 
+from components.app_functions import api_statements, user_migration_statements
 from components.identity import IDENTITY_PREFIX, Identity, IdentityArgs, own_prefix_policy
-from components.logic import api_statements, user_migration_statements
 from components.regional_waf import pending_stage, previous_stage, rules
 from stacks.providers import aws_provider
 from tests.infra.harness import ACCOUNT, synthesize
@@ -39,9 +39,10 @@ def test_api_statements_scope_presigned_uploads_to_the_uploads_prefix():
     assert by_sid["PresignUploadsAndDownloads"]["Resource"] == ["arn:aws:s3:::assets/uploads/*"]
     assert by_sid["SeeUploadsPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
     assert by_sid["EncryptUploadsWithTheBucketKey"]["Resource"] == [KEY]
+    assert by_sid["EncryptUploadsWithTheBucketKey"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    }
     assert violations({"Statement": statements}) == []
-    empty = api_statements("eu-west-1", assets_bucket_name=None, assets_key_arn=None)
-    assert empty == [], "nothing is granted for inputs that are not wired"
 
 
 def test_migration_trigger_without_peers_gets_no_peer_grant():

@@ -216,7 +216,9 @@ def test_mapping_reports_partial_failures_with_batch_from_config(standalone):
 def test_each_region_maps_its_queue_to_its_own_subscriber_alias(regional_synths):
     for stack, synth in regional_synths.items():
         mapping = synth.one(MAPPING)
-        assert mapping.inputs["functionName"].endswith(":logic-subscriber-alias"), stack
+        alias = synth.named("logic-subscriber-alias")
+        assert mapping.inputs["functionName"] == alias.outputs["arn"], stack
+        assert alias.outputs["arn"].endswith(":function:mobile-backend-prod-subscriber:live")
         assert mapping.inputs["eventSourceArn"].endswith(":messaging-queue"), stack
         assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"], stack
 

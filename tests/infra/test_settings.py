@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from settings import SettingsError, parse
+from settings import StackConfigError, parse
 from tests.infra.harness import load_stack_config, synthesize
 
 NS = "mobile-backend"
@@ -36,7 +36,7 @@ def parse_stack(stack: str, **changes):
 
 
 def problems_of(stack: str, **changes) -> dict[str, str]:
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(StackConfigError) as raised:
         parse_stack(stack, **changes)
     return {p.key: f"{p.message} | fix: {p.fix}" for p in raised.value.problems}
 
@@ -314,7 +314,7 @@ def test_all_problems_are_reported_together():
 
 
 def test_error_text_lists_every_problem_with_its_fix():
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(StackConfigError) as raised:
         parse_stack("prod-eu", primaryRegion="us-east-2")
     text = str(raised.value)
     assert "mobile-backend:primaryRegion" in text
@@ -336,7 +336,7 @@ def test_error_text_lists_every_problem_with_its_fix():
     ],
 )
 def test_broken_stack_file_fails_the_program_before_any_resource(stack, key, value, named):
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(StackConfigError) as raised:
         synthesize(stack, overrides={key: value})
     assert named in str(raised.value)
 

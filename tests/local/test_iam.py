@@ -16,13 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from backend import aws as backend_aws
-from backend import rotation, uploads, user_migration
-from backend.identity import Caller
-from backend.models import UploadRequest
-from components import data_rules
 from components.logic import (
     MIGRATION_CLIENT_NAME,
     api_statements,
@@ -30,6 +23,13 @@ from components.logic import (
     user_migration_statements,
     user_pool_name,
 )
+from moto import mock_aws
+
+from backend import aws as backend_aws
+from backend import rotation, uploads, user_migration
+from backend.identity import Caller
+from backend.models import UploadRequest
+from components import data_rules
 from components.messaging import (
     PUSH_PLATFORMS,
     platform_application_arn,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from contract import telemetry
 from scripts import build_lambda
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,7 +293,7 @@ def test_every_real_handler_imports_from_its_staged_tree_and_the_slimmed_layer(l
         "AWS_REGION": "eu-west-1",
         "AWS_LAMBDA_FUNCTION_NAME": "packaging-test",
         "LAMBDA_TASK_ROOT": "/var/task",
-        "POWERTOOLS_METRICS_NAMESPACE": "MobileBackend",
+        "POWERTOOLS_METRICS_NAMESPACE": telemetry.METRICS_NAMESPACE,
     }
     probe = (
         "import importlib, sys; sys.path[:0] = sys.argv[2:]\n"

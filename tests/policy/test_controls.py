@@ -417,6 +417,32 @@ def test_lambda_declared_log_group__violating():
     ]
 
 
+# --- CloudWatch alarms ------------------------------------------------------------------------
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:alarms-topic"
+
+
+def test_cloudwatch_alarm_actions__compliant():
+    alarm = res(c.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN], actionsEnabled=True)
+    assert messages("cloudwatch-alarm-actions", alarm) == []
+    # Unknown during preview (the topic is created in the same run): counts as set.
+    preview = res(c.COMPOSITE_ALARM, "c", alarmActions=[c.COMPUTED])
+    assert messages("cloudwatch-alarm-actions", preview) == []
+
+
+def test_cloudwatch_alarm_actions__violating():
+    silent = res(c.METRIC_ALARM, "a", okActions=[TOPIC_ARN])
+    assert messages("cloudwatch-alarm-actions", silent) == [
+        "MetricAlarm 'a' has no alarm action, so it changes state unseen; fix: "
+        "alarm_actions=[<the region's alarm topic ARN>]"
+    ]
+    muted = res(c.COMPOSITE_ALARM, "c", alarmActions=[TOPIC_ARN], actionsEnabled=False)
+    assert messages("cloudwatch-alarm-actions", muted) == [
+        "CompositeAlarm 'c' has its actions disabled; fix: actions_enabled=True"
+    ]
+    empty = res(c.METRIC_ALARM, "e", alarmActions=[""])
+    assert len(messages("cloudwatch-alarm-actions", empty)) == 1
+
+
 # --- Aurora, proxy, KMS, logs -----------------------------------------------------------------
 def cluster(**overrides) -> Res:
     props = {

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 import stacks
-from policy.controls import CONTROLS_BY_NAME
-from tests.infra.conftest import global_stack_name
-from tests.infra.harness import synthesize
-from tests.policy.graph import context_of, violations_of
+from policy.controls import CONTROLS_BY_NAME, METRIC_ALARM, evaluate
+from tests.infra.harness import global_stack_name, synthesize
+from tests.policy.graph import context_of, resources_of, violations_of
 
 STACKS = ("prod-global", "prod-eu", "prod-us")
 DEV_STACKS = ("dev-global", "dev-eu", "dev-us")
@@ -52,6 +52,18 @@ def test_policies_see_what_the_stacks_declare(all_synths):
     log_group = eu.one("aws:cloudwatch/logGroup:LogGroup", lambda r: r.name == "network-flow-logs")
     assert log_group.inputs["kmsKeyId"] == "arn:aws:kms:eu-west-1:123456789012:keys-logs"
     assert {k.inputs["enableKeyRotation"] for k in eu.of_type("aws:kms/key:Key")} == {True}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarm_action_control_sees_every_alarm_of_every_stack(all_synths, stack):
+    # Not vacuous: each stack declares alarms, and silencing any one of them is caught.
+    synth = all_synths[stack]
+    alarms = [r for r in resources_of(synth) if r.type == METRIC_ALARM]
+    assert alarms, stack
+    silenced = [replace(a, props={**a.props, "alarmActions": []}) for a in alarms]
+    control = CONTROLS_BY_NAME["cloudwatch-alarm-actions"]
+    found = evaluate(silenced, context_of(synth), [control])
+    assert sorted(v.urn for v in found) == sorted(a.urn for a in alarms), stack
 
 
 def test_us_stack_without_transfer_mechanism_violates_residency(all_synths):

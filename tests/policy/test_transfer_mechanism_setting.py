@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from settings import SettingsError, parse
+from settings import StackConfigError, parse
 from tests.infra.harness import load_stack_config
 
 KEY = "mobile-backend:gdprTransferMechanism"
@@ -33,7 +33,7 @@ def parse_with(stack: str = "prod-us", **changes):
 
 
 def problems(**changes) -> dict[str, tuple[str, str]]:
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(StackConfigError) as raised:
         parse_with(**changes)
     return {p.key: (p.message, p.fix) for p in raised.value.problems}
 

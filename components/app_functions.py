@@ -1,4 +1,4 @@
-"""The logic tier's Lambda functions (R-FN-1, R-SEC-1, R-AUTH-2), one least-privilege role each.
+"""The application's Lambda functions (R-FN-1, R-SEC-1, R-AUTH-2), one least-privilege role each.
 
 ``api``, ``subscriber`` and ``user_directory`` reach Aurora through the RDS Proxy, so they run
 in the private subnets behind one security group (HTTPS to the VPC endpoints and the S3
@@ -21,51 +21,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components.function import Function, FunctionArgs, VpcPlacement
+from contract import environment as env
+from contract import names
+from contract.environment import Variable
+from contract.functions import APP_FUNCTIONS, DATABASE_FUNCTIONS
+from contract.functions import spec as function_spec
 
-# Handler-side limits: Cognito waits at most 5 s for a trigger; API Gateway 29 s at most.
-# The directory lookup runs inside the trigger's 5 s, so it must give up well before.
-TIMEOUTS = {
-    "api": 10,
-    "subscriber": 30,
-    "user_directory": 3,
-    "user_migration": 5,
-    "authorizer": 5,
-}
-# user_directory: scrypt verification is CPU-bound and Lambda's CPU share grows with memory.
-MEMORY_MB = {
-    "api": 1024,
-    "subscriber": 512,
-    "user_directory": 512,
-    "user_migration": 256,
-    "authorizer": 256,
-}
-DESCRIPTIONS = {
-    "api": "REST API handler (API Gateway proxy integration)",
-    "subscriber": "Applies queued writes to Aurora idempotently (SQS batch)",
-    "user_directory": "Finds and authenticates a migrating user in the Aurora user directory",
-    "user_migration": "Cognito user-migration trigger (peer-region pool, directory, legacy)",
-    "authorizer": "API Gateway token authorizer for every region's user pool",
-}
-UPLOAD_MAX_BYTES = 10 * 1024 * 1024
-UPLOADS_PREFIX = "uploads/"
-POSTGRES_PORT = 5432
-METRICS_NAMESPACE = "mobile-backend"
-
-
-def function_name(environment: str, function: str) -> str:
-    return f"mobile-backend-{environment}-{function.replace('_', '-')}"
-
-
-def user_pool_name(environment: str) -> str:
-    """Deterministic, so every region finds every pool by name (no cross-stack reference)."""
-    return f"mobile-backend-{environment}-users"
-
-
-MIGRATION_CLIENT_NAME = "migration"
+POSTGRES_PORT = names.DB_PORT
 
 
 @dataclass(frozen=True)
-class LogicArgs:
+class AppFunctionsArgs:
     environment: str
     region: str
     regions: Sequence[str]
@@ -81,17 +47,19 @@ class LogicArgs:
     layer_arn: pulumi.Input[str]
     reserved_concurrency: Mapping[str, int]
     provisioned_concurrency: Mapping[str, int]
-    # DB_* variables from the data tier (endpoints, user, auth mode, secret ARN, sslmode) and
-    # the IAM statements that grant access to them (rds-db:connect, the secret, its key).
-    db_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    db_statements: Sequence[Mapping[str, Any]] = ()
-    events_topic_arn: pulumi.Input[str] | None = None
-    assets_bucket_name: pulumi.Input[str] | None = None
-    assets_key_arn: pulumi.Input[str] | None = None
+    # The DB_* variables from the data tier (endpoints, user, auth mode, secret ARN, sslmode)
+    # and the IAM statements that grant access to them (rds-db:connect, the secret, its key).
+    db_environment: Mapping[Variable, pulumi.Input[str]]
+    db_statements: Sequence[Mapping[str, Any]]
+    # The messaging tier's topic that receives POST /users.
+    events_topic_arn: pulumi.Input[str]
+    # This region's replicated assets bucket and its key (global stack outputs): uploads.
+    assets_bucket_name: pulumi.Input[str]
+    assets_key_arn: pulumi.Input[str]
     # The api's grants from the messaging tier (publish to the events topic, mobile push) and
     # the PUSH_PLATFORM_APPLICATIONS JSON: the tier that owns a resource states its grants.
-    api_statements: Sequence[Mapping[str, Any]] = ()
-    push_env_json: pulumi.Input[str] = "{}"
+    api_statements: Sequence[Mapping[str, Any]]
+    push_env_json: pulumi.Input[str]
     # Security groups the in-VPC functions also carry (the data tier's proxy clients group).
     extra_security_group_ids: Sequence[pulumi.Input[str]] = ()
     legacy_auth_url: str | None = None
@@ -101,44 +69,40 @@ class LogicArgs:
 
 
 def api_statements(
-    region: str,
-    *,
-    assets_bucket_name: str | None,
-    assets_key_arn: str | None,
+    region: str, *, assets_bucket_name: str, assets_key_arn: str
 ) -> list[dict[str, Any]]:
-    """What the API handler needs on the assets bucket (pure, tested without mocks); its
-    messaging and push grants come from the messaging tier."""
-    statements: list[dict[str, Any]] = []
-    if assets_bucket_name:
-        bucket = f"arn:aws:s3:::{assets_bucket_name}"
-        statements += [
-            {
-                # Presigned URLs carry the signer's permissions: PUT/GET under uploads/ only.
-                "Sid": "PresignUploadsAndDownloads",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
-                "Resource": [f"{bucket}/{UPLOADS_PREFIX}*"],
-            },
-            {
-                # HeadObject answers 404 (not 403) for a missing key only with ListBucket.
-                "Sid": "SeeUploadsPrefix",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [bucket],
-                "Condition": {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
-            },
-        ]
-        if assets_key_arn:
-            statements.append(
-                {
-                    "Sid": "EncryptUploadsWithTheBucketKey",
-                    "Effect": "Allow",
-                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                    "Resource": [assets_key_arn],
-                    "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-                }
-            )
-    return statements
+    """What the API handler needs on the assets bucket (pure, tested without mocks): exactly
+    the object operations its upload routes make, under the uploads prefix; its messaging
+    and push grants come from the messaging tier."""
+    bucket = f"arn:aws:s3:::{assets_bucket_name}"
+    uploads = names.UPLOADS_PREFIX
+    return [
+        {
+            # Presigned URLs carry the signer's permissions: POST /uploads presigns a PUT,
+            # GET /uploads/{key} a GET (after a HeadObject, which GetObject authorizes).
+            "Sid": "PresignUploadsAndDownloads",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": [f"{bucket}/{uploads}*"],
+        },
+        {
+            # HeadObject answers 404 (not 403) for a missing key only with ListBucket.
+            "Sid": "SeeUploadsPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket],
+            "Condition": {"StringLike": {"s3:prefix": [f"{uploads}*"]}},
+        },
+        {
+            # The bucket encrypts with its own key (SSE-KMS, bucket key): a presigned PUT
+            # needs a data key and a presigned GET a decrypt, through S3 only.
+            "Sid": "EncryptUploadsWithTheBucketKey",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": [assets_key_arn],
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+    ]
 
 
 def list_user_pools_statement() -> dict[str, Any]:
@@ -185,25 +149,33 @@ def user_migration_statements(
     return statements
 
 
-class Logic(pulumi.ComponentResource):
+class AppFunctions(pulumi.ComponentResource):
     """Creates the in-VPC functions' ``aws.ec2.SecurityGroup`` (+ egress rules) and five
     ``Function`` components: ``api``, ``subscriber``, ``user_directory`` (in the VPC, with the
     region's dependency layer) and ``user_migration`` (with the layer), ``authorizer``
-    (outside the VPC).
+    (outside the VPC). Each function's environment is built from its handler's schema
+    (``contract.environment``).
 
     Attributes: ``api``, ``subscriber``, ``user_directory``, ``user_migration``,
     ``authorizer`` (``Function``), ``functions`` (name → Function), ``layer_arn``,
     ``security_group_id``.
     """
 
-    FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
+    FUNCTIONS = APP_FUNCTIONS
     # In the VPC, each container holding one proxy connection (R-DATA-5).
-    DATABASE_FUNCTIONS = ("api", "subscriber", "user_directory")
+    DATABASE_FUNCTIONS = DATABASE_FUNCTIONS
 
-    def __init__(self, name: str, args: LogicArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mobile-backend:logic:Logic", name, None, opts)
+    def __init__(
+        self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        # Formerly "mobile-backend:logic:Logic": the alias keeps deployed URNs (and so every
+        # function) in place instead of replacing them.
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="mobile-backend:logic:Logic")])
+        )
+        super().__init__("mobile-backend:compute:AppFunctions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        env = args.environment
+        environment = args.environment
         peers = [r for r in args.regions if r != args.region]
 
         layer_arn = args.layer_arn
@@ -213,7 +185,7 @@ class Logic(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             description="In-VPC Lambda functions: AWS endpoints, S3 gateway and the RDS Proxy",
             egress=[],
-            tags={"Name": f"mobile-backend-{env}-functions"},
+            tags={"Name": f"{names.prefix(environment)}-functions"},
             opts=child,
         )
         # The only routes out of the private subnets are the VPC endpoints and the S3 gateway.
@@ -246,34 +218,27 @@ class Logic(pulumi.ComponentResource):
             args.private_subnet_ids, [security_group.id, *args.extra_security_group_ids]
         )
 
-        common = {
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "LOG_LEVEL": args.log_level,
-            "APP_ROLE_HINT": "primary" if args.is_primary else "secondary",
-        }
-        api_env: dict[str, pulumi.Input[str]] = {
-            **common,
+        log_level = {env.LOG_LEVEL: args.log_level}
+        api_env: dict[Variable, pulumi.Input[str]] = {
+            **log_level,
             **args.db_environment,
-            "UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
-            "PUSH_PLATFORM_APPLICATIONS": args.push_env_json,
+            env.EVENTS_TOPIC_ARN: args.events_topic_arn,
+            env.ASSETS_BUCKET: args.assets_bucket_name,
+            env.PUSH_PLATFORM_APPLICATIONS: args.push_env_json,
         }
-        if args.events_topic_arn is not None:
-            api_env["EVENTS_TOPIC_ARN"] = args.events_topic_arn
-        if args.assets_bucket_name is not None:
-            api_env["ASSETS_BUCKET"] = args.assets_bucket_name
-        migration_env: dict[str, pulumi.Input[str]] = {
-            **common,
-            "USER_POOL_NAME": user_pool_name(env),
-            "PEER_USER_POOL_REGIONS": json.dumps(peers),
-            "MIGRATION_CLIENT_NAME": MIGRATION_CLIENT_NAME,
+        migration_env: dict[Variable, pulumi.Input[str]] = {
+            **log_level,
+            env.USER_POOL_NAME: names.user_pool_name(environment),
+            env.PEER_USER_POOL_REGIONS: json.dumps(peers),
+            env.MIGRATION_CLIENT_NAME: names.MIGRATION_CLIENT_NAME,
         }
         if args.legacy_auth_url:
-            migration_env["LEGACY_AUTH_URL"] = args.legacy_auth_url
-        authorizer_env = {
-            "LOG_LEVEL": args.log_level,
-            "USER_POOL_NAME": user_pool_name(env),
-            "USER_POOL_REGIONS": json.dumps(list(args.regions)),
-            "TOKEN_USE": "id",
+            migration_env[env.LEGACY_AUTH_URL] = args.legacy_auth_url
+        authorizer_env: dict[Variable, pulumi.Input[str]] = {
+            **log_level,
+            env.USER_POOL_NAME: names.user_pool_name(environment),
+            env.USER_POOL_REGIONS: json.dumps(list(args.regions)),
+            env.TOKEN_USE: "id",
         }
 
         api_policy = pulumi.Output.all(args.assets_bucket_name, args.assets_key_arn).apply(
@@ -284,15 +249,11 @@ class Logic(pulumi.ComponentResource):
 
         def deploy(fn: str, spec: dict[str, Any]) -> Function:
             statements = [*spec["statements"], *args.extra_statements.get(fn, ())]
-            environment = dict(spec["environment"])
-            if fn != "authorizer":
-                environment["POWERTOOLS_SERVICE_NAME"] = fn
             self.functions[fn] = Function(
                 f"{name}-{fn.replace('_', '-')}",
                 FunctionArgs(
-                    function_name=function_name(env, fn),
-                    handler_package=fn,
-                    description=DESCRIPTIONS[fn],
+                    spec=function_spec(fn),
+                    function_name=names.function_name(environment, fn),
                     code=args.code[fn],
                     account_id=args.account_id,
                     region=args.region,
@@ -302,9 +263,7 @@ class Logic(pulumi.ComponentResource):
                     provisioned_concurrency=args.provisioned_concurrency[fn],
                     statements=_with_computed(statements, spec["computed"]),
                     layers=spec["layers"],
-                    environment=environment,
-                    timeout_seconds=TIMEOUTS[fn],
-                    memory_mb=MEMORY_MB[fn],
+                    environment=spec["environment"],
                     vpc=spec["vpc"],
                 ),
                 opts=child,
@@ -322,7 +281,7 @@ class Logic(pulumi.ComponentResource):
             },
         )
         in_vpc_reader = {
-            "environment": {**common, **args.db_environment},
+            "environment": {**log_level, **args.db_environment},
             "statements": [*args.db_statements],
             "computed": None,
             "vpc": in_vpc,
@@ -331,7 +290,7 @@ class Logic(pulumi.ComponentResource):
         deploy("subscriber", in_vpc_reader)
         # The trigger's way into Aurora: it invokes this function's alias, nothing else does.
         directory_alias_arn = deploy("user_directory", in_vpc_reader).alias_arn
-        migration_env["USER_DIRECTORY_FUNCTION"] = directory_alias_arn
+        migration_env[env.USER_DIRECTORY_FUNCTION] = directory_alias_arn
         migration_policy = pulumi.Output.all(args.account_id, directory_alias_arn).apply(
             lambda v: user_migration_statements(v[0], peers, v[1])
         )
