@@ -1,7 +1,8 @@
 """The AWS side of the local backend: moto in server mode, in the orchestrator's process.
 
 ``LocalCloud.start()`` runs moto on loopback with Cognito's pool rules enforced
-(``local.enforcement.install_cognito_rules``); what it holds comes from the synthesized stacks
+(``local.enforcement.install_cognito_rules``) and bucket policies evaluated with their
+conditions (``BucketPolicyConditions``); what it holds comes from the synthesized stacks
 (``local.region``), never from here. It also keeps the queues' clock: ``advance(seconds)``
 moves SQS's notion of time forward, so a drill can let a 181 s visibility timeout (six times
 the subscriber's timeout, as synthesized) elapse in an instant instead of editing it.
@@ -10,6 +11,7 @@ the subscriber's timeout, as synthesized) elapse in an instant instead of editin
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,6 +68,47 @@ def sign_in(user: DemoUser, email: str | None = None, password: str | None = Non
     return result["AuthenticationResult"]["IdToken"]
 
 
+class BucketPolicyConditions:
+    """moto evaluates a bucket policy without its conditions, so the stacks' TLS-only Deny
+    (``aws:SecureTransport`` false) would refuse every object request. Here a bucket policy's
+    Deny statements are evaluated by ``local.iam`` with the request counting as TLS (every SDK
+    reaches S3 over HTTPS; the emulator's plain HTTP is an artefact of this machine), and its
+    Allow statements (for AWS service principals: CloudFront, log delivery) grant nothing to
+    the functions' requests, as on AWS."""
+
+    def __init__(self) -> None:
+        from moto.iam.access_control import PermissionResult
+        from moto.s3.models import FakeBucket
+
+        from local.iam import PolicyEvaluator, Reason
+
+        self._bucket = FakeBucket
+        self._original = FakeBucket.get_permission
+
+        def get_permission(bucket: Any, action: str, resource: str) -> Any:
+            if bucket.policy is None:
+                return PermissionResult.NEUTRAL
+            document = json.loads(bucket.policy)
+            statements = document.get("Statement") or []
+            statements = statements if isinstance(statements, list) else [statements]
+            denies = [
+                {k: v for k, v in st.items() if k != "Principal"}
+                for st in statements
+                if st.get("Effect") == "Deny"
+            ]
+            decision = PolicyEvaluator(denies).decide(
+                action, [resource], {"aws:SecureTransport": "true"}
+            )
+            if decision.reason is Reason.EXPLICIT_DENY:
+                return PermissionResult.DENIED
+            return PermissionResult.NEUTRAL
+
+        FakeBucket.get_permission = get_permission
+
+    def uninstall(self) -> None:
+        self._bucket.get_permission = self._original
+
+
 class QueueClock:
     """An offset on moto's SQS clock (visibility, delays, retention), process-wide."""
 
@@ -88,6 +131,7 @@ class LocalCloud:
     _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
     _rules: Any = field(default=None, init=False, repr=False)
     _clock: QueueClock | None = field(default=None, init=False, repr=False)
+    _bucket_policies: BucketPolicyConditions | None = field(default=None, init=False, repr=False)
 
     def start(self) -> str:
         from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -104,6 +148,7 @@ class LocalCloud:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._rules = install_cognito_rules()
         self._clock = QueueClock()
+        self._bucket_policies = BucketPolicyConditions()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -124,3 +169,6 @@ class LocalCloud:
         if self._rules is not None:
             self._rules.uninstall()
             self._rules = None
+        if self._bucket_policies is not None:
+            self._bucket_policies.uninstall()
+            self._bucket_policies = None
