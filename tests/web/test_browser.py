@@ -12,7 +12,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from local.cloud import Seeded, client
+from local.cloud import DemoUser, client
 from local.cloud import sign_in as sign_in_with_boto3
 from scripts import smoke
 
@@ -20,7 +20,7 @@ PAGE_SIZE = 10  # web/js/app.js
 
 
 def sign_in_token(details):
-    return sign_in_with_boto3(Seeded(**{k: details[k] for k in Seeded.__dataclass_fields__}))
+    return sign_in_with_boto3(DemoUser.from_details(details))
 
 
 def open_app(page, details):
