@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,17 +127,47 @@ class QueueClock:
         self._models.unix_time, self._models.unix_time_millis = self._originals
 
 
+class _Patches:
+    """What the local cloud patches into moto, shared by every LocalCloud of the process
+    (moto's backends are process-wide): installed by the first start, removed by the last stop."""
+
+    users = 0
+    rules: Any = None
+    clock: QueueClock | None = None
+    bucket_policies: BucketPolicyConditions | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def acquire(cls) -> QueueClock:
+        from local.enforcement import install_cognito_rules
+
+        with cls.lock:
+            if cls.users == 0:
+                cls.rules = install_cognito_rules()
+                cls.clock = QueueClock()
+                cls.bucket_policies = BucketPolicyConditions()
+            cls.users += 1
+            assert cls.clock is not None
+            return cls.clock
+
+    @classmethod
+    def release(cls) -> None:
+        with cls.lock:
+            cls.users -= 1
+            if cls.users == 0:
+                for patch in (cls.rules, cls.clock, cls.bucket_policies):
+                    if patch is not None:
+                        patch.uninstall()
+                cls.rules = cls.clock = cls.bucket_policies = None
+
+
 @dataclass
 class LocalCloud:
     _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
-    _rules: Any = field(default=None, init=False, repr=False)
     _clock: QueueClock | None = field(default=None, init=False, repr=False)
-    _bucket_policies: BucketPolicyConditions | None = field(default=None, init=False, repr=False)
 
     def start(self) -> str:
         from moto.core.models import DEFAULT_ACCOUNT_ID
-
-        from local.enforcement import install_cognito_rules
 
         # ARNs in the synthesized policies carry the mocks' account; moto answers with its own.
         if DEFAULT_ACCOUNT_ID != ACCOUNT:
@@ -146,9 +177,7 @@ class LocalCloud:
             )
         # moto's werkzeug server logs every request; the local backend has its own log.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._rules = install_cognito_rules()
-        self._clock = QueueClock()
-        self._bucket_policies = BucketPolicyConditions()
+        self._clock = _Patches.acquire()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -164,11 +193,5 @@ class LocalCloud:
             self._server.stop()
             self._server = None
         if self._clock is not None:
-            self._clock.uninstall()
             self._clock = None
-        if self._rules is not None:
-            self._rules.uninstall()
-            self._rules = None
-        if self._bucket_policies is not None:
-            self._bucket_policies.uninstall()
-            self._bucket_policies = None
+            _Patches.release()

@@ -16,13 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from components.logic import (
-    MIGRATION_CLIENT_NAME,
-    api_statements,
-    function_name,
-    user_migration_statements,
-    user_pool_name,
-)
 from moto import mock_aws
 
 from backend import aws as backend_aws
@@ -30,6 +23,7 @@ from backend import rotation, uploads, user_migration
 from backend.identity import Caller
 from backend.models import UploadRequest
 from components import data_rules
+from components.app_functions import api_statements, user_migration_statements
 from components.messaging import (
     PUSH_PLATFORMS,
     platform_application_arn,
@@ -38,6 +32,7 @@ from components.messaging import (
     resource_names,
     subscriber_statements,
 )
+from contract.names import MIGRATION_CLIENT_NAME, function_name, user_pool_name
 from local.iam import (
     DB_AUTH_TOKEN_OPERATION,
     Decision,
