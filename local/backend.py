@@ -127,7 +127,8 @@ class LocalBackend:
     # --- pieces ----------------------------------------------------------------------------
     def _start_postgres(self, result: dict[str, Any]) -> None:
         try:
-            result["pg"] = LocalPostgres(self.workdir / "postgres", tls=True).start()
+            server = LocalPostgres(self.workdir / "postgres", tls=True, synchronous_commit=True)
+            result["pg"] = server.start()
         except BaseException as error:  # re-raised by start() in the main thread
             result["error"] = error
 
