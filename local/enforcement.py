@@ -15,6 +15,7 @@ keys beyond a few, resource policies, KMS key policies, SCPs, ...).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from local.region import LocalFunction, LocalRegion
@@ -26,8 +27,21 @@ def role_name(role_arn: str) -> str:
 
 
 def install_iam(function: LocalFunction, region: LocalRegion) -> Any:
-    """Enforce ``function``'s policy on every AWS call of this process; returns the handle."""
+    """Enforce ``function``'s policy on every AWS call of this process; returns the handle.
+    Each refusal is also written to the process's stderr (the backend log) in AWS's words:
+    handlers log an error's type only (no PHI), so the log would not say what was refused."""
     from local import iam
+
+    principal = f"{role_name(function.role_arn)}/{function.function_name}"
+
+    def audit(request: Any, decision: Any) -> None:
+        if not decision.allowed:
+            print(
+                f"AccessDenied (local IAM check of {function.function_name}): "
+                f"{decision.message(principal)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return iam.enforce(
         iam.PolicyEvaluator(function.statements),
@@ -37,6 +51,7 @@ def install_iam(function: LocalFunction, region: LocalRegion) -> Any:
         function_name=function.function_name,
         db_resource_ids=region.database.db_resource_ids,
         encryption_keys=region.encryption_keys,
+        audit=audit,
     )
 
 
