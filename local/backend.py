@@ -97,6 +97,51 @@ def bind(port: int, what: str, flag: str) -> socket.socket:
     return sock
 
 
+def prepare_database(pg: LocalPostgres, region: LocalRegion) -> None:
+    """PostgreSQL as the cluster and proxy declare it: the master login and database of the
+    cluster; for the logins the proxy admits with IAM, TLS-only access (when the proxy requires
+    TLS) whose password is not checked here (the token's signer is: ``rds-db:connect``)."""
+    spec = region.database
+    # Logins the proxy admits with IAM: TLS only when the proxy requires it; the password
+    # (an IAM token) is not checked here, the token's signer is (local.iam).
+    method = "hostssl" if spec.proxy_requires_tls else "host"
+    hba = [f"{method} all {user} 127.0.0.1/32 trust" for user in spec.proxy_iam_users]
+    if spec.proxy_requires_tls:
+        hba += [f"hostnossl all {user} 0.0.0.0/0 reject" for user in spec.proxy_iam_users]
+    pg.hba = tuple(hba)
+    pg.reload()
+    master = sql.Identifier(spec.master_username)
+    with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", (spec.master_username,)
+        ).fetchone()
+        # Aurora's master user holds rds_superuser; a superuser is the nearest here.
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL(verb + " ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                master, sql.Literal(spec.master_password)
+            )
+        )
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (spec.name,)
+        ).fetchone():
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(spec.name), master)
+            )
+
+
+def deploy_time_invocation(
+    region: LocalRegion, workdir: Path, supervisor: Supervisor
+) -> dict[str, Any] | None:
+    """What ``pulumi up`` invokes once (the migrations function with its synthesized payload),
+    in a function process of its own; ``None`` when the stack declares no such invocation."""
+    if region.migration is None:
+        return None
+    key = region.migration.function
+    env = runtime_environment(region.functions[key], region, workdir)
+    return supervisor.run_once(f"{key} (deploy-time invocation)", ["-m", "local.invoke", key], env)
+
+
 class LocalBackend:
     def __init__(
         self,
@@ -137,35 +182,6 @@ class LocalBackend:
         # the console of every `make dev`: they go to the log.
         with (self.workdir / "backend.log").open("a") as log, contextlib.redirect_stderr(log):
             return synthesize_graph(self.environment, self.workdir / "build", self.region_name)
-
-    def _prepare_database(self, pg: LocalPostgres, region: LocalRegion) -> None:
-        spec = region.database
-        # Logins the proxy admits with IAM: TLS only when the proxy requires it; the password
-        # (an IAM token) is not checked here, the token's signer is (local.iam).
-        method = "hostssl" if spec.proxy_requires_tls else "host"
-        hba = [f"{method} all {user} 127.0.0.1/32 trust" for user in spec.proxy_iam_users]
-        if spec.proxy_requires_tls:
-            hba += [f"hostnossl all {user} 0.0.0.0/0 reject" for user in spec.proxy_iam_users]
-        pg.hba = tuple(hba)
-        pg.reload()
-        master = sql.Identifier(spec.master_username)
-        with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", (spec.master_username,)
-            ).fetchone()
-            # Aurora's master user holds rds_superuser; a superuser is the nearest here.
-            verb = "ALTER" if exists else "CREATE"
-            conn.execute(
-                sql.SQL(verb + " ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-                    master, sql.Literal(spec.master_password)
-                )
-            )
-            if not conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (spec.name,)
-            ).fetchone():
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(spec.name), master)
-                )
 
     def _demo_user(self, region: LocalRegion) -> None:
         idp = client("cognito-idp", region.endpoint, region.region)
@@ -232,10 +248,7 @@ class LocalBackend:
         fds = [self._sockets[0].fileno(), self._sockets[1].fileno()]
         pending.append(supervisor.spawn("gateway", ["-m", "local.api_server"], gateway_env, fds))
         # Meanwhile, the deploy-time migration (the functions connect only when invoked).
-        if region.migration is not None:
-            key = region.migration.function
-            env = runtime_environment(region.functions[key], region, self.workdir)
-            supervisor.run_once(f"{key} (deploy-time invocation)", ["-m", "local.invoke", key], env)
+        deploy_time_invocation(region, self.workdir, supervisor)
         ready = {}
         for child, started in pending:
             ready[child.name] = supervisor.await_ready(child, started).ready
@@ -273,7 +286,7 @@ class LocalBackend:
             (self.workdir / REGION_FILE).write_text(
                 json.dumps(self.region.describe(), indent=2, default=str)
             )
-            self._prepare_database(self.pg, self.region)
+            prepare_database(self.pg, self.region)
             log = (self.workdir / "backend.log").open("a")
             self.supervisor = Supervisor(self.workdir, log, announce=self.announce)
             ready = self._start_functions(self.region, self.supervisor)
