@@ -288,7 +288,9 @@ class LocalBackend:
             )
             prepare_database(self.pg, self.region)
             log = (self.workdir / "backend.log").open("a")
-            self.supervisor = Supervisor(self.workdir, log, announce=self.announce)
+            self.supervisor = Supervisor(
+                self.workdir, log, announce=self.announce, advance_clock=self.advance_queue_clock
+            )
             ready = self._start_functions(self.region, self.supervisor)
             self._demo_user(self.region)
         except BaseException:

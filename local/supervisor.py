@@ -17,13 +17,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STATUS_FILE = "status.json"
+# `python -m local.clock` drops the seconds to let pass on the queue clock here.
+CLOCK_REQUEST_FILE = "advance-queue-clock"
 READY_TIMEOUT_SECONDS = 60
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 10.0
@@ -70,10 +72,17 @@ def tail(path: Path, lines: int = 12) -> str:
 
 
 class Supervisor:
-    def __init__(self, workdir: Path, log: IO[str], announce=print):
+    def __init__(
+        self,
+        workdir: Path,
+        log: IO[str],
+        announce: Callable[[str], None] = print,
+        advance_clock: Callable[[float], None] | None = None,
+    ):
         self.workdir = workdir
         self.log = log
         self.announce = announce
+        self.advance_clock = advance_clock
         self.children: dict[str, Child] = {}
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -181,6 +190,20 @@ class Supervisor:
         while not self._stopping.wait(0.2):
             for child in list(self.children.values()):
                 self._check(child)
+            self._clock_request()
+
+    def _clock_request(self) -> None:
+        request = self.workdir / CLOCK_REQUEST_FILE
+        if self.advance_clock is None or not request.exists():
+            return
+        try:
+            seconds = float(request.read_text().strip())
+        except ValueError:
+            seconds = 0.0
+        request.unlink(missing_ok=True)
+        if seconds > 0:
+            self.advance_clock(seconds)
+            self.announce(f"queue clock advanced by {seconds:g} s")
 
     def _check(self, child: Child) -> None:
         process = child.process

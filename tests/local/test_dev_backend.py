@@ -21,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from local.cloud import DemoUser, sign_in
+from local.cloud import DemoUser, client, sign_in
 from local.supervisor import read_status
 from scripts import smoke
 from tests.local.dev_process import DevProcess, running_local_backend
@@ -163,6 +163,32 @@ def test_a_killed_subscriber_is_restarted_and_health_says_so(dev_backend):
     user = DemoUser.from_details(details)
     done = smoke.run(details["api_url"], lambda: sign_in(user), wait_seconds=30)
     assert done[2].startswith("users: created asynchronously")
+
+
+def test_the_queue_clock_of_a_running_backend_can_be_advanced(dev_backend):
+    dev, details, workdir = dev_backend
+    sqs = client("sqs", details["endpoint"], details["region"])
+    # The dead-letter queue: nothing consumes it, and its visibility timeout is AWS's default.
+    queue = details["dlq_url"]
+    visibility = int(
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])[
+            "Attributes"
+        ]["VisibilityTimeout"]
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="clock")
+    assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []  # in flight
+    advanced = subprocess.run(
+        [sys.executable, "-m", "local.clock", str(visibility + 1), "--workdir", str(workdir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert advanced.returncode == 0, advanced.stderr
+    (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert message["Body"] == "clock"
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert f"queue clock advanced by {visibility + 1:g} s" in dev.output
 
 
 schema = schemathesis.openapi.from_path(str(ROOT / "openapi" / "openapi.json"))
