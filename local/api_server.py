@@ -90,7 +90,7 @@ def main() -> None:
         keep_base_path=True,
     )
     # The page talks to Cognito and presigned S3 URLs on the emulator's origin.
-    origin = WebOrigin(ROOT / "web", same_origin_api, region.web_config, region.endpoint)
+    origin = WebOrigin(ROOT / "web", same_origin_api, region.web_config, region.web_headers)
     web = serve_web(origin, sock=web_socket)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

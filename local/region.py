@@ -256,6 +256,8 @@ class LocalRegion:
     user_pool_name: str
     client_ids: dict[str, str]
     web_config: dict[str, Any]
+    # The edge's response headers policy (the distribution's default behaviour), as headers.
+    web_headers: dict[str, str]
     database: DatabaseSpec
     migration: Migration | None
     buckets: list[str]
@@ -914,6 +916,64 @@ class _Wiring:
         return None
 
 
+def edge_headers(graph: Graph, translation: Translation) -> dict[str, str]:
+    """The headers CloudFront adds to the web app's responses, from the response headers policy
+    of the distribution's default behaviour; ``connect-src`` sources on AWS hosts become the
+    local cloud (the page talks to Cognito and S3 there)."""
+    distributions = graph.global_stack.of_type("aws:cloudfront/distribution:Distribution")
+    if not distributions:
+        return {}
+    behaviour = distributions[0].inputs.get("defaultCacheBehavior") or {}
+    policy_id = behaviour.get("responseHeadersPolicyId")
+    policies = [
+        r
+        for r in graph.global_stack.of_type(
+            "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+        )
+        if policy_id in (r.mock_id, r.outputs.get("id"))
+    ]
+    if not policies:
+        return {}
+    config = dict(policies[0].inputs.get("securityHeadersConfig") or {})
+    headers: dict[str, str] = {}
+
+    def take(key: str) -> dict[str, Any] | None:
+        return config.pop(key, None)
+
+    if (frame := take("frameOptions")) is not None:
+        headers["X-Frame-Options"] = frame["frameOption"]
+    if (csp := take("contentSecurityPolicy")) is not None:
+        directives = []
+        for directive in csp["contentSecurityPolicy"].split(";"):
+            sources: list[str] = []
+            for token in directive.split():
+                local = translation.lookup(token) if token.startswith("https://") else None
+                local = local.rstrip("/") if local else token
+                if local not in sources:
+                    sources.append(local)
+            directives.append(" ".join(sources))
+        headers["Content-Security-Policy"] = "; ".join(d for d in directives if d)
+    if (referrer := take("referrerPolicy")) is not None:
+        headers["Referrer-Policy"] = referrer["referrerPolicy"]
+    if (xss := take("xssProtection")) is not None:
+        value = "1" if xss.get("protection") else "0"
+        headers["X-XSS-Protection"] = value + ("; mode=block" if xss.get("modeBlock") else "")
+    if take("contentTypeOptions") is not None:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if (hsts := take("strictTransportSecurity")) is not None:
+        value = f"max-age={int(hsts['accessControlMaxAgeSec'])}"
+        value += "; includeSubDomains" if hsts.get("includeSubdomains") else ""
+        value += "; preload" if hsts.get("preload") else ""
+        headers["Strict-Transport-Security"] = value
+    if config:
+        raise UnmappedProperty(
+            f"{policies[0]}: local/region.py does not turn {sorted(config)} into headers"
+        )
+    for item in (policies[0].inputs.get("customHeadersConfig") or {}).get("items") or []:
+        headers[item["header"]] = item["value"]
+    return headers
+
+
 def _database(builder: _Builder) -> DatabaseSpec:
     cluster = builder.cluster
     if cluster is None:
@@ -995,6 +1055,7 @@ def build_region(
         user_pool_name=pool_name,
         client_ids=builder.client_ids,
         web_config=web_config,
+        web_headers=edge_headers(graph, builder.translation),
         database=_database(builder),
         migration=migration[1] if migration is not None else None,
         buckets=builder.buckets,

@@ -318,3 +318,24 @@ def test_the_resolver_passes_unmodelled_types_and_refuses_unrecorded_ones(graph)
     with pytest.raises(WiringGap, match="names aws:sqs/queue:Queue"):
         resolver.value(queue, "function f environment Q")
     assert resolver.value("INFO", "x") == "INFO"
+
+
+def test_the_web_app_gets_the_edges_synthesized_headers(graph, region):
+    (policy,) = graph.global_stack.of_type(
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+    )
+    synthesized = policy.inputs["securityHeadersConfig"]["contentSecurityPolicy"][
+        "contentSecurityPolicy"
+    ]
+    csp = region.web_headers["Content-Security-Policy"]
+    # The same policy, directive for directive, with the AWS hosts the page talks to (Cognito
+    # and S3 of each region) replaced by the local cloud.
+    assert [d.split()[0] for d in csp.split("; ")] == [
+        d.split()[0] for d in synthesized.split("; ")
+    ]
+    img = next(d for d in csp.split("; ") if d.startswith("img-src"))
+    assert img == next(d for d in synthesized.split("; ") if d.startswith("img-src"))
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src")).split()
+    assert region.endpoint in connect and not any("amazonaws.com" in s for s in connect)
+    assert region.web_headers["X-Frame-Options"] == "DENY"
+    assert region.web_headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=()"
