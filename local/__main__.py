@@ -13,6 +13,7 @@ from pathlib import Path
 
 from local.backend import LocalBackend, PortInUse, Running
 from local.postgres import PostgresNotFoundError
+from local.region import UnsupportedRegion
 from local.runtime import ROOT
 from local.supervisor import ChildFailed
 from local.translation import WiringGap
@@ -93,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         running = backend.start()
-    except (PortInUse, PostgresNotFoundError, WiringGap, ChildFailed, FileNotFoundError) as error:
+    except (
+        PortInUse,
+        PostgresNotFoundError,
+        WiringGap,
+        ChildFailed,
+        FileNotFoundError,
+        UnsupportedRegion,
+    ) as error:
         # Each of these names its cause and its fix; a traceback would only hide them.
         print(f"make dev cannot start: {error}", file=sys.stderr, flush=True)
         return 1

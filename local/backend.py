@@ -269,9 +269,10 @@ class LocalBackend:
                 graph = self.graph or self._synthesize()
             finally:
                 pg_thread.join()
+                # Owned from here on, so that a failed start stops it too.
+                self.pg = postgres.get("pg")
             if "error" in postgres:
                 raise postgres["error"]
-            self.pg = postgres["pg"]
             assert self.pg is not None
             self.cloud = LocalCloud()
             endpoint = self.cloud.start()

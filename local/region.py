@@ -320,6 +320,10 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+class UnsupportedRegion(ValueError):
+    """A region the local machine cannot stand in for (a secondary: see ``synthesize_graph``)."""
+
+
 class _Builder:
     def __init__(
         self,
@@ -1099,6 +1103,14 @@ def synthesize_graph(environment: str, build_dir: Path, region: str | None = Non
             f"environment {environment!r} has no regional stack in {region} (stacks: "
             f"{', '.join(f'{s} ({r})' for r, s in sorted(regional.items()))}); fix: pass one of "
             f"those regions"
+        )
+    primary = config[f"{PROJECT}:primaryRegion"]
+    if region != primary:
+        # A secondary's cluster joins the global cluster (no master login, no migration) and
+        # its DB secrets are replicas of the primary's: none of which one local server models.
+        raise UnsupportedRegion(
+            f"{regional[region]} ({region}) is a secondary region; the local backend runs the "
+            f"writer region only. Fix: omit --region, or pass the primary, {primary}"
         )
     stack = regional[region]
     previous = os.environ.get(BUILD_DIR_VARIABLE)

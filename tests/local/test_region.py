@@ -339,3 +339,28 @@ def test_the_web_app_gets_the_edges_synthesized_headers(graph, region):
     assert region.endpoint in connect and not any("amazonaws.com" in s for s in connect)
     assert region.web_headers["X-Frame-Options"] == "DENY"
     assert region.web_headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=()"
+
+
+def test_a_secondary_region_is_refused_with_the_reason_and_nothing_left_running(
+    tmp_path, monkeypatch
+):
+    import socket
+
+    from local import backend as backend_module
+    from local.region import UnsupportedRegion
+
+    started = []
+    original_start = backend_module.LocalPostgres.start
+
+    def recording_start(self):
+        started.append(self)
+        return original_start(self)
+
+    monkeypatch.setattr(backend_module.LocalPostgres, "start", recording_start)
+    backend = backend_module.LocalBackend(tmp_path / "dev", region="us-west-1")
+    with pytest.raises(UnsupportedRegion, match=r"secondary region; .* the primary, eu-west-1"):
+        backend.start()
+    # PostgreSQL had started alongside synthesis: the failed start stopped it again.
+    assert len(started) == 1 and backend.pg is None
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", started[0].port)) != 0, "PostgreSQL still listening"
