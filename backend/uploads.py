@@ -23,10 +23,13 @@ from backend.errors import (
 )
 from backend.identity import Caller
 from backend.models import DownloadTicket, UploadRequest, UploadTicket
+from contract.names import UPLOADS_PREFIX
 
 URL_EXPIRES_SECONDS = 300
 SUB_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
-KEY_PATTERN = re.compile(rf"^uploads/(?P<sub>{SUB_PATTERN})/[A-Za-z0-9][A-Za-z0-9._-]{{0,200}}$")
+KEY_PATTERN = re.compile(
+    rf"^{re.escape(UPLOADS_PREFIX)}(?P<sub>{SUB_PATTERN})/[A-Za-z0-9][A-Za-z0-9._-]{{0,200}}$"
+)
 
 
 def safe_filename(filename: str) -> str:
@@ -66,7 +69,7 @@ def create_upload(
     if not re.fullmatch(SUB_PATTERN, caller.sub):
         # The sub becomes a key prefix: anything path-like could escape the caller's prefix.
         raise ForbiddenError("caller identity cannot own uploads")
-    key = f"uploads/{caller.sub}/{uuid.uuid4()}-{safe_filename(request.filename)}"
+    key = f"{UPLOADS_PREFIX}{caller.sub}/{uuid.uuid4()}-{safe_filename(request.filename)}"
     url = s3.generate_presigned_url(
         "put_object",
         Params={
@@ -96,7 +99,9 @@ def create_download(s3: Any, *, bucket: str, caller: Caller, opaque_id: str) -> 
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        # Without s3:ListBucket (the role has none) S3 answers a missing key with 403, not
+        # 404; the role may read every key under the uploads prefix, so 403 means missing.
+        if exc.response.get("Error", {}).get("Code") in ("403", "404", "NoSuchKey", "NotFound"):
             raise NotFoundError("upload not found") from exc
         raise
     url = s3.generate_presigned_url(

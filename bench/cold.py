@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from contract.names import function_name  # noqa: E402
+from contract.telemetry import METRICS_NAMESPACE  # noqa: E402
 from stacks.artifacts import FUNCTIONS  # noqa: E402
 
 # What the python3.12 Lambda runtime provides besides the standard library.
@@ -36,7 +38,7 @@ LAMBDA_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "POWERTOOLS_SERVICE_NAME": "mobile-backend",
-    "POWERTOOLS_METRICS_NAMESPACE": "MobileBackend",
+    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
     "LOG_LEVEL": "INFO",
     "APP_ROLE_HINT": "primary",
     "DB_HOST": "proxy.example.internal",
@@ -106,7 +108,7 @@ def targets(build: Path, scratch: Path, functions: tuple[str, ...] = FUNCTIONS) 
             **base,
             **LAMBDA_ENV,
             "LAMBDA_TASK_ROOT": str(task_root),
-            "AWS_LAMBDA_FUNCTION_NAME": f"mobile-backend-{function}",
+            "AWS_LAMBDA_FUNCTION_NAME": function_name("bench", function),
         }
 
     api = build / "functions" / "api"

@@ -79,19 +79,12 @@ def api_statements(
     return [
         {
             # Presigned URLs carry the signer's permissions: POST /uploads presigns a PUT,
-            # GET /uploads/{key} a GET (after a HeadObject, which GetObject authorizes).
+            # GET /uploads/{key} a GET (after a HeadObject, which GetObject authorizes). No
+            # s3:ListBucket: a missing key then answers 403, which the handler maps to 404.
             "Sid": "PresignUploadsAndDownloads",
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:GetObject"],
             "Resource": [f"{bucket}/{uploads}*"],
-        },
-        {
-            # HeadObject answers 404 (not 403) for a missing key only with ListBucket.
-            "Sid": "SeeUploadsPrefix",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [bucket],
-            "Condition": {"StringLike": {"s3:prefix": [f"{uploads}*"]}},
         },
         {
             # The bucket encrypts with its own key (SSE-KMS, bucket key): a presigned PUT

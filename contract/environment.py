@@ -516,23 +516,15 @@ SCHEMAS: dict[str, Schema] = {
             optional=DB_OPTIONAL | {LOG_LEVEL, UPLOAD_MAX_BYTES},
             parse=_api,
         ),
-        Schema(
-            "subscriber",
-            required=TELEMETRY | DB_REQUIRED,
-            optional=DB_OPTIONAL | {LOG_LEVEL},
-            parse=_db_function,
-        ),
-        Schema(
-            "user_directory",
-            required=TELEMETRY | DB_REQUIRED,
-            optional=DB_OPTIONAL | {LOG_LEVEL},
-            parse=_db_function,
-        ),
-        Schema(
-            "migrations",
-            required=TELEMETRY | DB_REQUIRED,
-            optional=DB_OPTIONAL | {LOG_LEVEL},
-            parse=_db_function,
+        # The functions that only need the database (and telemetry).
+        *(
+            Schema(
+                function,
+                required=TELEMETRY | DB_REQUIRED,
+                optional=DB_OPTIONAL | {LOG_LEVEL},
+                parse=_db_function,
+            )
+            for function in ("subscriber", "user_directory", "migrations")
         ),
         Schema(
             "user_migration",

@@ -203,3 +203,23 @@ def test_preferences_postgres_cannot_store_are_a_400_not_a_500(env):
     # AND ordinary unicode still round-trips
     status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"ñ": "日本"})
     assert (status, body["preferences"]) == (200, {"ñ": "日本"})
+
+
+def test_a_missing_upload_is_404_when_s3_answers_403_for_lack_of_list_permission():
+    # GIVEN the deployed role (no s3:ListBucket), S3 answers HeadObject on a missing key 403
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from backend.errors import NotFoundError
+    from backend.identity import Caller
+    from backend.uploads import create_download
+
+    class S3WithoutListBucket:
+        def head_object(self, **_):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    caller = Caller(sub="alice", email=None, groups=frozenset())
+    opaque = upload_id("uploads/alice/0b8a-photo.jpg")
+    # WHEN the owner asks for it THEN it is "not found", not a server error
+    with pytest.raises(NotFoundError):
+        create_download(S3WithoutListBucket(), bucket="b", caller=caller, opaque_id=opaque)

@@ -2,7 +2,7 @@
 
 Three layers: the pure evaluator (IAM identity-policy rules), `request_of` (what AWS
 authorizes for a boto3 call), and `enforce` on moto with the statements the stacks declare
-(components.logic, components.messaging, components.data_rules), driven where possible by
+(components.app_functions, components.messaging, components.data_rules), driven where possible by
 the backend code the functions run.
 """
 
@@ -758,15 +758,13 @@ def test_the_api_role_downloads_with_head_and_presigned_get(api_world: dict) -> 
     assert refused(no_key) == no_allow("kms:Decrypt", ASSETS_KEY)
 
 
-def test_the_api_role_lists_the_uploads_prefix_only(api_world: dict) -> None:
+def test_the_api_role_cannot_list_the_bucket_not_even_its_uploads_prefix(api_world: dict) -> None:
     s3 = boto3.client("s3", region_name=REGION)
 
-    with api_enforced(api_world):
+    with api_enforced(api_world), pytest.raises(ClientError) as own_prefix:
         s3.list_objects_v2(Bucket=BUCKET_NAME, Prefix=f"uploads/{CALLER.sub}/")
-        with pytest.raises(ClientError) as everything:
-            s3.list_objects_v2(Bucket=BUCKET_NAME)
 
-    assert refused(everything) == no_allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET_NAME}")
+    assert refused(own_prefix) == no_allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET_NAME}")
 
 
 def test_the_api_role_registers_devices_and_pushes_only_to_its_applications(
