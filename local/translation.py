@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.synthesis import ACCOUNT, Resource, Synthesis
+from local.synthesis import Resource, Synthesis
 
 # Characters after which a longer value still names the recorded resource.
 BOUNDARIES = ("/", ":")
@@ -163,8 +163,3 @@ class Resolver:
         if isinstance(value, dict):
             return {key: self.deep(item, f"{where}.{key}") for key, item in value.items()}
         return value
-
-
-def account_of(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 else ACCOUNT
