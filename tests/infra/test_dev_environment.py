@@ -92,6 +92,9 @@ def test_dev_is_small_disposable_and_short_lived(dev_synths):
         "minCapacity": 0.5,
         "maxCapacity": 2.0,
     }
+    for stack in ("dev-eu", "dev-us"):
+        pool = dev_synths[stack].one("aws:cognito/userPool:UserPool")
+        assert pool.inputs["deletionProtection"] == "INACTIVE", stack
     global_cluster = dev_synths["dev-global"].one("aws:rds/globalCluster:GlobalCluster")
     assert global_cluster.inputs["deletionProtection"] is False
     assert global_cluster.protect is False
@@ -108,6 +111,9 @@ def test_prod_keeps_its_protection(all_synths):
     cluster = all_synths["prod-eu"].one(CLUSTER)
     assert (cluster.inputs["deletionProtection"], cluster.protect) == (True, True)
     assert cluster.inputs["skipFinalSnapshot"] is False
+    for stack in ("prod-eu", "prod-us"):
+        pool = all_synths[stack].one("aws:cognito/userPool:UserPool")
+        assert pool.inputs["deletionProtection"] == "ACTIVE", stack
 
 
 def test_dev_names_derive_from_the_environment(dev_synths):
