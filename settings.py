@@ -248,6 +248,9 @@ class Settings:
     edge: EdgeSettings = EdgeSettings()
     # Lambda code signing config: Enforce (refuse unsigned code) or Warn (log it).
     code_signing_policy: Literal["Enforce", "Warn"] = "Enforce"
+    # Aurora clusters refuse deletion and keep a final snapshot. Only an environment that
+    # holds no personal data (dev: synthetic data) may turn it off, to be torn down at will.
+    deletion_protection: bool = True
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -394,6 +397,8 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
             f"use one of {', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))}",
         )
 
+    deletion_protection = _parse_deletion_protection(r, classification)
+
     audit_retention = r.integer(
         "auditLogRetentionDays", AUDIT_LOG_RETENTION_DAYS, minimum=1, maximum=3653
     )
@@ -404,7 +409,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     regional = None
     if role == "regional":
         known_deploy_region = deploy_region if deploy_region in known_regions else None
-        regional = _parse_regional(r, known_deploy_region, primary, regions)
+        regional = _parse_regional(r, known_deploy_region, primary, regions, environment)
 
     if r.problems:
         raise StackConfigError(r.problems)
@@ -429,7 +434,32 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         data=data,
         edge=edge,
         code_signing_policy=code_signing,  # type: ignore[arg-type]
+        deletion_protection=deletion_protection,
     )
+
+
+def _parse_deletion_protection(r: _Reader, classification: str | None) -> bool:
+    value = r.raw("deletionProtection")
+    if value is None:
+        return True
+    if value.lower() not in ("true", "false"):
+        r.fail(
+            "deletionProtection",
+            f"{value!r} is not true or false",
+            "pulumi config set deletionProtection true (false only for disposable environments)",
+        )
+        return True
+    protected = value.lower() == "true"
+    if not protected and classification in PERSONAL_DATA_CLASSIFICATIONS:
+        r.fail(
+            "deletionProtection",
+            f"cannot be false while dataClassification is {classification!r}: a cluster "
+            "holding personal data must survive a mistaken delete (HIPAA 164.308(a)(7))",
+            "set deletionProtection: true, or dataClassification: internal for an environment "
+            "that holds synthetic data only (dev)",
+        )
+        return True
+    return protected
 
 
 def _parse_code_signing(r: _Reader, environment: str) -> str:
@@ -536,7 +566,11 @@ def _parse_cidr(r: _Reader, key: str, value: Any) -> ipaddress.IPv4Network | Non
 
 
 def _parse_regional(
-    r: _Reader, region: str | None, primary: str | None, regions: tuple[RegionSpec, ...]
+    r: _Reader,
+    region: str | None,
+    primary: str | None,
+    regions: tuple[RegionSpec, ...],
+    environment: str,
 ) -> RegionalSettings | None:
     by_name = {spec.name: spec for spec in regions}
     if region is not None and regions and region not in by_name:
@@ -569,7 +603,7 @@ def _parse_regional(
             )
     messaging = _parse_messaging(r)
     push = _parse_push(r)
-    logic = _parse_logic(r)
+    logic = _parse_logic(r, environment)
     if region is None or region not in by_name or global_stack is None:
         return None
     return RegionalSettings(
@@ -819,16 +853,17 @@ FEDERATION_PROVIDERS = ("google", "facebook")
 MFA_MODES = ("OFF", "OPTIONAL", "ON")
 
 
-def _parse_logic(r: _Reader) -> LogicSettings:
+def _parse_logic(r: _Reader, environment: str) -> LogicSettings:
     defaults = LogicSettings()
     mfa = r.text("mfa", required=False, fix="", default=defaults.mfa)
     if mfa not in MFA_MODES:
         r.fail("mfa", f"{mfa!r} is not an MFA mode", "pulumi config set mfa OFF|OPTIONAL|ON")
     waf_rate = r.integer("wafRateLimit", defaults.waf_rate_limit, minimum=10, maximum=2_000_000_000)
     # Below the floor, a region's design peak arriving from one address (a carrier-grade NAT,
-    # a clinic's proxy) would be blocked (components.waf_rules).
+    # a clinic's proxy) would be blocked (components.waf_rules). The design load is
+    # production's; a development environment serves its developers only.
     floor = rate_limit_floor()
-    if 10 <= waf_rate < floor:
+    if environment == PRODUCTION and 10 <= waf_rate < floor:
         r.fail(
             "wafRateLimit",
             f"{waf_rate} per 5 minutes is below one region's design peak ({floor}: "

@@ -362,6 +362,11 @@ def lambda_tracing_runtime(res: Res, ctx: Context) -> list[str]:
     return out
 
 
+def holds_personal_data(res: Res) -> bool:
+    """Tagged ``phi``/``pii``, or untagged (unknown counts as personal: fail closed)."""
+    return res.tags.get("data-classification", "phi") in PERSONAL_DATA_CLASSES
+
+
 def alarm_actions(res: Res, ctx: Context) -> list[str]:
     """CloudWatch alarms notify someone: an ALARM action, and actions not switched off."""
     if res.type not in (METRIC_ALARM, COMPOSITE_ALARM):
@@ -380,11 +385,14 @@ def alarm_actions(res: Res, ctx: Context) -> list[str]:
 
 
 def aurora_protection(res: Res, ctx: Context) -> list[str]:
-    """Aurora: deletion protection, ≥ 7 days of backups, IAM auth, never publicly accessible."""
+    """Aurora: deletion protection (where personal data lives), ≥ 7 days of backups, IAM auth,
+    never publicly accessible. A disposable environment classified ``internal`` (dev, synthetic
+    data only) may be deletable; every other control still applies to it."""
     p = res.props
     out: list[str] = []
+    protect = holds_personal_data(res)
     if res.type == CLUSTER:
-        if not _is_true(p.get("deletionProtection")):
+        if protect and not _is_true(p.get("deletionProtection")):
             out.append(f"{res} can be deleted; fix: set deletion_protection=True")
         retention = _number(p.get("backupRetentionPeriod"))
         if retention is None or retention < MIN_BACKUP_RETENTION_DAYS:
@@ -398,7 +406,7 @@ def aurora_protection(res: Res, ctx: Context) -> list[str]:
                 "iam_database_authentication_enabled=True"
             )
     elif res.type == GLOBAL_CLUSTER:
-        if not _is_true(p.get("deletionProtection")):
+        if protect and not _is_true(p.get("deletionProtection")):
             out.append(f"{res} can be deleted; fix: set deletion_protection=True")
     elif res.type == CLUSTER_INSTANCE and _is_true(p.get("publiclyAccessible")):
         out.append(f"{res} is publicly accessible; fix: set publicly_accessible=False")
@@ -507,7 +515,8 @@ def iam_least_privilege(res: Res, ctx: Context) -> list[str]:
 
 
 def cognito_user_pool(res: Res, ctx: Context) -> list[str]:
-    """User pools: MFA on or optional, a strong password policy, deletion protection."""
+    """User pools: MFA on or optional, a strong password policy, deletion protection (where
+    personal data lives, as for Aurora)."""
     if res.type != USER_POOL:
         return []
     p = res.props
@@ -527,7 +536,7 @@ def cognito_user_pool(res: Res, ctx: Context) -> list[str]:
             f"{res} password policy is weak (minimum_length={shown}, missing {weak}); fix: "
             f"minimum_length >= {MIN_PASSWORD_LENGTH} and require lower, upper, numbers, symbols"
         )
-    if p.get("deletionProtection") != "ACTIVE":
+    if holds_personal_data(res) and p.get("deletionProtection") != "ACTIVE":
         out.append(f"{res} can be deleted with its users; fix: deletion_protection='ACTIVE'")
     return out
 
@@ -607,7 +616,8 @@ def waf_viewer_rate_limit(res: Res, ctx: Context) -> list[str]:
                 f"forwarded_ip_config.header_name='{VIEWER_ADDRESS_HEADER}'"
             )
         limit = _number(statement.get("limit"))
-        if limit is not None and limit < MIN_REGIONAL_RATE_LIMIT:
+        # The design load is production's; a development stack serves its developers.
+        if ctx.environment == PRODUCTION and limit is not None and limit < MIN_REGIONAL_RATE_LIMIT:
             out.append(
                 f"{label} blocks above {int(limit)} requests per window, below one region's "
                 f"design peak; fix: limit >= {MIN_REGIONAL_RATE_LIMIT} (wafRateLimit)"
@@ -1399,8 +1409,8 @@ CONTROLS: tuple[Control, ...] = (
     ),
     Control(
         "waf-viewer-rate-limit",
-        "Regional web ACLs (behind CloudFront) rate-limit the X-Forwarded-For viewer address "
-        "at no less than one region's design peak",
+        "Regional web ACLs (behind CloudFront) rate-limit the X-Forwarded-For viewer address, "
+        "in prod at no less than one region's design peak",
         "resource",
         waf_viewer_rate_limit,
         ("164.308(a)(1)(ii)(B)",),

@@ -177,6 +177,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             instance_count=data.instance_count,
             log_retention_days=settings.log_retention_days,
             rotation_days=data.secret_rotation_days,
+            deletion_protection=settings.deletion_protection,
             write_forward_consistency=data.write_forward_consistency,
             security=security,
             monitoring_role_arn=monitoring.role_arn,

@@ -30,12 +30,19 @@ EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
-STACKS = ("prod-global", "prod-eu", "prod-us")
+STACKS = ("prod-global", "prod-eu", "prod-us", "dev-global", "dev-eu", "dev-us")
+REGIONAL = ("prod-eu", "prod-us", "dev-eu", "dev-us")
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def _plain(value):
     return value["value"] if isinstance(value, dict) and SECRET_SIG in value else value
+
+
+@pytest.fixture(scope="module")
+def every_synth(all_synths, dev_synths) -> dict[str, Synthesis]:
+    """The prod stacks and the dev environment: every control holds in both."""
+    return {**all_synths, **dev_synths}
 
 
 def _key_arn(synth: Synthesis, name: str) -> str:
@@ -48,8 +55,8 @@ def _environment_key(synth: Synthesis) -> str:
 
 # --- function environments and code signing --------------------------------------------------
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_function_encrypts_its_environment_with_the_regions_key(all_synths, stack):
-    synth = all_synths[stack]
+def test_every_function_encrypts_its_environment_with_the_regions_key(every_synth, stack):
+    synth = every_synth[stack]
     functions = synth.of_type(FUNCTION)
     assert functions, stack
     key = _environment_key(synth)
@@ -63,16 +70,18 @@ def _key_urn(synth: Synthesis, arn: str) -> str:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_function_and_layer_runs_code_signed_for_its_regions_config(all_synths, stack):
-    synth = all_synths[stack]
+def test_every_function_and_layer_runs_code_signed_for_its_regions_config(every_synth, stack):
+    synth = every_synth[stack]
     (config,) = synth.of_type(CODE_SIGNING_CONFIG)
     (profile,) = synth.of_type(SIGNING_PROFILE)
     assert profile.inputs["platformId"] == "AWSLambda-SHA384-ECDSA"
     assert config.inputs["allowedPublishers"]["signingProfileVersionArns"] == [
         profile.outputs["versionArn"]
     ]
-    # Production refuses unsigned code.
-    assert config.inputs["policies"] == {"untrustedArtifactOnDeployment": "Enforce"}
+    # Production refuses unsigned code; a development stack logs it (codeSigningPolicy).
+    policy = "Enforce" if stack.startswith("prod-") else "Warn"
+    assert config.inputs["policies"] == {"untrustedArtifactOnDeployment": policy}, stack
+    environment = stack.split("-")[0]
     jobs = {job.name: job for job in synth.of_type(SIGNING_JOB)}
     code = [*synth.of_type(FUNCTION), *synth.of_type(LAYER)]
     assert code, stack
@@ -90,16 +99,9 @@ def test_every_function_and_layer_runs_code_signed_for_its_regions_config(all_sy
             signed["key"],
         ), resource
         assert job.inputs["profileName"] == profile.outputs["name"], resource
-        assert signed["bucket"] == f"mobile-backend-prod-artifacts-{region}-{ACCOUNT}", resource
-
-
-def test_development_stacks_warn_about_unsigned_code(lambda_build):
-    dev = synthesize(
-        "prod-global",
-        overrides={"mobile-backend:environment": "dev"},
-    )
-    (config,) = dev.of_type(CODE_SIGNING_CONFIG)
-    assert config.inputs["policies"] == {"untrustedArtifactOnDeployment": "Warn"}
+        assert signed["bucket"] == (f"mobile-backend-{environment}-artifacts-{region}-{ACCOUNT}"), (
+            resource
+        )
 
 
 # --- DNS -----------------------------------------------------------------------------------------
@@ -152,15 +154,16 @@ def _bucket_by_name(synth: Synthesis, name: str) -> Resource | None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_bucket_logs_into_its_regions_log_bucket_unless_it_is_one(all_synths, stack):
-    synth = all_synths[stack]
+def test_every_bucket_logs_into_its_regions_log_bucket_unless_it_is_one(every_synth, stack):
+    synth = every_synth[stack]
     loggings = {r.inputs["bucket"]: r for r in synth.of_type(BUCKET_LOGGING)}
     targets = {r.inputs["targetBucket"] for r in loggings.values()}
     buckets = synth.of_type(BUCKET)
     assert buckets, stack
     for bucket in buckets:
         region = synth.region_of(bucket)
-        log_bucket = f"mobile-backend-prod-access-logs-{region}-{ACCOUNT}"
+        environment = stack.split("-")[0]
+        log_bucket = f"mobile-backend-{environment}-access-logs-{region}-{ACCOUNT}"
         if bucket.inputs["bucket"] == log_bucket:
             assert bucket.inputs["bucket"] in targets and bucket.mock_id not in loggings, bucket
             continue
@@ -180,8 +183,8 @@ def test_the_cloudtrail_bucket_logs_access_into_the_us_east_1_log_bucket(global_
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_bucket_aborts_incomplete_multipart_uploads(all_synths, stack):
-    synth = all_synths[stack]
+def test_every_bucket_aborts_incomplete_multipart_uploads(every_synth, stack):
+    synth = every_synth[stack]
     lifecycles = {r.inputs["bucket"]: r for r in synth.of_type(LIFECYCLE)}
     for bucket in synth.of_type(BUCKET):
         lifecycle = lifecycles.get(bucket.mock_id)
@@ -197,9 +200,9 @@ def test_every_bucket_aborts_incomplete_multipart_uploads(all_synths, stack):
 
 
 # --- Aurora --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("stack", ["prod-eu", "prod-us"])
-def test_every_instance_has_enhanced_monitoring_and_no_performance_insights(all_synths, stack):
-    synth = all_synths[stack]
+@pytest.mark.parametrize("stack", REGIONAL)
+def test_every_instance_has_enhanced_monitoring_and_no_performance_insights(every_synth, stack):
+    synth = every_synth[stack]
     role = synth.named("db-monitoring-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
@@ -209,7 +212,7 @@ def test_every_instance_has_enhanced_monitoring_and_no_performance_insights(all_
     group = synth.named("db-monitoring-logs")
     assert group.inputs["name"] == "RDSOSMetrics"
     assert group.inputs["kmsKeyId"] == _key_arn(synth, "keys-logs")
-    assert group.inputs["retentionInDays"] == 365
+    assert group.inputs["retentionInDays"] == int(synth.config["mobile-backend:logRetentionDays"])
     instances = synth.of_type(INSTANCE)
     assert len(instances) >= 2, stack
     for instance in instances:
@@ -220,9 +223,11 @@ def test_every_instance_has_enhanced_monitoring_and_no_performance_insights(all_
 
 
 # --- WAF -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("stack", ["prod-eu", "prod-us"])
-def test_regional_rate_rule_counts_the_viewer_with_headroom_over_the_design_load(all_synths, stack):
-    acl = all_synths[stack].one(WEB_ACL)
+@pytest.mark.parametrize("stack", REGIONAL)
+def test_regional_rate_rule_counts_the_viewer_with_headroom_over_the_design_load(
+    every_synth, stack
+):
+    acl = every_synth[stack].one(WEB_ACL)
     rates = [
         r["statement"]["rateBasedStatement"]
         for r in _plain(acl.inputs["rules"])
@@ -232,8 +237,9 @@ def test_regional_rate_rule_counts_the_viewer_with_headroom_over_the_design_load
     for rate in rates:
         assert rate["aggregateKeyType"] == "FORWARDED_IP", stack
         assert rate["forwardedIpConfig"]["headerName"] == "X-Forwarded-For", stack
-        # Twice a region's whole design peak (600/min) per 5-minute window.
-        assert rate["limit"] == DEFAULT_RATE_LIMIT == 2 * rate_limit_floor() == 6000, stack
+        if stack.startswith("prod-"):
+            # Twice a region's whole design peak (600/min) per 5-minute window.
+            assert rate["limit"] == DEFAULT_RATE_LIMIT == 2 * rate_limit_floor() == 6000, stack
     assert "AWSManagedRulesAnonymousIpList" not in json.dumps(_plain(acl.inputs["rules"]))
 
 
@@ -274,8 +280,8 @@ def _alarm_dimensions(alarm: Resource) -> list[tuple[str, str, dict]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_function_has_errors_and_throttles_alarms_with_an_action(all_synths, stack):
-    synth = all_synths[stack]
+def test_every_function_has_errors_and_throttles_alarms_with_an_action(every_synth, stack):
+    synth = every_synth[stack]
     alarms = synth.of_type(ALARM)
     for fn in synth.of_type(FUNCTION):
         for metric in ("Errors", "Throttles"):
@@ -329,8 +335,8 @@ def test_global_stack_alarms_cloudfront_and_its_web_acl_on_its_own_topic(global_
 
 
 @pytest.mark.parametrize("stack", ["prod-global", "prod-eu"])
-def test_secret_rotation_failures_reach_the_alarm_topic_where_rotation_runs(all_synths, stack):
-    synth = all_synths[stack]
+def test_secret_rotation_failures_reach_the_alarm_topic_where_rotation_runs(every_synth, stack):
+    synth = every_synth[stack]
     rotations = synth.of_type(SECRET_ROTATION)
     assert rotations, stack
     (rule,) = [r for r in synth.of_type(EVENT_RULE) if "RotationFailed" in r.inputs["eventPattern"]]

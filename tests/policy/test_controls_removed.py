@@ -20,7 +20,9 @@ from policy import controls as c
 from policy.controls import CONTROLS_BY_NAME, Res, evaluate
 from tests.policy.graph import context_of, resources_of
 
-STACKS = ("prod-global", "prod-eu", "prod-us")
+STACKS = ("prod-global", "prod-eu", "prod-us", "dev-global", "dev-eu", "dev-us")
+GLOBAL = ("prod-global", "dev-global")
+REGIONAL = ("prod-eu", "prod-us", "dev-eu", "dev-us")
 
 # (removed resources, URNs expected in violations) from a stack's resources.
 Mutation = Callable[[list[Res]], tuple[list[Res], set[str]]]
@@ -140,28 +142,29 @@ CASES: dict[str, tuple[str, Mutation, Sequence[str]]] = {
         _without_prop(c.FUNCTION, "codeSigningConfigArn"),
         STACKS,
     ),
-    "code signing warns only": ("lambda-code-signing", _warn_in_prod, STACKS),
+    # Warn is allowed in development: only production stacks fail with it.
+    "code signing warns only": ("lambda-code-signing", _warn_in_prod, STACKS[:3]),
     "query logging": (
         "route53-query-logging",
         _dropping(lambda r: r.type == c.QUERY_LOG, _of_type(c.ZONE)),
-        ("prod-global",),
+        GLOBAL,
     ),
     "dnssec signing": (
         "route53-dnssec",
         _dropping(lambda r: r.type == c.ZONE_DNSSEC, _of_type(c.ZONE)),
-        ("prod-global",),
+        GLOBAL,
     ),
     "server access logging": ("s3-access-logging", _unlogged, STACKS),
     "abort incomplete uploads": ("s3-abort-incomplete-multipart", _no_abort, STACKS),
     "enhanced monitoring": (
         "aurora-enhanced-monitoring",
         _without_prop(c.CLUSTER_INSTANCE, "monitoringInterval"),
-        ("prod-eu", "prod-us"),
+        REGIONAL,
     ),
     "viewer-keyed rate rule": (
         "waf-viewer-rate-limit",
         _rate_by_connecting_address,
-        ("prod-eu", "prod-us"),
+        REGIONAL,
     ),
     "function throttles alarms": (
         "function-alarms",
@@ -176,7 +179,7 @@ CASES: dict[str, tuple[str, Mutation, Sequence[str]]] = {
     "cloudfront 5xx alarm": (
         "edge-alarms",
         _dropping(_alarm_on("5xxErrorRate"), _of_type(c.DISTRIBUTION)),
-        ("prod-global",),
+        GLOBAL,
     ),
     "web acl blocks alarms": (
         "edge-alarms",
@@ -186,12 +189,12 @@ CASES: dict[str, tuple[str, Mutation, Sequence[str]]] = {
     "health check alarms": (
         "edge-alarms",
         _dropping(_alarm_on("HealthCheckStatus"), _of_type(c.HEALTH_CHECK)),
-        ("prod-eu", "prod-us"),
+        REGIONAL,
     ),
     "rotation failure rule": (
         "secret-rotation-failure-alert",
         _dropping(_rotation_rule, _of_type(c.SECRET_ROTATION)),
-        ("prod-global", "prod-eu"),
+        ("prod-global", "prod-eu", "dev-global", "dev-eu"),
     ),
 }
 
@@ -200,9 +203,9 @@ CASES: dict[str, tuple[str, Mutation, Sequence[str]]] = {
     ("case", "stack"),
     [(case, stack) for case, (_, _, stacks) in CASES.items() for stack in stacks],
 )
-def test_removing_the_control_fails_the_pack(all_synths, case, stack):
+def test_removing_the_control_fails_the_pack(all_synths, dev_synths, case, stack):
     control, mutate, _ = CASES[case]
-    synth = all_synths[stack]
+    synth = {**all_synths, **dev_synths}[stack]
     resources = resources_of(synth)
     context = context_of(synth)
     rule = [CONTROLS_BY_NAME[control]]
