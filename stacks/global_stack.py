@@ -8,7 +8,6 @@ import pulumi
 from components.alarms import Alarms, AlarmsArgs, CloudFrontTarget, FunctionTarget, WafTarget
 from components.alerts import AlarmTopic, AlarmTopicArgs, RotationFailureAlert
 from components.audit import AuditTrail, AuditTrailArgs
-from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.data_rules import dev_account_key_statement
 from components.database import GlobalDatabase, GlobalDatabaseArgs
 from components.edge import API_ORIGIN_ID, Edge, EdgeArgs
@@ -32,6 +31,7 @@ from contract.functions import spec as function_spec
 from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.providers import account_id, aws_provider, in_region
+from stacks.security import function_security
 
 
 def build_global(settings: Settings) -> dict[str, pulumi.Input]:
@@ -165,20 +165,13 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             ],
             rotation_days=settings.edge.origin_verify_rotation_days,
             code=artifacts.function_code("origin_verify_rotation"),
-            security=FunctionSecurity(
-                environment_key_arn=edge_keys.arns["secrets"],
-                code_signing=CodeSigning(
-                    "code-signing",
-                    CodeSigningArgs(
-                        account_id=account,
-                        environment=settings.environment,
-                        region=EDGE_REGION,
-                        policy=settings.code_signing_policy,
-                        key_arn=edge_keys.arns["data"],
-                        access_log_bucket=access_logs.names[EDGE_REGION],
-                    ),
-                    opts=in_region(edge),
-                ),
+            security=function_security(
+                settings,
+                EDGE_REGION,
+                account_id=account,
+                keys=edge_keys.arns,
+                access_log_bucket=access_logs.names[EDGE_REGION],
+                opts=in_region(edge),
             ),
             logs_key_arn=edge_keys.arns["logs"],
             log_retention_days=settings.log_retention_days,

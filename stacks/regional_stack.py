@@ -18,7 +18,6 @@ from components.alarms import (
 from components.alerts import AlarmTopic, AlarmTopicArgs, RotationFailureAlert
 from components.app_functions import AppFunctions
 from components.audit import SecurityGroupWatch, SecurityGroupWatchArgs
-from components.code_signing import CodeSigning, CodeSigningArgs, FunctionSecurity
 from components.database import Database, DatabaseArgs, DatabaseCode
 from components.enhanced_monitoring import EnhancedMonitoring, EnhancedMonitoringArgs
 from components.function import DependencyLayer, DependencyLayerArgs
@@ -33,6 +32,7 @@ from settings import EDGE_REGION, Settings
 from stacks import artifacts, contract
 from stacks.logic_tier import build_logic_tier
 from stacks.providers import account_id, aws_provider, in_region
+from stacks.security import function_security
 
 
 def _check_topology(settings: Settings, deployed_primary: str, deployed_regions: list) -> str:
@@ -93,26 +93,21 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
     )
     # R-SEC-3: every function here runs code signed in this deployment, with environment
     # variables under this region's secrets key.
-    code_signing = CodeSigning(
-        "code-signing",
-        CodeSigningArgs(
-            account_id=account,
-            environment=env,
-            region=region,
-            policy=settings.code_signing_policy,
-            key_arn=keys.arns["data"],
-            access_log_bucket=global_stack.require_for_region(contract.ACCESS_LOG_BUCKETS, region),
-        ),
+    security = function_security(
+        settings,
+        region,
+        account_id=account,
+        keys=keys.arns,
+        access_log_bucket=global_stack.require_for_region(contract.ACCESS_LOG_BUCKETS, region),
         opts=opts,
     )
-    security = FunctionSecurity(environment_key_arn=keys.arns["secrets"], code_signing=code_signing)
     # One dependency layer per region, shared by the data and logic tiers' functions.
     layer = DependencyLayer(
         "deps",
         DependencyLayerArgs(
             layer_name=names.layer_name(env, "arm64"),
             code=artifacts.layer_code("arm64"),
-            code_signing=code_signing,
+            code_signing=security.code_signing,
         ),
         opts=opts,
     )
