@@ -924,10 +924,15 @@ def lambda_code_signing(resources: Sequence[Res], ctx: Context) -> list[tuple[st
     return out
 
 
+def _public_zones(resources: Iterable[Res]) -> list[Res]:
+    """Hosted zones not attached to a VPC: the ones the Internet resolves."""
+    return [r for r in resources if r.type == ZONE and not _items(r.props.get("vpcs"))]
+
+
 def route53_query_logging(resources: Sequence[Res], ctx: Context) -> list[tuple[str, str]]:
     """R-SEC-3: every public hosted zone logs its DNS queries (to us-east-1, as AWS requires)."""
     out = []
-    for zone in (r for r in resources if r.type == ZONE and not _items(r.props.get("vpcs"))):
+    for zone in _public_zones(resources):
         logs = _targeting(resources, QUERY_LOG, "zoneId", zone)
         if not any(_set(q.props.get("cloudwatchLogGroupArn")) for q in logs):
             out.append(
@@ -944,7 +949,7 @@ def route53_dnssec(resources: Sequence[Res], ctx: Context) -> list[tuple[str, st
     """R-SEC-3: every public hosted zone is signed: an active key-signing key and DNSSEC
     signing on (the DS record at the registrar is an operator step, docs/edge.md)."""
     out = []
-    for zone in (r for r in resources if r.type == ZONE and not _items(r.props.get("vpcs"))):
+    for zone in _public_zones(resources):
         ksks = [
             k
             for k in _targeting(resources, KEY_SIGNING_KEY, "hostedZoneId", zone)
