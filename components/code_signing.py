@@ -47,6 +47,9 @@ class CodeSigningArgs:
     key_arn: pulumi.Input[str]
     # The region's server-access-log bucket.
     access_log_bucket: pulumi.Input[str]
+    # Names the artifacts bucket apart from another stack's in the same region (the global
+    # stack's us-east-1 one and a regional stack's, should us-east-1 ever serve).
+    bucket_purpose: str = "artifacts"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class CodeSigning(pulumi.ComponentResource):
             f"{name}-artifacts",
             pulumi.Output.from_input(args.account_id).apply(
                 lambda account: names.bucket_name(
-                    args.environment, "artifacts", args.region, account
+                    args.environment, args.bucket_purpose, args.region, account
                 )
             ),
             key_arn=args.key_arn,

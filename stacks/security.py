@@ -33,6 +33,7 @@ def function_security(
             policy=settings.code_signing_policy,
             key_arn=keys["data"],
             access_log_bucket=access_log_bucket,
+            bucket_purpose="artifacts" if settings.role == "regional" else "global-artifacts",
         ),
         opts=opts,
     )

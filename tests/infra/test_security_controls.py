@@ -99,9 +99,10 @@ def test_every_function_and_layer_runs_code_signed_for_its_regions_config(every_
             signed["key"],
         ), resource
         assert job.inputs["profileName"] == profile.outputs["name"], resource
-        assert signed["bucket"] == (f"mobile-backend-{environment}-artifacts-{region}-{ACCOUNT}"), (
-            resource
-        )
+        # The global stack's bucket is named apart from a regional stack's in the same region.
+        purpose = "global-artifacts" if synth.role == "global" else "artifacts"
+        expected = f"mobile-backend-{environment}-{purpose}-{region}-{ACCOUNT}"
+        assert signed["bucket"] == expected, resource
 
 
 # --- DNS -----------------------------------------------------------------------------------------
