@@ -220,7 +220,6 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             database=DatabaseTarget(
                 cluster_id=database.cluster_identifier,
                 max_capacity_acu=regional.db_capacity.max,
-                is_secondary=not regional.is_primary,
                 proxy_name=database.proxy_name,
                 # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
                 proxy_client_connection_limit=sum(
