@@ -235,6 +235,9 @@ class Settings:
     gdpr_transfer_mechanism: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
     edge: EdgeSettings = EdgeSettings()
+    # Region switch plans (global stack): a human approves each execution before anything
+    # moves (prod); off for an environment whose game days run unattended (dev).
+    region_switch_approval: bool = True
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -386,6 +389,13 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     )
     data = _parse_data(r, primary, tuple(spec.name for spec in regions))
     edge = _parse_edge(r)
+    approval = r.text("regionSwitchApproval", required=False, fix="", default="true")
+    if approval not in ("true", "false"):
+        r.fail(
+            "regionSwitchApproval",
+            f"{approval!r} is not true or false",
+            "pulumi config set regionSwitchApproval true (false only where nobody must approve)",
+        )
 
     regional = None
     if role == "regional":
@@ -414,6 +424,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         audit_log_retention_days=audit_retention,
         data=data,
         edge=edge,
+        region_switch_approval=approval != "false",
     )
 
 
