@@ -143,7 +143,8 @@ class DataSettings:
     # a secret cannot move region without being replaced (see docs/data.md).
     secret_home_region: str = ""
     secret_rotation_days: int = 30
-    # rds.global_db_rpo on the primary cluster; None leaves the guard off.
+    # rds.global_db_rpo in every cluster's parameter group (the writer enforces it); None
+    # leaves the guard off.
     rpo_seconds: int | None = None
     write_forward_consistency: str = "EVENTUAL"
     instance_count: int = 2

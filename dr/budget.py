@@ -511,7 +511,7 @@ def _step_term(step: rs.Step) -> Term:
     return Term(
         f"{_BLOCK_NAMES.get(step.block, step.block)} step {step.name}",
         step.timeout_minutes * 60.0,
-        f"its timeout: {step.description}" if step.description else "its timeout",
+        "the step's timeout",
     )
 
 

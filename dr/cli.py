@@ -99,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     topology_flags(status)
 
     for name, text in (
-        ("switchover", "planned: no data loss (switchover_global_cluster)"),
-        ("failover", "unplanned, region lost: failover_global_cluster AllowDataLoss=True"),
+        ("switchover", "planned, no data loss: the Region switch plan, graceful (switchover)"),
+        ("failover", "unplanned, region lost: the Region switch plan, ungraceful (failover)"),
     ):
         sub = commands.add_parser(name, help=text)
         topology_flags(sub)
