@@ -49,6 +49,11 @@ DNSSEC_DS_RECORD = "dnssecDsRecord"
 # rotation): the regional stacks' Route 53 health-check alarms, which exist only in us-east-1,
 # notify it too.
 GLOBAL_ALARM_TOPIC_ARN = "globalAlarmTopicArn"
+# Disaster recovery (ARC Region switch, docs/dr.md): [{"name", "arn", "regions"}] of the plans
+# `python -m dr` executes (one per pair of serving regions), and region → ids of the Route 53
+# health checks those plans created for it, which that region's latency record must heed.
+REGION_SWITCH_PLANS = "regionSwitchPlans"
+REGION_SWITCH_HEALTH_CHECK_IDS = "regionSwitchHealthCheckIds"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
@@ -64,6 +69,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         DNSSEC_DS_RECORD,
         GLOBAL_ALARM_TOPIC_ARN,
     }
+    | {REGION_SWITCH_PLANS, REGION_SWITCH_HEALTH_CHECK_IDS}
 )
 
 # Global outputs read by `.github/workflows/deploy.yml` (``steps.up.outputs.<name>`` of the
