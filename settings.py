@@ -322,6 +322,15 @@ class _Reader:
             )
         return number
 
+    def boolean(self, name: str, default: bool, *, fix: str) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() not in ("true", "false"):
+            self.fail(name, f"{value!r} is not true or false", fix)
+            return default
+        return value.lower() == "true"
+
     def is_secret(self, name: str) -> bool:
         checker = getattr(self.source, "is_secret", None)
         return bool(checker(self.key(name))) if checker is not None else False
@@ -409,13 +418,11 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     data = _parse_data(r, primary, tuple(spec.name for spec in regions))
     edge = _parse_edge(r)
     code_signing = _parse_code_signing(r, environment)
-    approval = r.text("regionSwitchApproval", required=False, fix="", default="true")
-    if approval not in ("true", "false"):
-        r.fail(
-            "regionSwitchApproval",
-            f"{approval!r} is not true or false",
-            "pulumi config set regionSwitchApproval true (false only where nobody must approve)",
-        )
+    approval = r.boolean(
+        "regionSwitchApproval",
+        True,
+        fix="pulumi config set regionSwitchApproval true (false only where nobody must approve)",
+    )
 
     regional = None
     if role == "regional":
@@ -446,7 +453,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         edge=edge,
         code_signing_policy=code_signing,  # type: ignore[arg-type]
         deletion_protection=deletion_protection,
-        region_switch_approval=approval != "false",
+        region_switch_approval=approval,
     )
 
 
@@ -1003,13 +1010,11 @@ def _parse_edge(r: _Reader) -> EdgeSettings:
         )
     # AWS WAF accepts 10..2,000,000,000 requests per evaluation window for rate-based rules.
     rate_limit = r.integer("edgeRateLimit", defaults.rate_limit, minimum=10, maximum=2_000_000_000)
-    anonymous = r.text("edgeAnonymousIpList", required=False, fix="", default="false")
-    if anonymous not in ("true", "false"):
-        r.fail(
-            "edgeAnonymousIpList",
-            f"{anonymous!r} is not true or false",
-            "pulumi config set edgeAnonymousIpList false (docs/edge.md: the trade-off)",
-        )
+    anonymous = r.boolean(
+        "edgeAnonymousIpList",
+        defaults.anonymous_ip_list,
+        fix="pulumi config set edgeAnonymousIpList false (docs/edge.md: the trade-off)",
+    )
     rotation_days = r.integer(
         "originVerifyRotationDays", defaults.origin_verify_rotation_days, minimum=1, maximum=365
     )
@@ -1019,7 +1024,7 @@ def _parse_edge(r: _Reader) -> EdgeSettings:
     return EdgeSettings(
         hosted_zone_id=zone,
         rate_limit=rate_limit,
-        anonymous_ip_list=anonymous == "true",
+        anonymous_ip_list=anonymous,
         origin_verify_rotation_days=rotation_days,
         noncurrent_version_days=noncurrent_days,
     )
