@@ -22,7 +22,6 @@ from urllib.parse import urlparse
 
 from contract import telemetry
 
-DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 PUSH_PLATFORMS = ("apns", "fcm")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -117,7 +116,6 @@ DB_STARTUP_OPTIONS = Variable("DB_STARTUP_OPTIONS")
 # API
 EVENTS_TOPIC_ARN = Variable("EVENTS_TOPIC_ARN", "the SNS topic that receives POST /users")
 ASSETS_BUCKET = Variable("ASSETS_BUCKET", "this region's assets bucket (uploads)")
-UPLOAD_MAX_BYTES = Variable("UPLOAD_MAX_BYTES")
 PUSH_PLATFORM_APPLICATIONS = Variable(
     "PUSH_PLATFORM_APPLICATIONS", 'JSON platform → application ARN, "{}" when push is off'
 )
@@ -229,7 +227,6 @@ class ApiSettings:
     region: str
     events_topic_arn: str
     assets_bucket: str
-    upload_max_bytes: int
     push_platform_applications: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -254,9 +251,6 @@ class ApiSettings:
             region=AWS_REGION.required(env),
             events_topic_arn=topic,
             assets_bucket=ASSETS_BUCKET.required(env),
-            upload_max_bytes=UPLOAD_MAX_BYTES.integer(
-                env, DEFAULT_UPLOAD_MAX_BYTES, 1, 5 * 1024 * 1024 * 1024
-            ),
             push_platform_applications=dict(platforms),
         )
 
@@ -513,7 +507,7 @@ SCHEMAS: dict[str, Schema] = {
             required=TELEMETRY
             | DB_REQUIRED
             | {EVENTS_TOPIC_ARN, ASSETS_BUCKET, PUSH_PLATFORM_APPLICATIONS},
-            optional=DB_OPTIONAL | {LOG_LEVEL, UPLOAD_MAX_BYTES},
+            optional=DB_OPTIONAL | {LOG_LEVEL},
             parse=_api,
         ),
         # The functions that only need the database (and telemetry).

@@ -291,7 +291,6 @@ def env(
         "DB_STARTUP_OPTIONS": "true",
         "EVENTS_TOPIC_ARN": stack.topic_arn,
         "ASSETS_BUCKET": stack.bucket,
-        "UPLOAD_MAX_BYTES": str(10 * 1024 * 1024),
         "PUSH_PLATFORM_APPLICATIONS": json.dumps(stack.platform_apps),
         "POWERTOOLS_SERVICE_NAME": "mobile-backend-test",
         "POWERTOOLS_METRICS_NAMESPACE": telemetry.METRICS_NAMESPACE,

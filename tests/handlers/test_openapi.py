@@ -15,6 +15,7 @@ ROUTES = {
     ("/users", "get"),
     ("/users", "post"),
     ("/users/{id}", "get"),
+    ("/users/requests/{id}", "get"),
     ("/me", "get"),
     ("/me/preferences", "put"),
     ("/uploads", "post"),

@@ -104,6 +104,10 @@ export function createClient({ baseUrl, getToken = () => null, fetchImpl = globa
     createUser({ idempotencyKey, body } = {}) {
       return call("POST", `/users`, { headers: { "idempotency-key": idempotencyKey }, body, secured: true });
     },
+    /** GET /users/requests/{id} — The outcome of a POST /users: pending, created or rejected (with the reason) */
+    getUserRequest({ id } = {}) {
+      return call("GET", `/users/requests/${encodeURIComponent(id)}`, { secured: true });
+    },
     /** GET /users/{id} — One user */
     getUser({ id } = {}) {
       return call("GET", `/users/${encodeURIComponent(id)}`, { secured: true });
