@@ -109,6 +109,25 @@ def list_user_pools_statement() -> dict[str, Any]:
     }
 
 
+# The app clients whose tokens the API takes, by their deterministic names in every region's
+# pool; never the migration client, which only the peer region's trigger signs in through.
+API_CLIENT_NAMES = (names.WEB_CLIENT, names.MOBILE_CLIENT)
+
+
+def authorizer_statements(account_id: str, regions: Sequence[str]) -> list[dict[str, Any]]:
+    """The authorizer finds the trusted pools by name, then their app clients by name."""
+    return [
+        list_user_pools_statement(),
+        {
+            # Resource-level: only this account's pools, only in the serving regions.
+            "Sid": "FindAppClientsByName",
+            "Effect": "Allow",
+            "Action": ["cognito-idp:ListUserPoolClients"],
+            "Resource": [f"arn:aws:cognito-idp:{r}:{account_id}:userpool/*" for r in regions],
+        },
+    ]
+
+
 def user_migration_statements(
     account_id: str, peer_regions: Sequence[str], directory_alias_arn: str | None = None
 ) -> list[dict]:
@@ -232,6 +251,7 @@ class AppFunctions(pulumi.ComponentResource):
             env.USER_POOL_NAME: names.user_pool_name(environment),
             env.USER_POOL_REGIONS: json.dumps(list(args.regions)),
             env.TOKEN_USE: "id",
+            env.APP_CLIENT_NAMES: json.dumps(list(API_CLIENT_NAMES)),
         }
 
         api_policy = pulumi.Output.all(args.assets_bucket_name, args.assets_key_arn).apply(
@@ -298,12 +318,15 @@ class AppFunctions(pulumi.ComponentResource):
             },
         )
         # Standard library + the runtime's boto3 only: no layer, smallest cold start.
+        authorizer_policy = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: authorizer_statements(account, args.regions)
+        )
         deploy(
             "authorizer",
             {
                 "environment": authorizer_env,
-                "statements": [list_user_pools_statement()],
-                "computed": None,
+                "statements": [],
+                "computed": authorizer_policy,
                 "vpc": None,
                 "layers": [],
             },

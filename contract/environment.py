@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from contract import telemetry
+from contract import names, telemetry
 
 PUSH_PLATFORMS = ("apns", "fcm")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -131,6 +131,9 @@ USER_POOL_REGIONS = Variable(
     "USER_POOL_REGIONS", 'JSON list of serving regions, e.g. ["eu-west-1"]'
 )
 TOKEN_USE = Variable("TOKEN_USE")
+APP_CLIENT_NAMES = Variable(
+    "APP_CLIENT_NAMES", 'JSON list of the app clients whose tokens the API takes, e.g. ["web"]'
+)
 
 # Origin-verify rotation (global stack).
 DISTRIBUTION_ID = Variable("DISTRIBUTION_ID", "the CloudFront distribution id")
@@ -329,6 +332,8 @@ class AuthorizerSettings:
     regions: tuple[str, ...]
     token_use: Literal["id", "access"]
     log_level: str
+    # Tokens of any other client of the same pools are refused (R-AUTH-4).
+    app_client_names: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AuthorizerSettings:
@@ -342,11 +347,25 @@ class AuthorizerSettings:
             raise SettingsError(
                 'USER_POOL_REGIONS must be a non-empty JSON list like ["eu-west-1"]'
             )
+        clients = APP_CLIENT_NAMES.json(env, None)
+        if (
+            not isinstance(clients, list)
+            or not clients
+            or not all(isinstance(c, str) and c for c in clients)
+        ):
+            raise SettingsError('APP_CLIENT_NAMES must be a non-empty JSON list like ["web"]')
+        if names.MIGRATION_CLIENT_NAME in clients:
+            # That client signs the peer region's trigger in; its tokens are not API tokens.
+            raise SettingsError(
+                f"APP_CLIENT_NAMES must not list {names.MIGRATION_CLIENT_NAME!r}, the client "
+                "the peer region's migration trigger authenticates through"
+            )
         return cls(
             user_pool_name=USER_POOL_NAME.required(env),
             regions=tuple(regions),
             token_use=TOKEN_USE.choice(env, ("id", "access"), "id"),  # type: ignore[arg-type]
             log_level=LOG_LEVEL.choice(env, LOG_LEVELS, "INFO"),
+            app_client_names=tuple(clients),
         )
 
 
@@ -532,7 +551,7 @@ SCHEMAS: dict[str, Schema] = {
         ),
         Schema(
             "authorizer",
-            required=frozenset({USER_POOL_NAME, USER_POOL_REGIONS, TOKEN_USE}),
+            required=frozenset({USER_POOL_NAME, USER_POOL_REGIONS, TOKEN_USE, APP_CLIENT_NAMES}),
             optional=frozenset({LOG_LEVEL}),
             parse=AuthorizerSettings.from_env,
         ),

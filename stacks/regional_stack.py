@@ -281,7 +281,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             region=region,
             bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
-            web_client_id=logic_tier.identity.client_ids["web"],
+            web_client_id=logic_tier.identity.client_ids[names.WEB_CLIENT],
         ),
         opts=opts,
     )

@@ -168,6 +168,25 @@ def test_environment_follows_the_handler_contract(regional):
     assert directory["APP_ROLE_HINT"] == role
 
 
+def test_the_authorizer_takes_tokens_of_this_deployments_app_clients_only(regional):
+    # R-AUTH-4: the clients named in its environment are the ones the identity tier creates
+    # for apps in every region (same names), never the migration client; it may list the
+    # clients of this account's pools in every serving region, and nothing more.
+    stack, synth = regional
+    environment = function(synth, "authorizer").inputs["environment"]["variables"]
+    clients = {r.inputs["name"] for r in synth.of_type("aws:cognito/userPoolClient:UserPoolClient")}
+    assert clients == {"web", "mobile", "migration"}, stack
+    assert sorted(json.loads(environment["APP_CLIENT_NAMES"])) == ["mobile", "web"]
+    listing = next(
+        s
+        for s in policy(synth, "authorizer")["Statement"]
+        if s["Action"] == ["cognito-idp:ListUserPoolClients"]
+    )
+    assert listing["Resource"] == [
+        f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/*" for region in sorted(REGIONS.values())
+    ], stack
+
+
 def test_directory_lookup_fits_inside_the_triggers_time(regional):
     stack, synth = regional
     directory = function(synth, "user_directory").inputs
@@ -187,7 +206,10 @@ def test_each_function_role_holds_only_what_it_calls(regional):
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }
-    assert actions_of(policy(synth, "authorizer")) == base | {"cognito-idp:ListUserPools"}
+    assert actions_of(policy(synth, "authorizer")) == base | {
+        "cognito-idp:ListUserPools",
+        "cognito-idp:ListUserPoolClients",
+    }
     migration = policy(synth, "user_migration")
     peer_statement = next(
         s for s in migration["Statement"] if s.get("Sid") == "AuthenticateAgainstPeerPools"
