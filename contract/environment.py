@@ -119,6 +119,15 @@ ASSETS_BUCKET = Variable("ASSETS_BUCKET", "this region's assets bucket (uploads)
 PUSH_PLATFORM_APPLICATIONS = Variable(
     "PUSH_PLATFORM_APPLICATIONS", 'JSON platform → application ARN, "{}" when push is off'
 )
+PUSH_RELAY_FUNCTION = Variable(
+    "PUSH_RELAY_FUNCTION", "the push_relay function's alias ARN (device endpoints elsewhere)"
+)
+
+# Push relay
+PUSH_REGIONS = Variable(
+    "PUSH_REGIONS",
+    'JSON list of the serving regions whose endpoints it reaches, e.g. ["eu-west-1"]',
+)
 
 # Cognito: the user-migration trigger and the authorizer.
 USER_POOL_NAME = Variable("USER_POOL_NAME", "the pools' deterministic name")
@@ -231,6 +240,8 @@ class ApiSettings:
     events_topic_arn: str
     assets_bucket: str
     push_platform_applications: dict[str, str] = field(default_factory=dict)
+    # Device endpoints in another region are reached through this function (backend.push).
+    push_relay_function: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -250,11 +261,17 @@ class ApiSettings:
         topic = EVENTS_TOPIC_ARN.required(env)
         if not topic.startswith("arn:"):
             raise SettingsError(f"EVENTS_TOPIC_ARN must be an SNS topic ARN (got {topic!r})")
+        relay = PUSH_RELAY_FUNCTION.required(env)
+        if not LAMBDA_FUNCTION_REF.fullmatch(relay):
+            raise SettingsError(
+                f"PUSH_RELAY_FUNCTION must be a Lambda function name or ARN (got {relay!r})"
+            )
         return cls(
             region=AWS_REGION.required(env),
             events_topic_arn=topic,
             assets_bucket=ASSETS_BUCKET.required(env),
             push_platform_applications=dict(platforms),
+            push_relay_function=relay,
         )
 
 
@@ -367,6 +384,26 @@ class AuthorizerSettings:
             log_level=LOG_LEVEL.choice(env, LOG_LEVELS, "INFO"),
             app_client_names=tuple(clients),
         )
+
+
+@dataclass(frozen=True)
+class PushRelaySettings:
+    """The serving regions whose device endpoints the push relay may reach."""
+
+    regions: tuple[str, ...]
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PushRelaySettings:
+        env = os.environ if env is None else env
+        regions = PUSH_REGIONS.json(env, None)
+        if (
+            not isinstance(regions, list)
+            or not regions
+            or not all(isinstance(r, str) and r for r in regions)
+        ):
+            raise SettingsError('PUSH_REGIONS must be a non-empty JSON list like ["eu-west-1"]')
+        return cls(regions=tuple(regions), log_level=LOG_LEVEL.choice(env, LOG_LEVELS, "INFO"))
 
 
 @dataclass(frozen=True)
@@ -525,7 +562,7 @@ SCHEMAS: dict[str, Schema] = {
             "api",
             required=TELEMETRY
             | DB_REQUIRED
-            | {EVENTS_TOPIC_ARN, ASSETS_BUCKET, PUSH_PLATFORM_APPLICATIONS},
+            | {EVENTS_TOPIC_ARN, ASSETS_BUCKET, PUSH_PLATFORM_APPLICATIONS, PUSH_RELAY_FUNCTION},
             optional=DB_OPTIONAL | {LOG_LEVEL},
             parse=_api,
         ),
@@ -554,6 +591,12 @@ SCHEMAS: dict[str, Schema] = {
             required=frozenset({USER_POOL_NAME, USER_POOL_REGIONS, TOKEN_USE, APP_CLIENT_NAMES}),
             optional=frozenset({LOG_LEVEL}),
             parse=AuthorizerSettings.from_env,
+        ),
+        Schema(
+            "push_relay",
+            required=frozenset({PUSH_REGIONS}),
+            optional=frozenset({LOG_LEVEL}),
+            parse=PushRelaySettings.from_env,
         ),
         Schema(
             "db_rotation",

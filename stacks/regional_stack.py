@@ -117,6 +117,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=region,
             environment=env,
+            regions=settings.region_names,
             apns=regional.push.apns,
             fcm=regional.push.fcm,
         ),
@@ -190,6 +191,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         api_statements=[*messaging.publisher_statements, *push.statements],
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
+        push_relay_statements=push.relay_statements,
     )
     functions = logic_tier.functions
     messaging.connect_subscriber(

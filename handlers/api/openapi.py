@@ -47,6 +47,8 @@ def build_document() -> dict[str, Any]:
         for method, operation in operations.items():
             # Validation errors are answered 400 with our error model, never Powertools' 422.
             operation.get("responses", {}).pop("422", None)
+            # 204 No Content: there is no body to describe.
+            operation.get("responses", {}).get("204", {}).pop("content", None)
             for parameter in operation.get("parameters", []):
                 # An optional parameter is absent or a string: HTTP has no null to send.
                 _not_null(parameter.get("schema", {}))

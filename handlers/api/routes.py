@@ -7,14 +7,17 @@ Routes only parse, authorise the caller and call the library; every error they r
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from backend import preferences, push, uploads, users
+from backend.db import DatabaseUnavailableError
 from backend.errors import UnauthorizedError
 from backend.events import publish_user_create
 from backend.identity import Caller, caller_from_authorizer
@@ -42,7 +45,9 @@ from backend.models import (
     ecma_regex,
 )
 from backend.pagination import CURSOR_PATTERN
+from backend.push_relay import RelayedSns
 from handlers import common
+from handlers.observability import logger
 
 router = Router()
 
@@ -317,7 +322,7 @@ def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
     caller = current_caller()
     settings = common.api_settings()
     sns = common.aws_client("sns", settings.region)
-    return common.database().run(
+    device, stale = common.database().run(
         lambda c: push.register_device(
             c,
             sns,
@@ -327,6 +332,24 @@ def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
         ),
         write=True,
     )
+    _clean_up(stale)
+    return device
+
+
+@router.delete(
+    "/devices/<id>",
+    summary="Unregister one of the caller's devices (its endpoint is deleted)",
+    tags=["push"],
+    status_code=204,
+    responses={204: {"description": "Unregistered"}, **errors(400, 401, 404, 503)},
+)
+def unregister_device(
+    id: Annotated[Uuid, Path(description="`id` from POST /devices")],
+) -> Response[None]:
+    caller = current_caller()
+    cleanup = common.database().run(lambda c: push.unregister_device(c, caller, id), write=True)
+    _clean_up(cleanup)
+    return Response(status_code=204)
 
 
 @router.post(
@@ -338,7 +361,36 @@ def register_device(body: Annotated[DeviceRequest, Body()]) -> Device:
 def send_notification(body: Annotated[NotificationRequest, Body()]) -> NotificationResult:
     caller = current_caller()
     push.authorize_notification(caller, body)
+    started = datetime.now(UTC)
     endpoints = common.database().run(lambda c: push.device_endpoints(c, body.user_sub))
-    return push.send_notification(
-        endpoints, lambda region: common.aws_client("sns", region), caller=caller, request=body
+    delivery = push.send_notification(endpoints, sns_for_region, caller=caller, request=body)
+    if not delivery.dead:
+        return delivery.result
+    try:
+        cleanup = common.database().run(
+            lambda c: push.prune(c, delivery.dead, found_before=started), write=True
+        )
+    except DatabaseUnavailableError:
+        # The pushes went out: failing now would make the client send them again. The dead
+        # endpoints are found again by the next send.
+        logger.warning("prune skipped: database unavailable")
+        return delivery.result.model_copy(update={"pruned": 0})
+    _clean_up(cleanup)
+    return delivery.result.model_copy(update={"pruned": len(cleanup.endpoint_arns)})
+
+
+def sns_for_region(region: str) -> Any:
+    """SNS for a device endpoint's region: this region's through its VPC endpoint, another
+    region's through the push relay (backend.push_relay says why)."""
+    settings = common.api_settings()
+    if region == settings.region:
+        return common.aws_client("sns", region)
+    return RelayedSns(
+        common.aws_client("lambda", settings.region), settings.push_relay_function, region
     )
+
+
+def _clean_up(cleanup: push.Cleanup) -> None:
+    cleanup.run(sns_for_region)
+    if cleanup.failed:
+        logger.warning("device endpoints left behind", extra={"regions": cleanup.failed})

@@ -46,6 +46,11 @@ def handler_settings(function: str) -> list[object]:
 
         main._settings = None
         return [main.settings()]
+    if function == "push_relay":
+        from handlers.push_relay import main
+
+        main._settings = None
+        return [main.settings()]
     if function == "db_rotation":
         from handlers.db_rotation import main
 
@@ -79,7 +84,7 @@ def test_each_deployed_environment_parses_with_the_handlers_own_settings_code(
             assert env.SCHEMAS[function].problems(variables) == [], f"{stack} {function}"
             checked.setdefault(stack, set()).add(function)
     common.reset()
-    app = {"api", "subscriber", "user_directory", "user_migration", "authorizer"}
+    app = {"api", "subscriber", "user_directory", "user_migration", "authorizer", "push_relay"}
     # Migrations run in the writer region, DB secret rotation in the secret's home region.
     assert checked == {
         GLOBAL: {"origin_verify_rotation"},

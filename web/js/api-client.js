@@ -72,6 +72,10 @@ export function createClient({ baseUrl, getToken = () => null, fetchImpl = globa
     registerDevice({ body } = {}) {
       return call("POST", `/devices`, { body, secured: true });
     },
+    /** DELETE /devices/{id} — Unregister one of the caller's devices (its endpoint is deleted) */
+    unregisterDevice({ id } = {}) {
+      return call("DELETE", `/devices/${encodeURIComponent(id)}`, { secured: true });
+    },
     /** GET /health — Region, database role and reachability */
     health() {
       return call("GET", `/health`, { secured: false });
