@@ -13,7 +13,7 @@ REQS := requirements.txt requirements-lambda.txt requirements-dev.txt
 .PHONY: help venv postgres chromium lint test openapi webclient build dev bench
 
 help:
-	@echo "make dev    - run the whole backend locally (PostgreSQL, moto, api, subscriber)"
+	@echo "make dev    - run the dev stack's region locally (make dev PORT=8090 for another port)"
 	@echo "make test   - install everything needed, then ruff + the whole pytest suite"
 	@echo "make lint   - ruff only"
 	@echo "make openapi - regenerate openapi/openapi.json from the API routes (commit it)"
@@ -51,9 +51,11 @@ lint: venv
 test: venv postgres chromium lint
 	$(VENV)/bin/pytest
 
-# The local backend on embedded defaults: no AWS account, Ctrl-C stops everything.
+# The dev stack's primary region on this machine, synthesized under mocks (no make build, no
+# AWS account): PORT is the API's port, the web app takes PORT+1. Ctrl-C stops everything.
+PORT ?= 8080
 dev: venv postgres
-	$(PY) -m local
+	$(PY) -m local --port $(PORT)
 
 # The API document API Gateway imports is generated from the handler's routes and committed;
 # a test fails when the committed file is stale.

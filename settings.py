@@ -235,6 +235,9 @@ class Settings:
     gdpr_transfer_mechanism: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
     edge: EdgeSettings = EdgeSettings()
+    # Aurora clusters refuse deletion and keep a final snapshot. Only an environment that
+    # holds no personal data (dev: synthetic data) may turn it off, to be torn down at will.
+    deletion_protection: bool = True
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -381,6 +384,8 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
             f"use one of {', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))}",
         )
 
+    deletion_protection = _parse_deletion_protection(r, classification)
+
     audit_retention = r.integer(
         "auditLogRetentionDays", AUDIT_LOG_RETENTION_DAYS, minimum=1, maximum=3653
     )
@@ -414,7 +419,32 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         audit_log_retention_days=audit_retention,
         data=data,
         edge=edge,
+        deletion_protection=deletion_protection,
     )
+
+
+def _parse_deletion_protection(r: _Reader, classification: str | None) -> bool:
+    value = r.raw("deletionProtection")
+    if value is None:
+        return True
+    if value.lower() not in ("true", "false"):
+        r.fail(
+            "deletionProtection",
+            f"{value!r} is not true or false",
+            "pulumi config set deletionProtection true (false only for disposable environments)",
+        )
+        return True
+    protected = value.lower() == "true"
+    if not protected and classification in PERSONAL_DATA_CLASSIFICATIONS:
+        r.fail(
+            "deletionProtection",
+            f"cannot be false while dataClassification is {classification!r}: a cluster "
+            "holding personal data must survive a mistaken delete (HIPAA 164.308(a)(7))",
+            "set deletionProtection: true, or dataClassification: internal for an environment "
+            "that holds synthetic data only (dev)",
+        )
+        return True
+    return protected
 
 
 def _parse_transfer_mechanism(

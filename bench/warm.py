@@ -1,8 +1,10 @@
 """Warm latency, throughput and connection counts against the local backend's pieces.
 
-``LocalStack`` starts what ``make dev`` starts, minus its child processes: PostgreSQL from
-``local/postgres.py`` (schema by the real migration runner), moto seeded by
-``local/cloud.py``, and the environment the local api/worker processes get. Requests are API
+``local_stack`` builds what ``make dev`` builds, minus the long-running function processes:
+the dev stack's region from its synthesized graph (``local.region``) in moto, PostgreSQL as the
+cluster and proxy declare it (TLS, IAM logins; schema by the deploy-time migration invocation),
+and the api function's synthesized environment applied to this process (no IAM check: the
+figures are the handler's own cost). Requests are API
 Gateway REST proxy events built by ``local.gateway.Gateway.event`` (the same code ``make dev``
 uses), handed to the real handler in this process, and, for the HTTP figures, sent over
 loopback to ``local.gateway.serve`` with ``http.client`` (keep-alive, one connection, as one
@@ -29,10 +31,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.backend import DB_NAME, DB_PASSWORD, DB_USER, LocalBackend
-from local.cloud import LocalCloud, Seeded, client
+from local.backend import DB_NAME, deploy_time_invocation, prepare_database
+from local.cloud import LocalCloud, client
 from local.gateway import Gateway, LambdaContext, serve
 from local.postgres import LocalPostgres
+from local.region import LocalRegion, build_region, synthesize_graph
+from local.runtime import REGION_FILE, runtime_environment
+from local.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_SUB = "0b6f2f9e-5c1d-4d0e-9a4e-6c0f1b2a3c4d"
@@ -41,59 +46,62 @@ CLAIMS = {"sub": BENCH_SUB, "email": "bench@example.com"}
 
 @dataclass
 class Stack:
-    seeded: Seeded
+    region: LocalRegion
     pg: LocalPostgres
     env: dict[str, str]
     document: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def queue_arn(self) -> str:
+        return self.region.event_sources[0].queue_arn
+
+    @property
+    def assets_bucket(self) -> str:
+        return self.region.functions["api"].environment["ASSETS_BUCKET"]
+
 
 @contextmanager
 def local_stack() -> Iterator[Stack]:
-    """PostgreSQL + moto + the local backend's environment applied to this process."""
+    """The dev region + PostgreSQL + the api's environment applied to this process."""
     from handlers import common
 
     # The data directory itself is handed to the postgres user when running as root (its
     # parent must stay traversable): a directory of its own, as the handler tests do.
     # moto's server logs every request through werkzeug: thousands of lines otherwise.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    pg_dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    backend = LocalBackend(pg_dir)
-    pg = LocalPostgres(pg_dir).start()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    workdir.chmod(0o755)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+        graph = synthesize_graph("dev", workdir / "build")
+    pg = LocalPostgres(workdir / "postgres", tls=True).start()
     cloud = LocalCloud()
     saved = dict(os.environ)
     try:
-        backend._database(pg)
         endpoint = cloud.start()
-        seeded = cloud.seed(
-            endpoint,
-            {
-                "engine": "postgres",
-                "host": pg.host,
-                "port": pg.port,
-                "username": DB_USER,
-                "password": DB_PASSWORD,
-                "dbname": DB_NAME,
-            },
+        region = build_region(
+            graph,
+            lambda service: client(service, endpoint, graph.region),
+            endpoint=endpoint,
+            db_port=pg.port,
+            web_origin="http://127.0.0.1:1",
         )
-        env = backend._environment(seeded, pg)
+        (workdir / REGION_FILE).write_text(json.dumps(region.describe(), default=str))
+        prepare_database(pg, region)
+        with (workdir / "migrations.log").open("a") as log:
+            deploy_time_invocation(region, workdir, Supervisor(workdir, log))
+        env = runtime_environment(region.functions["api"], region, workdir)
         env["LOG_LEVEL"] = "WARNING"
-        env["AWS_LAMBDA_FUNCTION_NAME"] = "mobile-backend-bench"
-        # Metrics on, as deployed (EMF serialisation is part of the subscriber's cost); when
-        # disabled Powertools also skips clearing its class-wide metric set, which would leak
-        # into whatever this process runs next.
-        env["POWERTOOLS_METRICS_DISABLED"] = "false"
         os.environ.clear()
         os.environ.update(env)
         common.reset()
-        document = json.loads((ROOT / "openapi" / "openapi.json").read_text())
-        yield Stack(seeded, pg, env, document)
+        yield Stack(region, pg, env, region.api_document)
     finally:
         common.reset()
         os.environ.clear()
         os.environ.update(saved)
         cloud.stop()
         pg.stop()
-        shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -158,8 +166,8 @@ def run_subscriber(stack: Stack, batches: int, batch_size: int = 10) -> tuple[in
     events = [
         sqs_event(
             [user_message(b * batch_size + i) for i in range(batch_size)],
-            stack.seeded.queue_arn,
-            stack.seeded.region,
+            stack.queue_arn,
+            stack.region.region,
         )
         for b in range(batches)
     ]
@@ -197,8 +205,8 @@ def prepare_requests(stack: Stack) -> list[Request]:
     with psycopg.connect(stack.pg.conninfo(DB_NAME), autocommit=True) as admin:
         admin.execute("VACUUM ANALYZE")
     key = f"uploads/{BENCH_SUB}/{uuid.uuid4()}-bench.txt"
-    client("s3", stack.seeded.endpoint, stack.seeded.region).put_object(
-        Bucket=stack.seeded.bucket, Key=key, Body=b"bench", ContentType="text/plain"
+    client("s3", stack.region.endpoint, stack.region.region).put_object(
+        Bucket=stack.assets_bucket, Key=key, Body=b"bench", ContentType="text/plain"
     )
     from backend.uploads import upload_id
 

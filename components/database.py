@@ -48,6 +48,8 @@ class GlobalDatabaseArgs:
     # region → ARN of the multi-region secrets key there (primary or replica).
     secrets_key_arns: Mapping[str, pulumi.Input[str]]
     dev_account_role_arn: str | None = None
+    # False only in a disposable environment (settings.deletion_protection).
+    deletion_protection: bool = True
 
 
 class GlobalDatabase(pulumi.ComponentResource):
@@ -84,8 +86,8 @@ class GlobalDatabase(pulumi.ComponentResource):
             engine_version=args.engine_version,
             database_name=rules.DB_NAME,
             storage_encrypted=True,
-            deletion_protection=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            deletion_protection=args.deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
         )
 
         home = args.home_region
@@ -106,7 +108,9 @@ class GlobalDatabase(pulumi.ComponentResource):
                     for region in providers
                     if region != home
                 ],
-                opts=pulumi.ResourceOptions(parent=self, provider=providers[home], protect=True),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=providers[home], protect=args.deletion_protection
+                ),
             )
             return {
                 region: secret.arn
@@ -188,6 +192,8 @@ class DatabaseArgs:
     write_forward_consistency: str
     code: DatabaseCode
     rpo_seconds: int | None = None
+    # False only in a disposable environment: deletable, no final snapshot, not protected.
+    deletion_protection: bool = True
 
 
 class Database(pulumi.ComponentResource):
@@ -311,9 +317,11 @@ class Database(pulumi.ComponentResource):
             backup_retention_period=rules.BACKUP_RETENTION_DAYS,
             preferred_backup_window="02:00-03:00",
             copy_tags_to_snapshot=True,
-            deletion_protection=True,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
+            deletion_protection=args.deletion_protection,
+            # A disposable environment is destroyed and re-created under the same identifier:
+            # a final snapshot would block the next destroy with a name already taken.
+            skip_final_snapshot=not args.deletion_protection,
+            final_snapshot_identifier=f"{identifier}-final" if args.deletion_protection else None,
             enabled_cloudwatch_logs_exports=["postgresql"],
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=args.min_capacity, max_capacity=args.max_capacity
@@ -323,7 +331,7 @@ class Database(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[log_group],
                 ignore_changes=CLUSTER_IGNORE_CHANGES,
-                protect=True,
+                protect=args.deletion_protection,
             ),
         )
         instances = [

@@ -56,6 +56,8 @@ class IdentityArgs:
     assets_bucket_arn: pulumi.Input[str]
     assets_key_arn: pulumi.Input[str]
     federation: Mapping[str, FederationProvider] = field(default_factory=dict)
+    # False only in a disposable environment without personal data (settings).
+    deletion_protection: bool = True
 
 
 def authenticated_role_trust(identity_pool_id: str) -> dict[str, Any]:
@@ -141,7 +143,7 @@ class Identity(pulumi.ComponentResource):
             # Threat protection (compromised credentials, adaptive auth) needs the Plus plan.
             user_pool_tier="PLUS",
             user_pool_add_ons={"advanced_security_mode": "ENFORCED"},
-            deletion_protection="ACTIVE",
+            deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
             account_recovery_setting={
                 "recovery_mechanisms": [{"name": "verified_email", "priority": 1}]
             },

@@ -1,10 +1,15 @@
-"""Child process of the local backend: the real api handler behind the local gateway.
+"""Child process of the local backend: API Gateway and the web origin, in front of the functions.
 
-Reads its configuration from the environment the orchestrator prepared (the same variables
-the deployed function gets, plus ``LOCAL_*`` for the gateway), prints one JSON line
-``{"ready": "<api url>", "web": "<web url>"}`` on stdout once it accepts requests, and serves
-until SIGTERM. The web origin (``local.web``) serves ``web/`` with ``/api/*`` routed to the
-same handler, as CloudFront does in the cloud.
+Serves the REST API the dev stack synthesizes (its OpenAPI body, stage and authorizer settings,
+from ``region.json``) on the API socket and the web app (``local.web``, ``/api/*`` to the same
+API as CloudFront does) on the web socket, both inherited from the orchestrator. The api and
+authorizer functions run in their own processes (``local.function_host``) and are invoked over
+loopback, as API Gateway invokes Lambda; this process makes no AWS call and holds no function's
+environment or permissions.
+
+``GET /health`` also reports the local backend's own processes: header ``X-Local-Processes``
+names each and its state, and while one is not running (a killed subscriber being restarted)
+the answer is ``503`` with ``"status": "degraded"``: the queue is not being drained.
 """
 
 from __future__ import annotations
@@ -12,52 +17,86 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
+from typing import Any
 
-from local import auth
-from local.cloud import client
-from local.gateway import Gateway, serve
-from local.web import API_PREFIX, WebOrigin, is_loopback_origin, serve_web, web_config
+from local.auth import RemoteFunction, TokenAuthorizer
+from local.gateway import Gateway, Handler, serve
+from local.runtime import load_region
+from local.supervisor import read_status
+from local.web import API_PREFIX, WebOrigin, is_loopback_origin, serve_web
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
-    from handlers.api.main import handler
+def with_process_health(handler: Handler, workdir: Path) -> Handler:
+    """``/health`` as the function answers it, degraded while a local process is down."""
 
-    document = json.loads((ROOT / "openapi" / "openapi.json").read_text())
-    endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_REGION"]
-    authorizer = auth.for_local_pool(
-        os.environ["LOCAL_USER_POOL_NAME"],
-        region,
-        endpoint,
-        lambda r: client("cognito-idp", endpoint, r),
-    )
-    lock = threading.Lock()
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        result = handler(event, context)
+        if event.get("resource") != "/health":
+            return result
+        status = read_status(workdir)
+        down = {name: s["state"] for name, s in status.items() if s.get("state") != "running"}
+        headers = dict(result.get("headers") or {})
+        headers["X-Local-Processes"] = ", ".join(
+            f"{name}={s.get('state')}"
+            + (f" (restarts: {s['restarts']})" if s.get("restarts") else "")
+            for name, s in sorted(status.items())
+        )
+        if down:
+            body = json.loads(result.get("body") or "{}")
+            body["status"] = "degraded"
+            result = {**result, "statusCode": 503, "body": json.dumps(body)}
+        return {**result, "headers": headers}
+
+    return answer
+
+
+def main() -> None:
+    workdir = Path(os.environ["LOCAL_WORKDIR"])
+    region = load_region(workdir)
+    api = with_process_health(RemoteFunction(os.environ["LOCAL_API_FUNCTION_URL"]), workdir)
+    authorizer = None
+    if region.authorizer_function is not None:
+        authorizer = TokenAuthorizer(
+            RemoteFunction(os.environ["LOCAL_AUTHORIZER_URL"]),
+            region=region.region,
+            account=region.account,
+            stage=region.stage_name,
+            identity_pattern=region.authorizer_identity_pattern,
+            ttl_seconds=region.authorizer_ttl_seconds,
+        )
+    document = region.api_document
     gateway = Gateway(
         document,
-        handler,
-        authorizer,
+        api,
+        authorizer or (lambda headers, method, path: {}),
+        stage=region.stage_name,
         base_path=os.environ.get("LOCAL_BASE_PATH", ""),
         cors_origin=is_loopback_origin,
-        lock=lock,
     )
-    server = serve(gateway, "127.0.0.1", int(os.environ.get("LOCAL_API_PORT", "0")))
+    api_socket = socket.socket(fileno=int(os.environ["LOCAL_API_FD"]))
+    web_socket = socket.socket(fileno=int(os.environ["LOCAL_WEB_FD"]))
+    server = serve(gateway, sock=api_socket)
     same_origin_api = Gateway(
-        document, handler, authorizer, base_path=API_PREFIX, keep_base_path=True, lock=lock
-    )
-    config = web_config(
-        region, os.environ["LOCAL_USER_POOL_ID"], os.environ["LOCAL_CLIENT_ID"], endpoint
+        document,
+        api,
+        authorizer or (lambda headers, method, path: {}),
+        stage=region.stage_name,
+        base_path=API_PREFIX,
+        keep_base_path=True,
     )
     # The page talks to Cognito and presigned S3 URLs on the emulator's origin.
-    origin = WebOrigin(ROOT / "web", same_origin_api, config, connect_sources=endpoint)
-    web = serve_web(origin, "127.0.0.1", int(os.environ.get("LOCAL_WEB_PORT", "0")))
+    origin = WebOrigin(ROOT / "web", same_origin_api, region.web_config, region.web_headers)
+    web = serve_web(origin, sock=web_socket)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    host, port = server.server_address[:2]
-    web_host, web_port = web.server_address[:2]
+    host, port = api_socket.getsockname()[:2]
+    web_host, web_port = web_socket.getsockname()[:2]
     ready = {"ready": f"http://{host}:{port}", "web": f"http://{web_host}:{web_port}"}
     print(json.dumps(ready), flush=True)
     stop.wait()

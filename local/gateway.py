@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -37,6 +38,14 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 class Unauthorized(Exception):
     """The authorizer refused the request (API Gateway answers 401 without invoking)."""
+
+
+class Forbidden(Exception):
+    """The authorizer's policy does not allow this method (API Gateway answers 403)."""
+
+
+class FunctionError(Exception):
+    """The integration's function failed (API Gateway answers 502 without its details)."""
 
 
 @dataclass(frozen=True)
@@ -220,9 +229,14 @@ class Gateway:
                     authorized = self.authorizer(headers, method, path)
             except Unauthorized as refusal:
                 return _json_response(401, "Unauthorized", str(refusal) or "Unauthorized")
+            except Forbidden as refusal:
+                return _json_response(403, "AccessDenied", str(refusal))
         event = self.event(method, raw_path, headers, body, route, params, authorized, source_ip)
-        with self._one_at_a_time:
-            result = self.handler(event, LambdaContext())
+        try:
+            with self._one_at_a_time:
+                result = self.handler(event, LambdaContext())
+        except FunctionError:
+            return _json_response(502, "IntegrationFailure", "Internal server error")
         return _from_proxy_result(result)
 
 
@@ -267,9 +281,12 @@ def serve(
     port: int = 0,
     *,
     failure: tuple[int, dict[str, str], bytes] | None = None,
+    sock: socket.socket | None = None,
 ) -> ThreadingHTTPServer:
     """Serve ``origin`` on a daemon thread; the caller owns ``shutdown()``. ``failure`` is the
-    answer when ``origin`` itself raises (a JSON 500 by default: never a stack trace)."""
+    answer when ``origin`` itself raises (a JSON 500 by default: never a stack trace).
+    ``sock``: an already listening socket (inherited from the orchestrator) instead of
+    ``host``/``port``."""
     fallback = failure or _json_response(500, "InternalError", "internal error")
     too_large = _json_response(413, "PayloadTooLarge", "body over 10 MB")
 
@@ -310,7 +327,12 @@ def serve(
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), RequestHandler)
+    if sock is None:
+        server = ThreadingHTTPServer((host, port), RequestHandler)
+    else:
+        server = ThreadingHTTPServer(sock.getsockname()[:2], RequestHandler, False)
+        server.socket.close()
+        server.socket = sock
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

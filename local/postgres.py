@@ -70,6 +70,47 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def write_self_signed(certificate: Path, key: Path) -> None:
+    """A P-256 key and a one-year self-signed certificate for 127.0.0.1/localhost (0600 key,
+    as PostgreSQL demands)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(private, hashes.SHA256())
+    )
+    certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key.chmod(0o600)
+
+
 @dataclass
 class LocalPostgres:
     """One throwaway cluster in `directory`; superuser `postgres`, trust auth on loopback only."""
@@ -83,6 +124,16 @@ class LocalPostgres:
     password: str = "postgres"  # noqa: S105 - throwaway loopback-only cluster
     # Extra loopback addresses let tests address one server as two "endpoints".
     listen_addresses: tuple[str, ...] = ("127.0.0.1",)
+    # TLS with a throwaway self-signed certificate (clients use sslmode=require, which
+    # encrypts without verifying, as the functions do towards RDS Proxy).
+    tls: bool = False
+    # pg_hba.conf lines placed before initdb's own (first match wins), e.g. the logins that
+    # stand for IAM authentication through RDS Proxy (local.backend).
+    hba: tuple[str, ...] = ()
+    # Commits reach the WAL before they return. Off (the default) is faster, and the last
+    # ~0.6 s of commits die with an immediate stop; the local backend turns it on because its
+    # drills stop the server like a lost writer and expect what was committed to be there.
+    synchronous_commit: bool = False
     _running: bool = field(default=False, init=False, repr=False)
     _owns_directory: bool = field(default=False, init=False, repr=False)
 
@@ -148,17 +199,23 @@ class LocalPostgres:
                 "--no-sync",
             )
             pwfile.unlink()
-        options = " ".join(
-            [
-                f"-p {self.port}",
-                f"-c listen_addresses={','.join(self.listen_addresses)}",
-                f"-c unix_socket_directories={self.data_dir}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
-                "-c max_connections=100",
+        self._configure_access()
+        settings = [
+            f"-p {self.port}",
+            f"-c listen_addresses={','.join(self.listen_addresses)}",
+            f"-c unix_socket_directories={self.data_dir}",
+            "-c fsync=off",
+            f"-c synchronous_commit={'on' if self.synchronous_commit else 'off'}",
+            "-c full_page_writes=off",
+            "-c max_connections=100",
+        ]
+        if self.tls:
+            settings += [
+                "-c ssl=on",
+                f"-c ssl_cert_file={self.directory / 'server.crt'}",
+                f"-c ssl_key_file={self.directory / 'server.key'}",
             ]
-        )
+        options = " ".join(settings)
         try:
             self._run(
                 "pg_ctl",
@@ -180,6 +237,22 @@ class LocalPostgres:
         self._running = True
         self._wait_ready()
         return self
+
+    def _configure_access(self) -> None:
+        if self.tls and not (self.directory / "server.key").exists():
+            write_self_signed(self.directory / "server.crt", self.directory / "server.key")
+        hba = self.data_dir / "pg_hba.conf"
+        initdb_rules = self.data_dir / "pg_hba.initdb.conf"
+        if not initdb_rules.exists():
+            shutil.copy(hba, initdb_rules)
+        ours = "".join(f"{line}\n" for line in self.hba)
+        hba.write_text(ours + initdb_rules.read_text())
+        self._chown()
+
+    def reload(self) -> None:
+        """Apply changed ``hba`` lines to the running server (pg_ctl reload)."""
+        self._configure_access()
+        self._run("pg_ctl", "reload", "-D", str(self.data_dir))
 
     @classmethod
     def replica_of(

@@ -2,19 +2,22 @@
 
 One HTTP server answers, same-origin as the deployed distribution does: ``/api/*`` goes to the
 local API Gateway stand-in with the ``/api`` prefix kept in the proxy event (the api handler
-strips it, as behind the custom domain's base path mapping); ``GET /config.json`` is generated
-from the running backend (the deployed one is written by each regional stack); everything else
-is a static file from ``web/`` (``index.html`` for ``/``), with the content type the stack
-uploads it with and the security headers of the edge's response headers policy — a CSP whose
-``connect-src`` names the local Cognito/S3 emulator instead of the AWS hosts.
+strips it, as behind the custom domain's base path mapping); ``GET /config.json`` is the
+object the regional stack writes to the web bucket (synthesized, then pointed at the local pool,
+client and emulator); everything else is a static file from ``web/`` (``index.html`` for
+``/``), with the content type the stack uploads it with and the headers of the edge's
+synthesized response headers policy — its CSP's ``connect-src`` naming the local Cognito/S3
+emulator instead of the AWS hosts.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from components.web_content import API_BASE as API_PREFIX
@@ -24,30 +27,17 @@ from local.gateway import Gateway, serve
 __all__ = ["API_PREFIX", "WebOrigin", "is_loopback_origin", "serve_web", "web_config"]
 
 
-def security_headers(connect_sources: str) -> dict[str, str]:
-    """The edge's security headers, with ``connect_sources`` for Cognito and S3."""
-    return {
-        "Content-Security-Policy": (
-            "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
-            f"style-src 'self'; connect-src 'self' {connect_sources}; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "X-Frame-Options": "DENY",
-    }
-
-
 class WebOrigin:
     """``handle(method, raw_path, headers, body, source_ip)`` → (status, headers, body)."""
 
     def __init__(
-        self, root: Path, api: Gateway, config: Mapping[str, str], connect_sources: str
+        self, root: Path, api: Gateway, config: Mapping[str, Any], headers: Mapping[str, str]
     ) -> None:
         self.root = Path(root).resolve()
         self.api = api
         self.config = dict(config)
-        self.headers = security_headers(connect_sources)
+        # The edge's response headers policy as synthesized (local.region.edge_headers).
+        self.headers = dict(headers)
 
     def _static(self, path: str) -> tuple[int, dict[str, str], bytes]:
         # Re-read per request: edits under web/ show on reload, as a deploy would after upload.
@@ -76,9 +66,12 @@ class WebOrigin:
         return status, {**self.headers, **response_headers}, response_body
 
 
-def serve_web(origin: WebOrigin, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def serve_web(
+    origin: WebOrigin, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+) -> ThreadingHTTPServer:
     """Start serving in a daemon thread; the caller owns ``shutdown()``."""
-    return serve(origin, host, port, failure=(500, {"Content-Type": "text/plain"}, b"error\n"))
+    failure = (500, {"Content-Type": "text/plain"}, b"error\n")
+    return serve(origin, host, port, failure=failure, sock=sock)
 
 
 def is_loopback_origin(origin: str) -> bool:

@@ -324,6 +324,11 @@ def lambda_tracing_runtime(res: Res, ctx: Context) -> list[str]:
     return out
 
 
+def holds_personal_data(res: Res) -> bool:
+    """Tagged ``phi``/``pii``, or untagged (unknown counts as personal: fail closed)."""
+    return res.tags.get("data-classification", "phi") in PERSONAL_DATA_CLASSES
+
+
 def alarm_actions(res: Res, ctx: Context) -> list[str]:
     """CloudWatch alarms notify someone: an ALARM action, and actions not switched off."""
     if res.type not in (METRIC_ALARM, COMPOSITE_ALARM):
@@ -342,11 +347,14 @@ def alarm_actions(res: Res, ctx: Context) -> list[str]:
 
 
 def aurora_protection(res: Res, ctx: Context) -> list[str]:
-    """Aurora: deletion protection, ≥ 7 days of backups, IAM auth, never publicly accessible."""
+    """Aurora: deletion protection (where personal data lives), ≥ 7 days of backups, IAM auth,
+    never publicly accessible. A disposable environment classified ``internal`` (dev, synthetic
+    data only) may be deletable; every other control still applies to it."""
     p = res.props
     out: list[str] = []
+    protect = holds_personal_data(res)
     if res.type == CLUSTER:
-        if not _is_true(p.get("deletionProtection")):
+        if protect and not _is_true(p.get("deletionProtection")):
             out.append(f"{res} can be deleted; fix: set deletion_protection=True")
         retention = _number(p.get("backupRetentionPeriod"))
         if retention is None or retention < MIN_BACKUP_RETENTION_DAYS:
@@ -360,7 +368,7 @@ def aurora_protection(res: Res, ctx: Context) -> list[str]:
                 "iam_database_authentication_enabled=True"
             )
     elif res.type == GLOBAL_CLUSTER:
-        if not _is_true(p.get("deletionProtection")):
+        if protect and not _is_true(p.get("deletionProtection")):
             out.append(f"{res} can be deleted; fix: set deletion_protection=True")
     elif res.type == CLUSTER_INSTANCE and _is_true(p.get("publiclyAccessible")):
         out.append(f"{res} is publicly accessible; fix: set publicly_accessible=False")
@@ -453,7 +461,8 @@ def iam_no_wildcard_admin(res: Res, ctx: Context) -> list[str]:
 
 
 def cognito_user_pool(res: Res, ctx: Context) -> list[str]:
-    """User pools: MFA on or optional, a strong password policy, deletion protection."""
+    """User pools: MFA on or optional, a strong password policy, deletion protection (where
+    personal data lives, as for Aurora)."""
     if res.type != USER_POOL:
         return []
     p = res.props
@@ -473,7 +482,7 @@ def cognito_user_pool(res: Res, ctx: Context) -> list[str]:
             f"{res} password policy is weak (minimum_length={shown}, missing {weak}); fix: "
             f"minimum_length >= {MIN_PASSWORD_LENGTH} and require lower, upper, numbers, symbols"
         )
-    if p.get("deletionProtection") != "ACTIVE":
+    if holds_personal_data(res) and p.get("deletionProtection") != "ACTIVE":
         out.append(f"{res} can be deleted with its users; fix: deletion_protection='ACTIVE'")
     return out
 

@@ -189,6 +189,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             home_region=settings.data.secret_home_region,
             secrets_key_arns=replicated_secrets.arns,
             dev_account_role_arn=settings.data.dev_account_role_arn,
+            deletion_protection=settings.deletion_protection,
         ),
         providers=serving,
         opts=in_region(edge),

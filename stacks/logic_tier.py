@@ -138,6 +138,7 @@ def build_logic_tier(
             web_callback_urls=[f"https://{settings.domain}/auth/callback"],
             mobile_callback_urls=["examplehealth://auth/callback"],
             federation=config.federation,
+            deletion_protection=settings.deletion_protection,
             assets_bucket_arn=assets_bucket.apply(lambda bucket: bucket["arn"]),
             assets_key_arn=assets_key_arn,
         ),

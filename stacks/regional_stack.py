@@ -151,6 +151,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             instance_count=data.instance_count,
             log_retention_days=settings.log_retention_days,
             rotation_days=data.secret_rotation_days,
+            deletion_protection=settings.deletion_protection,
             write_forward_consistency=data.write_forward_consistency,
             rpo_seconds=data.rpo_seconds,
             code=DatabaseCode(

@@ -70,3 +70,19 @@ def all_synths(
     global_synth: Synthesis, regional_synths: dict[str, Synthesis]
 ) -> dict[str, Synthesis]:
     return {global_synth.stack: global_synth, **regional_synths}
+
+
+@pytest.fixture(scope="session")
+def dev_synths(lambda_build: Path) -> dict[str, Synthesis]:
+    """dev-global, dev-eu, dev-us: the same program at dev size (``Pulumi.dev-*.yaml``), the
+    environment ``make dev`` runs."""
+    from tests.infra.harness import global_stack_name, synthesize
+
+    global_synth = synthesize("dev-global")
+    return {
+        global_synth.stack: global_synth,
+        **{
+            stack: synthesize(stack, stack_outputs={global_stack_name(stack): global_synth.outputs})
+            for stack in ("dev-eu", "dev-us")
+        },
+    }

@@ -1,12 +1,19 @@
-"""`make dev` end to end: the local backend starts as `python -m local` does, the smoke
-script passes against it, schemathesis fuzzes it from the OpenAPI document, and Ctrl-C
-leaves no process behind (R-DEV-1, R-CI-3)."""
+"""`make dev` end to end: the dev stack's region starts as `python -m local` does, the smoke
+script passes against it, schemathesis fuzzes it from the OpenAPI document, a killed
+subscriber is restarted and shown in `/health`, the banner's commands work as printed, a busy
+port is named with its fix, and Ctrl-C leaves no process behind (R-DEV-1, R-DEV-2, R-CI-3)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,9 +21,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from local.cloud import Seeded, sign_in
+from local.cloud import DemoUser, client, sign_in
+from local.supervisor import read_status
 from scripts import smoke
-from tests.local.dev_process import running_local_backend
+from tests.local.dev_process import DevProcess, running_local_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,13 +53,20 @@ def dev_backend(tmp_path_factory):
         yield process, details, workdir
 
 
-def _seeded(details: dict) -> Seeded:
-    return Seeded(**{k: details[k] for k in Seeded.__dataclass_fields__})
+def test_the_region_is_the_dev_stacks(dev_backend):
+    _, details, workdir = dev_backend
+    region = json.loads((workdir / "region.json").read_text())
+    assert (details["environment"], details["region"]) == ("dev", "eu-west-1")
+    assert region["functions"]["api"]["function_name"] == "mobile-backend-dev-api"
+    # The functions run with their stack's environment: the dev stack's topic, not a copy.
+    assert region["functions"]["api"]["environment"]["EVENTS_TOPIC_ARN"] == details["topic_arn"]
+    assert details["topic_arn"].endswith(":mobile-backend-dev-events")
 
 
 def test_smoke_script_passes_against_the_local_backend(dev_backend):
     _, details, _ = dev_backend
-    done = smoke.run(details["api_url"], lambda: sign_in(_seeded(details)), wait_seconds=30)
+    user = DemoUser.from_details(details)
+    done = smoke.run(details["api_url"], lambda: sign_in(user), wait_seconds=30)
     assert [line.split(":")[0] for line in done] == [
         "health",
         "sign-in",
@@ -61,13 +76,128 @@ def test_smoke_script_passes_against_the_local_backend(dev_backend):
     ]
 
 
+def _banner_command(output: str, starts_with: str) -> list[str]:
+    line = next(line.strip() for line in output.splitlines() if starts_with in line)
+    command = line[line.index(starts_with) :]
+    # TOKEN=$(<command>): the command inside the substitution.
+    return shlex.split(command.removesuffix(")") if "$(" in line else command)
+
+
+def test_the_banners_commands_work_as_printed(dev_backend):
+    dev, details, workdir = dev_backend
+    # The token command names this run's workdir, and prints a token the API accepts.
+    token_command = _banner_command(dev.output, ".venv/bin/python -m local.token")
+    assert token_command[-2:] == ["--workdir", str(workdir)]
+    token = subprocess.run(
+        [sys.executable, *token_command[1:]], cwd=ROOT, capture_output=True, text=True
+    )
+    assert token.returncode == 0, token.stderr
+    me = urllib.request.Request(  # noqa: S310 - loopback
+        f"{details['api_url']}/me", headers={"Authorization": token.stdout.strip()}
+    )
+    with urllib.request.urlopen(me, timeout=10) as response:  # noqa: S310
+        assert json.load(response)["email"] == details["demo_email"]
+    # The smoke command reads this run's local.json.
+    smoke_command = _banner_command(dev.output, ".venv/bin/python scripts/smoke.py")
+    assert smoke_command[-2:] == ["--local", str(workdir / "local.json")]
+
+
+def test_token_without_a_running_backend_says_what_to_do(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "local.token", "--workdir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'local.json'} does not exist" in result.stderr
+    assert "make dev" in result.stderr
+
+
+def test_a_busy_port_is_named_with_its_fix(dev_backend, tmp_path):
+    _, details, _ = dev_backend
+    busy = int(details["api_url"].rsplit(":", 1)[1])
+    dev = DevProcess(tmp_path, "--port", str(busy))
+    assert dev.process.wait(timeout=60) == 1
+    output = dev.stop()
+    assert "Traceback" not in output
+    assert f"port {busy} (API) is already in use (address already in use)" in output
+    assert "make dev PORT=" in output
+
+
+def _health(api_url: str) -> tuple[int, dict, str]:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=10) as response:  # noqa: S310
+            return response.status, json.load(response), response.headers["X-Local-Processes"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error), error.headers["X-Local-Processes"]
+
+
+def test_a_killed_subscriber_is_restarted_and_health_says_so(dev_backend):
+    _, details, workdir = dev_backend
+    status, body, processes = _health(details["api_url"])
+    assert (status, body["status"]) == (200, "ok")
+    assert "subscriber=running" in processes
+    before = read_status(workdir)["subscriber"]
+    os.kill(before["pid"], signal.SIGKILL)
+    # WHEN the subscriber dies, /health stops saying ok until it is back
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, body, processes = _health(details["api_url"])
+        seen.append((status, body["status"], processes))
+        now = read_status(workdir)["subscriber"]
+        if now["restarts"] == before["restarts"] + 1 and now["state"] == "running":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"subscriber not restarted: {read_status(workdir)}")
+    after = read_status(workdir)["subscriber"]
+    assert after["pid"] != before["pid"] and _alive(after["pid"])
+    assert after["last_exit"] == -signal.SIGKILL
+    status, body, processes = _health(details["api_url"])
+    assert (status, body["status"]) == (200, "ok")
+    assert "subscriber=running (restarts: 1)" in processes
+    # The restarted worker drains the queue: a write lands.
+    user = DemoUser.from_details(details)
+    done = smoke.run(details["api_url"], lambda: sign_in(user), wait_seconds=30)
+    assert done[2].startswith("users: created asynchronously")
+
+
+def test_the_queue_clock_of_a_running_backend_can_be_advanced(dev_backend):
+    dev, details, workdir = dev_backend
+    sqs = client("sqs", details["endpoint"], details["region"])
+    # The dead-letter queue: nothing consumes it, and its visibility timeout is AWS's default.
+    queue = details["dlq_url"]
+    visibility = int(
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])[
+            "Attributes"
+        ]["VisibilityTimeout"]
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="clock")
+    assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []  # in flight
+    advanced = subprocess.run(
+        [sys.executable, "-m", "local.clock", str(visibility + 1), "--workdir", str(workdir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert advanced.returncode == 0, advanced.stderr
+    (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert message["Body"] == "clock"
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert f"queue clock advanced by {visibility + 1:g} s" in dev.output
+
+
 schema = schemathesis.openapi.from_path(str(ROOT / "openapi" / "openapi.json"))
 
 
 @pytest.fixture(scope="module")
 def authorization(dev_backend):
     _, details, _ = dev_backend
-    return sign_in(_seeded(details))
+    return sign_in(DemoUser.from_details(details))
 
 
 @schema.parametrize()
@@ -93,14 +223,18 @@ def test_api_never_answers_5xx_and_matches_its_schema(case, dev_backend, authori
 
 def test_ctrl_c_stops_every_process(dev_backend):
     # Runs last in this module: the fixture's backend is stopped here.
-    process, details, _ = dev_backend
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, output
+    dev, details, workdir = dev_backend
+    pids = [s["pid"] for s in read_status(workdir).values()] + details["child_pids"]
+    output = dev.stop()
+    assert dev.process.returncode == 0, output
     assert "stopping" in output
-    assert [pid for pid in details["child_pids"] if _alive(pid)] == []
-    moto_port = int(details["endpoint"].rsplit(":", 1)[1])
     api_port = int(details["api_url"].rsplit(":", 1)[1])
+    web_port = int(details["web_url"].rsplit(":", 1)[1])
+    final = output.strip().splitlines()[-1]
+    assert final.startswith("stopped ") and f"ports {api_port}, {web_port} are free" in final
+    assert [pid for pid in pids if _alive(pid)] == []
+    moto_port = int(details["endpoint"].rsplit(":", 1)[1])
     assert not _port_open(details["pg_port"]), "PostgreSQL still listening"
     assert not _port_open(moto_port), "moto still listening"
     assert not _port_open(api_port), "API still listening"
+    assert not _port_open(web_port), "web app still listening"

@@ -209,3 +209,111 @@ def test_expired_token_is_refused(cognito):
     later = authorizer_for(cognito, clock=lambda: time.time() + 2 * 3600)
     with pytest.raises(Unauthorized):
         later({"authorization": tokens["IdToken"]}, "GET", "/me")
+
+
+# --- what API Gateway does around the authorizer (local.auth.TokenAuthorizer) ---------------
+JWT_LIKE = "aaa.bbb.ccc"
+PATTERN = r"^(Bearer )?[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+$"
+
+
+def allowing(resource: str):
+    calls = []
+
+    def invoke(event):
+        calls.append(event)
+        return {
+            "principalId": "user-1",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}
+                ],
+            },
+            "context": {"sub": "user-1"},
+        }
+
+    return invoke, calls
+
+
+def token_authorizer(invoke, **kwargs):
+    from local.auth import TokenAuthorizer
+
+    return TokenAuthorizer(
+        invoke, region="eu-west-1", account="123456789012", stage="api", **kwargs
+    )
+
+
+def test_a_header_not_matching_the_identity_expression_never_invokes_the_function():
+    invoke, calls = allowing("*")
+    authorizer = token_authorizer(invoke, identity_pattern=PATTERN)
+    with pytest.raises(Unauthorized):
+        authorizer({"authorization": "not-a-jwt"}, "GET", "/me")
+    assert calls == []
+    assert authorizer({"authorization": JWT_LIKE}, "GET", "/me")["sub"] == "user-1"
+    assert calls[0]["methodArn"] == "arn:aws:execute-api:eu-west-1:123456789012:local/api/GET/me"
+
+
+def test_a_policy_that_does_not_allow_the_method_is_a_403():
+    from local.gateway import Forbidden
+
+    invoke, _ = allowing("arn:aws:execute-api:eu-west-1:123456789012:local/api/GET/*")
+    authorizer = token_authorizer(invoke)
+    assert authorizer({"authorization": JWT_LIKE}, "GET", "/users")["principalId"] == "user-1"
+    with pytest.raises(Forbidden):
+        authorizer({"authorization": JWT_LIKE}, "POST", "/users")
+    gateway = Gateway(DOCUMENT, echo_handler, authorizer)
+    status, _, body = call(gateway, "POST", "/users", {"authorization": JWT_LIKE})
+    assert (status, body["error"]["code"]) == (403, "AccessDenied")
+
+
+def test_answers_are_cached_per_token_for_the_ttl():
+    invoke, calls = allowing("*")
+    now = [1000.0]
+    authorizer = token_authorizer(invoke, ttl_seconds=300, clock=lambda: now[0])
+    for _ in range(3):
+        authorizer({"authorization": JWT_LIKE}, "GET", "/me")
+    assert len(calls) == 1
+    now[0] += 301
+    authorizer({"authorization": JWT_LIKE}, "GET", "/me")
+    assert len(calls) == 2
+
+
+def test_a_failing_function_is_a_502_without_details():
+    from local.gateway import FunctionError
+
+    def failing(event, context):
+        raise FunctionError("KeyError: 'secret detail'")
+
+    status, _, body = call(Gateway(DOCUMENT, failing, allow_all), "GET", "/health")
+    assert status == 502
+    assert body == {"error": {"code": "IntegrationFailure", "message": "Internal server error"}}
+
+
+def test_health_is_degraded_while_a_local_process_is_down(tmp_path):
+    from local.api_server import with_process_health
+
+    def healthy(event, context):
+        return {
+            "statusCode": 200,
+            "headers": {},
+            "body": json.dumps({"status": "ok", "role": "writer"}),
+        }
+
+    status_file = tmp_path / "status.json"
+    status_file.write_text(
+        json.dumps(
+            {
+                "api": {"state": "running", "restarts": 0},
+                "subscriber": {"state": "restarting", "restarts": 2},
+            }
+        )
+    )
+    answer = with_process_health(healthy, tmp_path)
+    result = answer({"resource": "/health"}, None)
+    assert result["statusCode"] == 503
+    assert json.loads(result["body"]) == {"status": "degraded", "role": "writer"}
+    assert result["headers"]["X-Local-Processes"] == (
+        "api=running, subscriber=restarting (restarts: 2)"
+    )
+    # Other routes are the function's answer, untouched.
+    assert answer({"resource": "/me"}, None)["statusCode"] == 200

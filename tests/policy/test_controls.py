@@ -479,6 +479,31 @@ def test_aurora_protection__violating():
     ]
 
 
+def test_deletion_protection_is_required_wherever_personal_data_may_live():
+    internal = {"data-classification": "internal"}
+    deletable = cluster(deletionProtection=False)
+    # A dev environment classified internal (synthetic data) may be torn down...
+    assert (
+        messages("aurora-protection", res(c.CLUSTER, "db", tags=internal, **deletable.props)) == []
+    )
+    assert messages("aurora-protection", res(c.GLOBAL_CLUSTER, "g", tags=internal)) == []
+    weak_pool = res(
+        c.USER_POOL, "users", tags=internal, mfaConfiguration="ON", passwordPolicy=STRONG
+    )
+    assert messages("cognito-user-pool-hardening", weak_pool) == []
+    # ...but phi, pii and an unknown classification keep the control (fail closed).
+    for tags in (PHI, {"data-classification": "pii"}, {}):
+        tagged = res(c.CLUSTER, "db", tags=tags, **deletable.props)
+        assert messages("aurora-protection", tagged) == [
+            "Cluster 'db' can be deleted; fix: set deletion_protection=True"
+        ]
+    # Everything else still applies to an internal cluster.
+    short = res(c.CLUSTER, "db", tags=internal, **cluster(backupRetentionPeriod=1).props)
+    assert messages("aurora-protection", short) == [
+        "Cluster 'db' keeps backups 1 day(s); fix: set backup_retention_period >= 7"
+    ]
+
+
 def test_rds_proxy_tls__compliant():
     assert messages("rds-proxy-tls", res(c.PROXY, requireTls=True)) == []
 

@@ -1,6 +1,7 @@
-"""The policy pack over the mocked resource graph of the three real stacks (R-CI-2).
+"""The policy pack over the mocked resource graph of the real stacks (R-CI-2).
 
-Every control runs over every resource ``prod-global``, ``prod-eu`` and ``prod-us`` declare,
+Every control runs over every resource ``prod-global``, ``prod-eu`` and ``prod-us`` (and the
+dev environment's ``dev-global``, ``dev-eu``, ``dev-us``) declare,
 exactly as ``pulumi preview --policy-pack policy`` would run them; a violation fails
 ``make test`` with the policy's message. The second half proves it: the real program plus one
 offending resource (a real ``aws.s3.Bucket`` with no encryption configuration, a real API stage
@@ -23,6 +24,7 @@ from tests.infra.harness import global_stack_name, synthesize
 from tests.policy.graph import context_of, resources_of, violations_of
 
 STACKS = ("prod-global", "prod-eu", "prod-us")
+DEV_STACKS = ("dev-global", "dev-eu", "dev-us")
 
 # Stack-level existence checks whose resource another engineer's tier still has to declare.
 # Remove an entry when that tier lands: the policy then holds the real stack to it.
@@ -33,9 +35,9 @@ def test_awaiting_tier_names_real_policies():
     assert set(AWAITING_TIER) <= set(CONTROLS_BY_NAME)
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_real_stack_passes_every_policy(all_synths, stack):
-    synth = all_synths[stack]
+@pytest.mark.parametrize("stack", STACKS + DEV_STACKS)
+def test_real_stack_passes_every_policy(all_synths, dev_synths, stack):
+    synth = {**all_synths, **dev_synths}[stack]
     found = [v for v in violations_of(synth) if v.policy not in AWAITING_TIER]
     assert found == [], "\n".join(f"[{v.policy}] {v.message}" for v in found)
 

@@ -79,9 +79,15 @@ def _stacks() -> list[str]:
     )
 
 
-def _deploy_order() -> list[str]:
-    """global first, then the primary region's stack, then the secondaries (R-STACK-3)."""
+def _deploy_order(environment: str = "prod") -> list[str]:
+    """global first, then the primary region's stack, then the secondaries (R-STACK-3), for
+    the environment the workflows deploy (the dev stacks are deployed by hand, docs/local.md)."""
     configs = {stack: load_stack_config(stack) for stack in _stacks()}
+    configs = {
+        stack: config
+        for stack, config in configs.items()
+        if config.get("mobile-backend:environment", "prod") == environment
+    }
 
     def rank(stack: str) -> tuple[int, str]:
         config = configs[stack]

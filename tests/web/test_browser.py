@@ -12,7 +12,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from local.cloud import Seeded, client
+from local.cloud import DemoUser, client
 from local.cloud import sign_in as sign_in_with_boto3
 from scripts import smoke
 
@@ -20,7 +20,7 @@ PAGE_SIZE = 10  # web/js/app.js
 
 
 def sign_in_token(details):
-    return sign_in_with_boto3(Seeded(**{k: details[k] for k in Seeded.__dataclass_fields__}))
+    return sign_in_with_boto3(DemoUser.from_details(details))
 
 
 def open_app(page, details):
@@ -127,7 +127,7 @@ def test_photo_upload_reaches_100_percent_and_the_object_exists(
     key = base64.urlsafe_b64decode(upload_id + "=" * (-len(upload_id) % 4)).decode()
     assert re.fullmatch(r"uploads/[^/]+/[0-9a-f-]{36}-photo\.png", key)
     s3 = client("s3", local_backend["endpoint"], local_backend["region"])
-    stored = s3.get_object(Bucket=local_backend["bucket"], Key=key)
+    stored = s3.get_object(Bucket=local_backend["assets_bucket"], Key=key)
     assert stored["ContentType"] == "image/png"
     assert stored["Body"].read() == content
     assert csp_violations(page) == []
