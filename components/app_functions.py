@@ -121,11 +121,6 @@ def list_user_pools_statement() -> dict[str, Any]:
     }
 
 
-# The app clients whose tokens the API takes, by their deterministic names in every region's
-# pool; never the migration client, which only the peer region's trigger signs in through.
-API_CLIENT_NAMES = (names.WEB_CLIENT, names.MOBILE_CLIENT)
-
-
 def authorizer_statements(account_id: str, regions: Sequence[str]) -> list[dict[str, Any]]:
     """The authorizer finds the trusted pools by name, then their app clients by name."""
     return [
@@ -256,7 +251,8 @@ class AppFunctions(pulumi.ComponentResource):
             env.USER_POOL_NAME: names.user_pool_name(environment),
             env.USER_POOL_REGIONS: json.dumps(list(args.regions)),
             env.TOKEN_USE: "id",
-            env.APP_CLIENT_NAMES: json.dumps(list(API_CLIENT_NAMES)),
+            # Found by these names in every region's pool (handlers/authorizer/pools.py).
+            env.APP_CLIENT_NAMES: json.dumps(list(names.API_CLIENT_NAMES)),
         }
 
         api_policy = pulumi.Output.all(args.assets_bucket_name, args.assets_key_arn).apply(

@@ -17,7 +17,7 @@ import pytest
 
 from handlers.api.main import handler
 from local.gateway import Gateway, Unauthorized, serve
-from tests.api_fuzz import DOCUMENT, FUZZ_SETTINGS, contract_schema
+from tests.api_fuzz import DOCUMENT, FUZZ_SETTINGS, contract_schema, fuzz_as
 from tests.handlers.helpers import ALICE, BOB
 
 USERS = {"alice": "Bearer alice-token", "bob": "Bearer bob-token"}
@@ -39,7 +39,8 @@ def api(env) -> Iterator[str]:
     threading.Thread(target=server.shutdown, daemon=True).start()
 
 
-schema = contract_schema(USERS)
+schema = contract_schema()
+fuzz_as(schema, USERS)
 
 
 @schema.parametrize()
