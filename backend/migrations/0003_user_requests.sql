@@ -1,6 +1,6 @@
 -- An address is unique within one account's users, no longer across all accounts: a global
 -- constraint let any account block another's address and, through 202-then-nothing, learn
--- that it is registered somewhere (docs/logic.md, "Uniqueness").
+-- that it is registered somewhere (docs/backend.md, "Uniqueness scope").
 ALTER TABLE users DROP CONSTRAINT users_email_key;
 ALTER TABLE users ADD CONSTRAINT users_owner_email_key UNIQUE (owner_sub, email);
 
