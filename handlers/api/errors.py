@@ -64,7 +64,8 @@ def is_json(content_type: str) -> bool:
     media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
     if media_type != JSON_MEDIA_TYPE:
         return False
-    return all(parameter.replace(" ", "") in ("charset=utf-8", "") for parameter in parameters)
+    normalized = (p.replace(" ", "").replace('"', "") for p in parameters)
+    return all(parameter in ("charset=utf-8", "") for parameter in normalized)
 
 
 def check_media_type(event: dict[str, Any]) -> None:

@@ -257,6 +257,7 @@ def test_preferences_nest_up_to_the_limit_and_no_deeper(env):
         ("application/json", 202),
         ("application/json; charset=utf-8", 202),
         ("Application/JSON;charset=UTF-8", 202),
+        ('application/json; charset="utf-8"', 202),
         ("application/jsonp", 415),
         ("application/json-patch+json", 415),
         ("application/json; charset=latin-1", 415),

@@ -26,6 +26,7 @@ VALID_ENV = {
     "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db",
     "EVENTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:events",
     "ASSETS_BUCKET": "assets",
+    "PUSH_RELAY_FUNCTION": "arn:aws:lambda:eu-west-1:123456789012:function:push-relay:live",
 }
 
 
@@ -209,6 +210,8 @@ def test_db_settings_errors_name_the_variable(overrides, message):
         ({"EVENTS_TOPIC_ARN": ""}, "EVENTS_TOPIC_ARN is required"),
         ({"PUSH_PLATFORM_APPLICATIONS": '{"sms": "arn:x"}'}, "PUSH_PLATFORM_APPLICATIONS"),
         ({"PUSH_PLATFORM_APPLICATIONS": "{bad"}, "PUSH_PLATFORM_APPLICATIONS must be valid JSON"),
+        ({"PUSH_RELAY_FUNCTION": ""}, "PUSH_RELAY_FUNCTION is required"),
+        ({"PUSH_RELAY_FUNCTION": "not a function"}, "PUSH_RELAY_FUNCTION must be a Lambda"),
     ],
 )
 def test_api_settings_errors_name_the_variable(overrides, message):
