@@ -143,7 +143,8 @@ class DataSettings:
     # a secret cannot move region without being replaced (see docs/data.md).
     secret_home_region: str = ""
     secret_rotation_days: int = 30
-    # rds.global_db_rpo on the primary cluster; None leaves the guard off.
+    # rds.global_db_rpo in every cluster's parameter group (the writer enforces it); None
+    # leaves the guard off.
     rpo_seconds: int | None = None
     write_forward_consistency: str = "EVENTUAL"
     instance_count: int = 2
@@ -238,6 +239,9 @@ class Settings:
     # Aurora clusters refuse deletion and keep a final snapshot. Only an environment that
     # holds no personal data (dev: synthetic data) may turn it off, to be torn down at will.
     deletion_protection: bool = True
+    # Region switch plans (global stack): a human approves each execution before anything
+    # moves (prod); off for an environment whose game days run unattended (dev).
+    region_switch_approval: bool = True
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -391,6 +395,13 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     )
     data = _parse_data(r, primary, tuple(spec.name for spec in regions))
     edge = _parse_edge(r)
+    approval = r.text("regionSwitchApproval", required=False, fix="", default="true")
+    if approval not in ("true", "false"):
+        r.fail(
+            "regionSwitchApproval",
+            f"{approval!r} is not true or false",
+            "pulumi config set regionSwitchApproval true (false only where nobody must approve)",
+        )
 
     regional = None
     if role == "regional":
@@ -420,6 +431,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         data=data,
         edge=edge,
         deletion_protection=deletion_protection,
+        region_switch_approval=approval != "false",
     )
 
 

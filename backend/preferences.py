@@ -1,7 +1,7 @@
 """Per-user preferences (a bounded JSON object) keyed by the user id.
 
 The shape (value types, nesting) is `backend.models.PreferencesDocument`, checked at the API.
-What is stored is the compact JSON text in a `json` column (migration 0002): unlike `jsonb`,
+What is stored is the compact JSON text in a `json` column (migration 0003): unlike `jsonb`,
 `json` keeps any string the document allows, U+0000 included, so nothing the API accepts can
 fail at the database.
 """

@@ -55,6 +55,25 @@ OLDEST_MESSAGE_SECONDS = 300
 REPLICATION_LATENCY_SECONDS = 900
 DUPLICATE_RATIO_PERCENT = 20
 
+# Keys other components name alarms by (the Region switch plans associate them by ARN).
+API_5XX_KEY = "api-5xx-rate"
+RPO_LAG_KEY = "db-rpo-lag"
+REPLICATION_LAG_KEY = "db-replication-lag"
+# Global-database lag metrics, in milliseconds, published by whichever cluster is a secondary.
+LAG_METRICS = {
+    RPO_LAG_KEY: "AuroraGlobalDBRPOLag",
+    REPLICATION_LAG_KEY: "AuroraGlobalDBReplicationLag",
+}
+
+
+def alarm_name(name_prefix: str, key: str) -> str:
+    """``<name_prefix>-<key>``, e.g. ``mobile-backend-prod-eu-west-1-api-p99``."""
+    return f"{name_prefix}-{key}"
+
+
+def health_alarm_key(label: str) -> str:
+    return f"health-{label}"
+
 
 @dataclass(frozen=True)
 class ApiTarget:
@@ -82,8 +101,6 @@ class QueueTarget:
 class DatabaseTarget:
     cluster_id: pulumi.Input[str]
     max_capacity_acu: float
-    # Global-database lag metrics are emitted by (and meaningful on) a secondary cluster.
-    is_secondary: bool
     proxy_name: pulumi.Input[str] | None = None
     # Client connections the proxy is expected to carry at most (e.g. the summed reserved
     # concurrency of the VPC functions: one connection per container, R-DATA-5).
@@ -283,7 +300,7 @@ def api_specs(api: ApiTarget) -> list[AlarmSpec]:
     ]
     specs.append(
         _rate(
-            "api-5xx-rate",
+            API_5XX_KEY,
             "API SLO",
             f"API 5XX responses above {FAILURE_RATE_PERCENT} % of requests (failure-rate SLO)",
             metric("5XXError", "Sum"),
@@ -418,21 +435,23 @@ def queue_specs(queue: QueueTarget) -> list[AlarmSpec]:
 def database_specs(db: DatabaseTarget) -> list[AlarmSpec]:
     cluster = {"DBClusterIdentifier": db.cluster_id}
     specs: list[AlarmSpec] = []
-    if db.is_secondary:
-        for name in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
-            specs.append(
-                AlarmSpec(
-                    key="db-rpo-lag" if name.endswith("RPOLag") else "db-replication-lag",
-                    group="Database",
-                    description=f"{name} above the {RPO_LAG_MS // 1000} s RPO",
-                    # Both metrics are in milliseconds.
-                    metric=Metric("AWS/RDS", name, cluster, "Maximum"),
-                    threshold=RPO_LAG_MS,
-                    comparison="GreaterThanThreshold",
-                    evaluation_periods=3,
-                    datapoints_to_alarm=2,
-                )
+    # Declared in every region whatever its role (R-DR-4): a cluster publishes the lag metrics
+    # while it is a secondary, so after a switchover the demoted region's alarms start
+    # receiving data and the promoted region's fall silent (not breaching), with no redeploy.
+    for key, name in LAG_METRICS.items():
+        specs.append(
+            AlarmSpec(
+                key=key,
+                group="Database",
+                description=f"{name} above the {RPO_LAG_MS // 1000} s RPO",
+                # Both metrics are in milliseconds.
+                metric=Metric("AWS/RDS", name, cluster, "Maximum"),
+                threshold=RPO_LAG_MS,
+                comparison="GreaterThanThreshold",
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
             )
+        )
     specs.append(
         AlarmSpec(
             key="db-capacity",
@@ -553,7 +572,7 @@ def waf_specs(waf: WafTarget) -> list[AlarmSpec]:
 def health_check_specs(health_checks: Mapping[str, pulumi.Input[str]]) -> list[AlarmSpec]:
     return [
         AlarmSpec(
-            key=f"health-{label}",
+            key=health_alarm_key(label),
             group="Health",
             description=f"Route 53 health check {label} reports unhealthy (failover under way)",
             metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check}, "Minimum"),
@@ -747,9 +766,9 @@ class Alarms(pulumi.ComponentResource):
         self.alarm_arns: dict[str, pulumi.Output[str]] = {}
         self.alarm_names: dict[str, str] = {}
         for spec in self.specs:
-            alarm_name = f"{args.name_prefix}-{spec.key}"
+            name_of_alarm = alarm_name(args.name_prefix, spec.key)
             common: dict[str, Any] = {
-                "name": alarm_name,
+                "name": name_of_alarm,
                 "alarm_description": f"{spec.description}. Runbook: {RUNBOOK}#{spec.anchor}",
                 "comparison_operator": spec.comparison,
                 "evaluation_periods": spec.evaluation_periods,
@@ -786,7 +805,7 @@ class Alarms(pulumi.ComponentResource):
                     **common,
                 )
             self.alarm_arns[spec.key] = alarm.arn
-            self.alarm_names[spec.key] = alarm_name
+            self.alarm_names[spec.key] = name_of_alarm
 
         self.dashboard_name = args.dashboard_name
         if args.dashboard_name is not None:

@@ -6,10 +6,16 @@ inherits API Gateway's 60 s TTL, which alone eats the RTO budget (10 s x 2 + ~6 
 > 60 s), whereas a CNAME's TTL is ours (10 s: 36 s). The health check probes the region's
 default execute-api endpoint directly (``/api/health``, which touches the database): it must
 judge this region alone, not whatever ``api.<domain>`` resolves to.
+
+A record takes one health check, and two things may take a region out: its own failure (the
+endpoint check, automatic) and an ARC Region switch plan (the checks the plan created for this
+region, flipped by a plan execution). So the record heeds a **calculated** check that is
+healthy only while all of its children are: the endpoint check and every plan check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -32,6 +38,9 @@ class ApiDomainArgs:
     health_check_interval: int
     health_check_failure_threshold: int
     ttl_seconds: int
+    # Ids of the health checks the Region switch plans created for this region (global stack);
+    # the latency record then heeds them together with the endpoint check.
+    region_switch_health_check_ids: pulumi.Input[Sequence[str]] | None = None
 
 
 def failover_seconds(interval: int, threshold: int, ttl: int, probe_seconds: int = 6) -> int:
@@ -40,13 +49,29 @@ def failover_seconds(interval: int, threshold: int, ttl: int, probe_seconds: int
     return interval * threshold + probe_seconds + ttl
 
 
+def routing_children(endpoint_check_id: str, plan_check_ids: Sequence[str], region: str) -> list:
+    """The calculated check's children: this region's endpoint check and every plan check.
+    No plan check means the global stack has not reported them yet: deploying without them
+    would silently leave this region out of every plan's control."""
+    if not plan_check_ids:
+        raise pulumi.RunError(
+            f"the global stack reports no Region switch health check for {region}. Fix: "
+            "deploy the global stack first (ARC creates them with the plans; re-run its "
+            "`pulumi up` if the plans were just created)."
+        )
+    return [endpoint_check_id, *sorted(plan_check_ids)]
+
+
 class ApiDomain(pulumi.ComponentResource):
     """Creates ``aws.acm.Certificate`` (DNS-validated in the global zone), its validation
     ``route53.Record`` and ``acm.CertificateValidation``, ``apigateway.DomainName`` (REGIONAL,
-    TLS 1.2), ``apigateway.BasePathMapping``, ``route53.HealthCheck`` (HTTPS, SNI) and the
-    latency ``route53.Record`` (CNAME with the health check).
+    TLS 1.2), ``apigateway.BasePathMapping``, ``route53.HealthCheck`` (HTTPS, SNI), with
+    Region switch checks a ``CALCULATED`` ``route53.HealthCheck`` over it and them, and the
+    latency ``route53.Record`` (CNAME with the calculated check, or the endpoint check).
 
-    Attributes: ``regional_domain_name``, ``health_check_id``, ``certificate_arn``.
+    Attributes: ``regional_domain_name``, ``health_check_id`` (the endpoint check: this
+    region's own health), ``routing_health_check_id`` (the one the record heeds),
+    ``certificate_arn``.
     """
 
     def __init__(self, name: str, args: ApiDomainArgs, opts: pulumi.ResourceOptions | None = None):
@@ -109,6 +134,22 @@ class ApiDomain(pulumi.ComponentResource):
             tags={"Name": f"api.{args.region}"},
             opts=child,
         )
+        routing_check = health_check
+        if args.region_switch_health_check_ids is not None:
+            plan_checks = pulumi.Output.from_input(args.region_switch_health_check_ids)
+            children = pulumi.Output.all(health_check.id, plan_checks).apply(
+                lambda v: routing_children(v[0], v[1], args.region)
+            )
+            routing_check = aws.route53.HealthCheck(
+                f"{name}-routing",
+                type="CALCULATED",
+                child_healthchecks=children,
+                # Healthy only while every child is: the region is up AND no plan took it out.
+                child_health_threshold=children.apply(len),
+                reference_name=f"route-{args.region}"[:28],
+                tags={"Name": f"api.{args.region} routing"},
+                opts=child,
+            )
         aws.route53.Record(
             f"{name}-latency",
             zone_id=args.hosted_zone_id,
@@ -118,12 +159,13 @@ class ApiDomain(pulumi.ComponentResource):
             records=[domain.regional_domain_name],
             set_identifier=args.region,
             latency_routing_policies=[{"region": args.region}],
-            health_check_id=health_check.id,
+            health_check_id=routing_check.id,
             opts=child,
         )
 
         self.regional_domain_name = domain.regional_domain_name
         self.health_check_id = health_check.id
+        self.routing_health_check_id = routing_check.id
         self.certificate_arn = validation.certificate_arn
         self.register_outputs(
             {

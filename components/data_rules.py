@@ -142,9 +142,10 @@ def proxy_max_connections_percent(
 
 
 def cluster_parameters(
-    *, is_primary: bool, write_forward_consistency: str, rpo_seconds: int | None
+    *, write_forward_consistency: str, rpo_seconds: int | None
 ) -> list[dict[str, str]]:
-    """Cluster parameter group contents.
+    """Cluster parameter group contents, the same in every region whatever its role (R-DR-4):
+    a switchover changes which cluster is the writer, not what any group says.
 
     Session-level settings live here, not in a ``SET`` from the handlers: a ``SET`` pins the
     RDS Proxy session to one connection and defeats pooling. ``pending-reboot`` is used for
@@ -174,8 +175,9 @@ def cluster_parameters(
             "apply_method": "immediate",
         },
     ]
-    if is_primary and rpo_seconds is not None:
-        # Only the primary enforces it: commits wait when every secondary lags beyond it.
+    if rpo_seconds is not None:
+        # Only the writer enforces it (commits wait when every secondary lags beyond it); set
+        # everywhere so that a promoted cluster guards the RPO at once, without a redeploy.
         parameters.append(
             {"name": "rds.global_db_rpo", "value": str(rpo_seconds), "apply_method": "immediate"}
         )

@@ -203,11 +203,11 @@ class Database(pulumi.ComponentResource):
       ``clients``), ``admin`` (the migration/rotation functions) and ``clients`` (for the
       logic tier's functions), with explicit rule resources;
     - ``aws.rds.SubnetGroup`` on the private subnets, a ``ClusterParameterGroup`` (TLS
-      forced, write-forwarding consistency and quota, statement timeout, RPO guard on the
-      primary), the ``/aws/rds/cluster/<id>/postgresql`` log group (KMS, retention);
-    - ``aws.rds.Cluster`` joined to the global cluster (primary, or secondary with global
-      write forwarding), Serverless v2, encrypted with the regional data key, IAM auth,
-      backups, log export, and ``instance_count`` ``ClusterInstance``s across AZs;
+      forced, write-forwarding consistency and quota, statement timeout, RPO guard; the same in
+      both roles), the ``/aws/rds/cluster/<id>/postgresql`` log group (KMS, retention);
+    - ``aws.rds.Cluster`` joined to the global cluster (primary or secondary), global write
+      forwarding enabled in both roles, Serverless v2, encrypted with the regional data key,
+      IAM auth, backups, log export, and ``instance_count`` ``ClusterInstance``s across AZs;
     - ``aws.rds.Proxy`` (TLS + IAM required, Secrets Manager auth for the master and the
       application login) with its role, default target group (connection budget), target,
       and a read-only ``ProxyEndpoint``;
@@ -258,7 +258,6 @@ class Database(pulumi.ComponentResource):
             parameters=[
                 aws.rds.ClusterParameterGroupParameterArgs(**parameter)
                 for parameter in rules.cluster_parameters(
-                    is_primary=args.is_primary,
                     write_forward_consistency=args.write_forward_consistency,
                     rpo_seconds=args.rpo_seconds,
                 )
@@ -306,7 +305,10 @@ class Database(pulumi.ComponentResource):
             if args.is_primary and master_password is not None
             else None,
             database_name=rules.DB_NAME if args.is_primary else None,
-            enable_global_write_forwarding=not args.is_primary,
+            # On every cluster whatever its role (R-DR-4): AWS applies it when the cluster is a
+            # secondary, so the region a switchover demotes keeps accepting writes (forwarded to
+            # the new writer) with no redeploy. On the writer it has no effect.
+            enable_global_write_forwarding=True,
             db_subnet_group_name=subnet_group.name,
             db_cluster_parameter_group_name=parameter_group.name,
             vpc_security_group_ids=[db_sg.id],

@@ -7,5 +7,6 @@ repository. ``outputs`` names stack outputs, ``names`` the physical names of res
 ``functions`` the Lambda functions and their specs, ``environment`` each function's
 environment schema (the component builds the variables from it, the handler parses them with
 it), ``telemetry`` the metrics namespace and metric names that handlers publish and alarms
-watch.
+watch, ``region_switch`` the ARC Region switch plan's workflows and timeouts (declared by the
+global stack, budgeted and watched by ``dr``).
 """

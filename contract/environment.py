@@ -577,6 +577,12 @@ SCHEMAS: dict[str, Schema] = {
             for function in ("subscriber", "user_directory", "migrations")
         ),
         Schema(
+            "dr_probe",
+            required=TELEMETRY | DB_REQUIRED,
+            optional=DB_OPTIONAL | {LOG_LEVEL},
+            parse=_db_function,
+        ),
+        Schema(
             "user_migration",
             required=TELEMETRY
             | {USER_POOL_NAME, PEER_USER_POOL_REGIONS, MIGRATION_CLIENT_NAME}

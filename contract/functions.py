@@ -114,6 +114,18 @@ _SPECS = (
         fixed_reserved_concurrency=2,
     ),
     FunctionSpec(
+        "dr_probe",
+        "Region switch steps: the writer commits a write; the app path writes (ARC)",
+        # The plan's step retries it every minute; a probe must fail fast and try again.
+        timeout_seconds=30,
+        memory_mb=256,
+        in_vpc=True,
+        uses_layer=True,
+        configurable_concurrency=False,
+        # ARC's plan evaluation refuses a function it could not invoke (concurrency 0).
+        fixed_reserved_concurrency=2,
+    ),
+    FunctionSpec(
         "origin_verify_rotation",
         "Rotates the X-Origin-Verify value across CloudFront and the WAFs",
         timeout_seconds=900,

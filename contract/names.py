@@ -36,6 +36,15 @@ def layer_name(environment: str, architecture: str) -> str:
     return f"{prefix(environment)}-deps-{architecture}"
 
 
+def lambda_function_arn(
+    region: str, account_id: str, name: str, qualifier: str | None = None
+) -> str:
+    """A function's ARN from its physical name (names are the same in every region, so a
+    stack can name another region's function without a cross-stack reference)."""
+    arn = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
 # Cognito ------------------------------------------------------------------------------------
 def user_pool_name(environment: str) -> str:
     """The same in every region, so every region finds every pool by name."""
@@ -145,3 +154,48 @@ def rest_api_name(environment: str) -> str:
 # Observability ------------------------------------------------------------------------------
 def trail_name(environment: str) -> str:
     return f"{prefix(environment)}-audit"
+
+
+# Disaster recovery (ARC Region switch, docs/dr.md) -----------------------------------------
+# AWS fixes a Region switch plan's regions at exactly two and its name at 32 characters of
+# [A-Za-z0-9-]: one plan per pair of serving regions, named after the pair.
+REGION_SWITCH_PLAN_NAME_MAX = 32
+_DIRECTIONS = {
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
+def region_code(region: str) -> str:
+    """``eu-west-1`` → ``euw1``, ``ap-southeast-2`` → ``apse2`` (the usual short form)."""
+    country, *words, number = region.split("-")
+    return country + "".join(_DIRECTIONS.get(word, word[:1]) for word in words) + number
+
+
+def region_switch_plan_name(environment: str, regions: tuple[str, str]) -> str:
+    """``mobile-backend-prod-euw1-usw1``: the plan for one pair, in a stable order; the
+    ``mb-`` stem when the long form exceeds AWS's 32 characters."""
+    codes = "-".join(region_code(region) for region in sorted(regions))
+    name = f"{prefix(environment)}-{codes}"
+    if len(name) > REGION_SWITCH_PLAN_NAME_MAX:
+        name = f"mb-{environment}-{codes}"
+    if len(name) > REGION_SWITCH_PLAN_NAME_MAX:
+        raise ValueError(
+            f"Region switch plan name {name!r} is longer than {REGION_SWITCH_PLAN_NAME_MAX} "
+            "characters: use a shorter environment name"
+        )
+    return name
+
+
+# The dr_probe function answers two custom steps of a plan, one alias each: Lambda gives the
+# handler the ARN it was invoked through, qualifier included, and the alias picks the check.
+DR_PROBE_WRITER_ALIAS = "verify-writer"
+DR_PROBE_SMOKE_ALIAS = "smoke"
+DR_PROBE_ALIASES = (DR_PROBE_WRITER_ALIAS, DR_PROBE_SMOKE_ALIAS)

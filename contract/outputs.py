@@ -39,6 +39,11 @@ DISTRIBUTION_ID = "distributionId"
 # Secrets Manager name of the origin-verify value; the same name resolves to the replica in
 # every serving region (the value itself is never exported).
 ORIGIN_VERIFY_SECRET_NAME = "originVerifySecretName"  # noqa: S105 (an output name)
+# Disaster recovery (ARC Region switch, docs/dr.md): [{"name", "arn", "regions"}] of the plans
+# `python -m dr` executes (one per pair of serving regions), and region → ids of the Route 53
+# health checks those plans created for it, which that region's latency record must heed.
+REGION_SWITCH_PLANS = "regionSwitchPlans"
+REGION_SWITCH_HEALTH_CHECK_IDS = "regionSwitchHealthCheckIds"
 
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
@@ -51,6 +56,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         DISTRIBUTION_ID,
         ORIGIN_VERIFY_SECRET_NAME,
     }
+    | {REGION_SWITCH_PLANS, REGION_SWITCH_HEALTH_CHECK_IDS}
 )
 
 # Global outputs read by `.github/workflows/deploy.yml` (``steps.up.outputs.<name>`` of the

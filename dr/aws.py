@@ -1,8 +1,11 @@
 """The one place that talks to AWS: boto3 clients per (service, region), made lazily and
 injectable for tests, plus typed views of what the runbook reads.
 
-Every method either reads or mutates; the two mutating calls (``switchover``/``failover``) are
-named as such so a reader can audit the runbook's side effects from this file alone.
+Every method either reads or mutates. The runbook changes nothing itself: it starts an ARC
+Region switch plan execution and, when asked, approves its approval step; those two calls
+(``start_execution``, ``approve_step``) are the whole list of AWS side effects, named as such
+so a reader can audit them from this file alone. ARC calls go to the ARC data plane of a
+region the plan keeps (never the one it abandons, never the us-east-1 control plane).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 ClientFactory = Callable[[str, str], Any]
+ARC = "arc-region-switch"
 
 # Route 53 is a global service whose API lives in us-east-1.
 ROUTE53_REGION = "us-east-1"
@@ -117,6 +121,140 @@ class HealthStatus:
         return f"{state} ({self.healthy}/{self.total} checkers OK)"
 
 
+@dataclass(frozen=True)
+class PlanStep:
+    name: str
+    block: str
+    timeout_minutes: int | None
+    description: str
+
+
+@dataclass(frozen=True)
+class PlanWorkflow:
+    action: str
+    region: str | None
+    steps: tuple[PlanStep, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A Region switch plan as ARC holds it (``GetPlanInRegion``)."""
+
+    arn: str
+    name: str
+    regions: tuple[str, ...]
+    recovery_time_objective_minutes: int | None
+    workflows: tuple[PlanWorkflow, ...]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Plan:
+        workflows = []
+        for flow in raw.get("workflows", []):
+            steps = []
+            for step in flow.get("steps", []):
+                config = next(iter((step.get("executionBlockConfiguration") or {}).values()), {})
+                steps.append(
+                    PlanStep(
+                        name=step["name"],
+                        block=step["executionBlockType"],
+                        timeout_minutes=config.get("timeoutMinutes"),
+                        description=step.get("description", ""),
+                    )
+                )
+            workflows.append(
+                PlanWorkflow(
+                    flow["workflowTargetAction"], flow.get("workflowTargetRegion"), tuple(steps)
+                )
+            )
+        return cls(
+            arn=raw["arn"],
+            name=raw["name"],
+            regions=tuple(raw.get("regions", [])),
+            recovery_time_objective_minutes=raw.get("recoveryTimeObjectiveMinutes"),
+            workflows=tuple(workflows),
+        )
+
+    def workflow(self, action: str, region: str) -> PlanWorkflow | None:
+        return next(
+            (w for w in self.workflows if w.action == action and w.region in (region, None)),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class PlanHealthCheck:
+    region: str
+    health_check_id: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class StepState:
+    name: str
+    status: str
+    started: datetime | None
+    ended: datetime | None
+
+
+# Execution states (ARC API). Success: the workflow ran to its end.
+SUCCEEDED = frozenset({"completed", "completedMonitoringApplicationHealth"})
+FINISHED_WITH_EXCEPTIONS = "completedWithExceptions"
+STOPPED = frozenset(
+    {"failed", "canceled", "planExecutionTimedOut", "pausedByFailedStep", "pausedByOperator"}
+)
+PENDING_APPROVAL = "pendingManualApproval"
+
+
+@dataclass(frozen=True)
+class Execution:
+    execution_id: str
+    state: str
+    action: str
+    mode: str
+    region: str
+    started: datetime | None
+    ended: datetime | None
+    comment: str | None
+    actual_recovery_time: str | None
+    steps: tuple[StepState, ...]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Execution:
+        return cls(
+            execution_id=raw["executionId"],
+            state=raw["executionState"],
+            action=raw["executionAction"],
+            mode=raw["mode"],
+            region=raw["executionRegion"],
+            started=raw.get("startTime"),
+            ended=raw.get("endTime"),
+            comment=raw.get("comment"),
+            actual_recovery_time=raw.get("actualRecoveryTime"),
+            steps=tuple(
+                StepState(
+                    s["name"], s.get("status", "notStarted"), s.get("startTime"), s.get("endTime")
+                )
+                for s in raw.get("stepStates", [])
+                if "name" in s
+            ),
+        )
+
+    @property
+    def finished(self) -> bool:
+        return (
+            self.state in SUCCEEDED
+            or self.state in STOPPED
+            or (self.state == FINISHED_WITH_EXCEPTIONS)
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state in SUCCEEDED
+
+    def pending_approval(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps if s.status == "pendingApproval")
+
+
 def _boto3_client(service: str, region: str) -> Any:
     import boto3  # deferred: ~150 ms, and `--help` or the budget need none of it
     from botocore.config import Config
@@ -199,17 +337,68 @@ class Aws:
         )
         return HealthStatus(healthy=healthy, total=len(observations))
 
-    # --- mutations (the only two calls that change anything) -----------------------------
-    def switchover(self, identifier: str, target_arn: str) -> None:
-        """Planned, no data loss: Aurora waits for the target to catch up, then swaps roles."""
-        self.client("rds", region_of_arn(target_arn)).switchover_global_cluster(
-            GlobalClusterIdentifier=identifier, TargetDbClusterIdentifier=target_arn
-        )
+    # --- ARC Region switch: reads ------------------------------------------------------------
+    def plan(self, arn: str, *, region: str) -> Plan:
+        raw = self.client(ARC, region).get_plan_in_region(arn=arn)
+        return Plan.parse(raw["plan"])
 
-    def failover(self, identifier: str, target_arn: str) -> None:
-        """Unplanned: promote the target now; what it had not received is lost."""
-        self.client("rds", region_of_arn(target_arn)).failover_global_cluster(
-            GlobalClusterIdentifier=identifier,
-            TargetDbClusterIdentifier=target_arn,
-            AllowDataLoss=True,
+    def plan_health_checks(self, arn: str, *, region: str) -> tuple[PlanHealthCheck, ...]:
+        """The Route 53 health checks the plan created, with the status ARC set."""
+        found: list[PlanHealthCheck] = []
+        kwargs: dict[str, Any] = {"arn": arn}
+        while True:
+            raw = self.client(ARC, region).list_route53_health_checks_in_region(**kwargs)
+            found += [
+                PlanHealthCheck(
+                    region=c["region"],
+                    health_check_id=c.get("healthCheckId"),
+                    status=c.get("status", "unknown"),
+                )
+                for c in raw.get("healthChecks", [])
+            ]
+            if not raw.get("nextToken"):
+                return tuple(found)
+            kwargs["nextToken"] = raw["nextToken"]
+
+    def execution(self, plan_arn: str, execution_id: str, *, region: str) -> Execution:
+        raw = self.client(ARC, region).get_plan_execution(
+            planArn=plan_arn, executionId=execution_id
+        )
+        return Execution.parse(raw)
+
+    def executions(self, plan_arn: str, *, region: str, limit: int = 20) -> tuple[Execution, ...]:
+        raw = self.client(ARC, region).list_plan_executions(planArn=plan_arn, maxResults=limit)
+        return tuple(Execution.parse(item) for item in raw.get("items", []))
+
+    # --- mutations (the only two calls that change anything) -----------------------------
+    def start_execution(
+        self,
+        plan_arn: str,
+        *,
+        target_region: str,
+        action: str,
+        ungraceful: bool,
+        comment: str,
+        region: str,
+    ) -> str:
+        """Start a plan execution (ARC then runs the workflow's steps); returns its id."""
+        raw = self.client(ARC, region).start_plan_execution(
+            planArn=plan_arn,
+            targetRegion=target_region,
+            action=action,
+            mode="ungraceful" if ungraceful else "graceful",
+            comment=comment[:1024],
+        )
+        return raw["executionId"]
+
+    def approve_step(
+        self, plan_arn: str, execution_id: str, step: str, *, approve: bool, region: str
+    ) -> None:
+        """Approve (or decline) a manual-approval step; needs the plan's approval role."""
+        self.client(ARC, region).approve_plan_execution_step(
+            planArn=plan_arn,
+            executionId=execution_id,
+            stepName=step,
+            approval="approve" if approve else "decline",
+            comment="python -m dr",
         )

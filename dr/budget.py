@@ -19,14 +19,25 @@ Writes during a writer outage (R-DR-3) wait in the SQS queue: a message the subs
 received again every visibility timeout and moved to the DLQ after ``maxReceiveCount`` receives,
 so ``maxReceiveCount x visibility timeout`` is how long a writer may be missing before writes
 need a manual redrive. ``redrive_windows_from_synthesis`` reads it for every consumed queue.
+
+The ARC Region switch plan (R-DR-5) has objectives of its own, each the sum of its steps'
+timeouts (``PlanBudget``, ``plan_budget_from_synthesis``): **serving** (a plan takes a region
+out of latency routing: the Route 53 step, then the DNS TTL and CloudFront's re-resolution),
+the **writer** (the writer is back: the Route 53 step when the writer's region is the one
+leaving, then the Aurora step) and **recovery** (the writer verified: plus the custom steps),
+which is the plan's ``recoveryTimeObjectiveMinutes``. Approvals are not counted: the clock
+starts when the human says go. What AWS does not guarantee is named with them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from contract import region_switch as rs
 
 RTO_TARGET_S = 60.0  # "RTO < 1 min": strictly below
 RPO_TARGET_S = 30.0  # "RPO <= 30 s"
@@ -48,13 +59,23 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 QUEUE = "aws:sqs/queue:Queue"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+REGION_SWITCH_PLAN = "aws:arcregionswitch/plan:Plan"
 BUDGET_TYPES = frozenset(
-    {HEALTH_CHECK, RECORD, PARAMETER_GROUP, METRIC_ALARM, DISTRIBUTION, QUEUE, EVENT_SOURCE_MAPPING}
+    {
+        HEALTH_CHECK,
+        RECORD,
+        PARAMETER_GROUP,
+        METRIC_ALARM,
+        DISTRIBUTION,
+        QUEUE,
+        EVENT_SOURCE_MAPPING,
+        REGION_SWITCH_PLAN,
+    }
 )
 # AWS bounds no Aurora promotion; a managed failover is typically about a minute and a
-# switchover under write load can take several. We plan for 15 minutes and want the queue to
-# hold writes for twice that before anything reaches the DLQ.
-PROMOTION_PLAN_S = 15 * 60
+# switchover under write load can take several. We plan for the plan's Aurora step timeout
+# (15 minutes) and want the queue to hold writes for twice that before anything reaches the DLQ.
+PROMOTION_PLAN_S = rs.AURORA_TIMEOUT_MINUTES * 60
 REDRIVE_HEADROOM = 2
 SQS_DEFAULT_VISIBILITY_S = 30
 
@@ -186,11 +207,13 @@ class _Declared:
     type: str
     name: str
     inputs: dict[str, Any]
+    # The id the resource answered with (what another resource's input holds).
+    mock_id: str = ""
 
 
 def _resources(synths: list[Any]) -> list[tuple[str, _Declared]]:
     return [
-        (s.stack, _Declared(r.type, r.name, _plain(dict(r.inputs))))
+        (s.stack, _Declared(r.type, r.name, _plain(dict(r.inputs)), getattr(r, "mock_id", "")))
         for s in synths
         for r in s.resources
         if r.type in BUDGET_TYPES
@@ -201,6 +224,25 @@ def _is_latency_record(inputs: dict[str, Any]) -> bool:
     return bool(inputs.get("latencyRoutingPolicies") or inputs.get("latencyRoutingPolicy"))
 
 
+def _fails_with_an_endpoint(check_id: Any, checks_by_id: dict[str, _Declared]) -> bool:
+    """Whether the record's check turns unhealthy when an endpoint check fails: it is one, or
+    it is a calculated check over one that needs every child healthy (a Region switch plan's
+    checks ride along as the other children)."""
+    check = checks_by_id.get(str(check_id)) if check_id else None
+    if check is None:
+        return False
+    kind = check.inputs.get("type", "HTTPS")
+    if kind in ENDPOINT_CHECK_TYPES:
+        return True
+    if kind != "CALCULATED":
+        return False
+    children = [checks_by_id.get(str(c)) for c in check.inputs.get("childHealthchecks") or []]
+    endpoint = any(
+        c is not None and c.inputs.get("type", "HTTPS") in ENDPOINT_CHECK_TYPES for c in children
+    )
+    return endpoint and check.inputs.get("childHealthThreshold") == len(children)
+
+
 def _alarm_metric(inputs: dict[str, Any]) -> str | None:
     if inputs.get("metricName") in LAG_METRICS:
         return inputs["metricName"]
@@ -209,6 +251,31 @@ def _alarm_metric(inputs: dict[str, Any]) -> str | None:
         if metric in LAG_METRICS:
             return metric
     return None
+
+
+def _api_origin(resources: list[tuple[str, _Declared]]) -> tuple[int, float] | None:
+    """(connection attempts, timeout) of the worst API origin, the custom (non-S3) one; unset
+    values are CloudFront's defaults."""
+    api_origins = [
+        origin
+        for _, r in resources
+        if r.type == DISTRIBUTION
+        for origin in r.inputs.get("origins") or []
+        if origin.get("customOriginConfig")
+    ]
+    if not api_origins:
+        return None
+    worst = max(
+        api_origins,
+        key=lambda o: (
+            (o.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS)
+            * (o.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S)
+        ),
+    )
+    return (
+        int(worst.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS),
+        float(worst.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S),
+    )
 
 
 def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budget:
@@ -250,6 +317,14 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
             ttl = (float(value), why)
     if not records:
         missing.append(f"no latency-routed {RECORD} {where} (R-API-5 api.<domain> records)")
+    checks_by_id = {r.mock_id: r for _, r in resources if r.type == HEALTH_CHECK and r.mock_id}
+    for record in records:
+        if not _fails_with_an_endpoint(record.inputs.get("healthCheckId"), checks_by_id):
+            missing.append(
+                f"latency record {record.name} heeds no endpoint health check, alone or as a "
+                "child every one of which must be healthy: nothing takes its region out "
+                "automatically"
+            )
 
     rpo: float | None = None
     for _, group in resources:
@@ -283,28 +358,10 @@ def budget_from_synthesis(synths: Iterable[Any] | Any, **overrides: Any) -> Budg
         "lag_alarm_threshold_s": max(thresholds),
         "global_db_rpo_s": rpo,
     }
-    # The API origin is the custom (non-S3) origin; unset values are CloudFront's defaults.
-    api_origins = [
-        origin
-        for _, r in resources
-        if r.type == DISTRIBUTION
-        for origin in r.inputs.get("origins") or []
-        if origin.get("customOriginConfig")
-    ]
-    if api_origins:
-        worst = max(
-            api_origins,
-            key=lambda o: (
-                (o.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS)
-                * (o.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S)
-            ),
-        )
-        arguments["cloudfront_connection_attempts"] = int(
-            worst.get("connectionAttempts") or CLOUDFRONT_CONNECTION_ATTEMPTS
-        )
-        arguments["cloudfront_connection_timeout_s"] = float(
-            worst.get("connectionTimeout") or CLOUDFRONT_CONNECTION_TIMEOUT_S
-        )
+    origin = _api_origin(resources)
+    if origin is not None:
+        arguments["cloudfront_connection_attempts"] = origin[0]
+        arguments["cloudfront_connection_timeout_s"] = origin[1]
     arguments.update(overrides)
     return compute_budget(**arguments)
 
@@ -379,3 +436,195 @@ def redrive_windows_from_synthesis(synths: Iterable[Any] | Any) -> tuple[Redrive
     if not windows:
         raise BudgetInputsMissing("no SQS queue consumed by a Lambda event source mapping")
     return tuple(windows)
+
+
+# --- R-DR-5: the Region switch plan's objectives ---------------------------------------------
+# What AWS documents no bound for, in the order a plan execution meets them.
+NOT_GUARANTEED = (
+    "Aurora promotion (switchover or failover): no SLA; a switchover first waits for the "
+    "secondary to catch up",
+    "how fast Route 53 stops answering with a region after ARC flips its health check, and how "
+    "fast a calculated health check follows its children",
+    "how soon ARC starts each step after the previous one, and RDS Proxy registering the "
+    "promoted writer as its target (the writer check retries every minute meanwhile)",
+    "custom steps and approvals in ungraceful mode: ARC skips them; python -m dr verifies "
+    "the writer itself after every execution",
+    "S3 replication (15-minute RTC SLA) and resolvers that stretch TTLs (docs/dr.md section 2)",
+)
+
+
+@dataclass(frozen=True)
+class PlanBudget:
+    """The plan's three objectives; every term a step's timeout or a DNS number."""
+
+    serving: tuple[Term, ...]
+    writer: tuple[Term, ...]
+    recovery: tuple[Term, ...]
+    redrive_window_s: float | None = None
+
+    @property
+    def serving_s(self) -> float:
+        return sum(t.seconds for t in self.serving)
+
+    @property
+    def writer_s(self) -> float:
+        return sum(t.seconds for t in self.writer)
+
+    @property
+    def recovery_s(self) -> float:
+        return sum(t.seconds for t in self.recovery)
+
+    @property
+    def recovery_time_objective_minutes(self) -> int:
+        return math.ceil(self.recovery_s / 60)
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        found = []
+        aurora = next((t.seconds for t in self.writer if t.name.startswith("Aurora")), 0.0)
+        if self.redrive_window_s is not None and self.redrive_window_s < REDRIVE_HEADROOM * aurora:
+            found.append(
+                f"queued writes reach the DLQ after {self.redrive_window_s:g} s, under "
+                f"{REDRIVE_HEADROOM} x the plan's {aurora:g} s Aurora step: raise "
+                "dlqMaxReceiveCount or shorten the step"
+            )
+        return tuple(found)
+
+    def render(self) -> str:
+        def section(title: str, terms: tuple[Term, ...], total: float) -> list[str]:
+            return [f"{title} {total:g} s ({total / 60:.1f} min):", *(t.line() for t in terms)]
+
+        lines = ["ARC Region switch plan (approvals not counted; each step at its timeout):"]
+        lines += section("  serving: a region out of routing within", self.serving, self.serving_s)
+        lines += section("  writer: the writer back within", self.writer, self.writer_s)
+        lines += section("  recovery: the writer verified within", self.recovery, self.recovery_s)
+        lines.append(
+            f"  plan recoveryTimeObjectiveMinutes = {self.recovery_time_objective_minutes}"
+        )
+        lines.append("AWS does not guarantee:")
+        lines += [f"  - {item}" for item in NOT_GUARANTEED]
+        lines += [f"VIOLATION {v}" for v in self.violations]
+        return "\n".join(lines)
+
+
+def _step_term(step: rs.Step) -> Term:
+    return Term(
+        f"{_BLOCK_NAMES.get(step.block, step.block)} step {step.name}",
+        step.timeout_minutes * 60.0,
+        "the step's timeout",
+    )
+
+
+_BLOCK_NAMES = {
+    rs.ROUTE53: "Route 53",
+    rs.AURORA: "Aurora",
+    rs.LAMBDA: "custom",
+    rs.APPROVAL: "approval",
+}
+
+
+def plan_budget(
+    workflows: Iterable[rs.Workflow],
+    *,
+    dns_ttl_s: float,
+    cloudfront_connection_attempts: int = CLOUDFRONT_CONNECTION_ATTEMPTS,
+    cloudfront_connection_timeout_s: float = CLOUDFRONT_CONNECTION_TIMEOUT_S,
+    redrive_window_s: float | None = None,
+) -> PlanBudget:
+    """The worst workflow of the plan for each objective (graceful: every step runs)."""
+    workflows = list(workflows)
+    if not workflows:
+        raise ValueError("a plan without workflows has no objectives")
+
+    def automatic(flow: rs.Workflow) -> list[rs.Step]:
+        return [step for step in flow.steps if step.block != rs.APPROVAL]
+
+    def until(flow: rs.Workflow, last_block: str) -> list[rs.Step]:
+        steps = automatic(flow)
+        blocks = [step.block for step in steps]
+        return steps[: blocks.index(last_block) + 1] if last_block in blocks else []
+
+    def worst(terms_of) -> tuple[Term, ...]:
+        return max(
+            (tuple(terms_of(flow)) for flow in workflows), key=lambda ts: sum(t.seconds for t in ts)
+        )
+
+    dns = (
+        Term("DNS TTL", dns_ttl_s, "resolvers keep the old answer"),
+        Term(
+            "CloudFront origin re-resolution",
+            cloudfront_connection_attempts * cloudfront_connection_timeout_s,
+            "a request bound to the old address",
+        ),
+    )
+    serving = worst(
+        lambda flow: (
+            [
+                *(_step_term(s) for s in until(flow, rs.ROUTE53)),
+                *dns,
+            ]
+            if flow.action == "deactivate"
+            else []
+        )
+    )
+    writer = worst(lambda flow: [_step_term(s) for s in until(flow, rs.AURORA)])
+    recovery = worst(lambda flow: [_step_term(s) for s in automatic(flow)])
+    return PlanBudget(serving, writer, recovery, redrive_window_s)
+
+
+def _plan_workflows(plan_inputs: dict[str, Any]) -> list[rs.Workflow]:
+    """A synthesized plan's workflows as ``contract.region_switch`` data (the timeouts as
+    declared, whatever the contract says now)."""
+    flows = []
+    for flow in plan_inputs.get("workflows") or []:
+        steps = []
+        for step in flow.get("steps") or []:
+            configs = [
+                value[0]
+                for key, value in step.items()
+                if key.endswith("Configs") and isinstance(value, list) and value
+            ]
+            timeout = (configs[0] if configs else {}).get("timeoutMinutes") or 0
+            steps.append(
+                rs.Step(
+                    step["name"],
+                    step["executionBlockType"],
+                    int(timeout),
+                    step.get("description", ""),
+                )
+            )
+        flows.append(
+            rs.Workflow(
+                flow["workflowTargetAction"], flow.get("workflowTargetRegion", ""), tuple(steps)
+            )
+        )
+    return flows
+
+
+def plan_budgets_from_synthesis(synths: Iterable[Any] | Any) -> dict[str, tuple[PlanBudget, int]]:
+    """plan name → (its budget from the deployed numbers, the RTO minutes it declares)."""
+    synths = list(synths.values() if hasattr(synths, "values") else synths)
+    plans = [r for _, r in _resources(synths) if r.type == REGION_SWITCH_PLAN]
+    if not plans:
+        raise BudgetInputsMissing(f"no {REGION_SWITCH_PLAN} in the synthesized stacks (R-DR-5)")
+    serving = budget_from_synthesis(synths)
+    ttl = next(t.seconds for t in serving.rto_terms if t.name == "DNS TTL")
+    attempts, timeout = _api_origin(_resources(synths)) or (
+        CLOUDFRONT_CONNECTION_ATTEMPTS,
+        CLOUDFRONT_CONNECTION_TIMEOUT_S,
+    )
+    windows = redrive_windows_from_synthesis(synths)
+    found = {}
+    for plan in plans:
+        budget = plan_budget(
+            _plan_workflows(plan.inputs),
+            dns_ttl_s=ttl,
+            cloudfront_connection_attempts=attempts,
+            cloudfront_connection_timeout_s=timeout,
+            redrive_window_s=min(w.seconds for w in windows),
+        )
+        found[plan.inputs.get("name", plan.name)] = (
+            budget,
+            int(plan.inputs.get("recoveryTimeObjectiveMinutes") or 0),
+        )
+    return found

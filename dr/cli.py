@@ -1,4 +1,10 @@
-"""Command line of the runbook: ``python -m dr {status,switchover,failover,config,budget}``.
+"""Command line of the runbook: ``python -m dr {status,switchover,failover,executions,watch,
+approve,config,budget}``.
+
+``switchover`` and ``failover`` run an ARC Region switch plan execution (graceful or
+ungraceful) after read-only pre-checks, watch it, verify the result themselves and print (or
+apply) the ``primaryRegion`` change; ``executions`` lists a plan's executions (ARC keeps them
+for audit), ``watch`` re-attaches to one, ``approve`` approves (or declines) its approval step.
 
 Exit codes: 0 done (or dry run passed), 1 aborted before any change, 2 usage error,
 3 the change was requested but is not verified (or the config edit needs a human),
@@ -15,11 +21,26 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from contract.outputs import DB_GLOBAL_CLUSTER_ID, REGIONAL_API_HEALTH_CHECK_ID, REGIONAL_API_URL
+from contract import region_switch
+from contract.outputs import (
+    DB_GLOBAL_CLUSTER_ID,
+    REGION_SWITCH_PLANS,
+    REGIONAL_API_HEALTH_CHECK_ID,
+    REGIONAL_API_URL,
+)
 from dr import budget as budget_module
-from dr.aws import Aws
+from dr.aws import Aws, Execution
 from dr.probe import HttpHealthProbe, Probe
-from dr.runbook import ABORTED, OK, UNVERIFIED, Outcome, Runbook, report_status, utcnow
+from dr.runbook import (
+    ABORTED,
+    OK,
+    UNVERIFIED,
+    Outcome,
+    Runbook,
+    report_plans,
+    report_status,
+    utcnow,
+)
 from dr.stack_config import (
     ConfigEditError,
     Project,
@@ -78,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     topology_flags(status)
 
     for name, text in (
-        ("switchover", "planned: no data loss (switchover_global_cluster)"),
-        ("failover", "unplanned, region lost: failover_global_cluster AllowDataLoss=True"),
+        ("switchover", "planned, no data loss: the Region switch plan, graceful (switchover)"),
+        ("failover", "unplanned, region lost: the Region switch plan, ungraceful (failover)"),
     ):
         sub = commands.add_parser(name, help=text)
         topology_flags(sub)
@@ -102,12 +123,34 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--environment", default="prod", help="stack environment (prod)")
         sub.add_argument("--timeout", type=float, default=900.0, help="per post-check, s")
         sub.add_argument("--poll", type=float, default=10.0, help="poll interval, s")
+        sub.add_argument(
+            "--approve",
+            action="store_true",
+            help="approve the plan's approval step yourself (your credentials must be the "
+            "plan's approval role); otherwise the tool waits for someone who is",
+        )
         if name == "failover":
             sub.add_argument(
                 "--allow-data-loss",
                 action="store_true",
                 help="proceed although checks needing the lost region failed or lag > RPO",
             )
+
+    executions = commands.add_parser(
+        "executions", help="the Region switch plans' executions (ARC keeps them for audit)"
+    )
+    topology_flags(executions)
+    watch = commands.add_parser("watch", help="follow one plan execution to its end")
+    topology_flags(watch)
+    watch.add_argument("execution", metavar="EXECUTION_ID")
+    watch.add_argument("--approve", action="store_true", help="approve its approval step")
+    watch.add_argument("--poll", type=float, default=10.0, help="poll interval, s")
+    watch.add_argument("--timeout", type=float, default=3600.0, help="give up after, s")
+    approve = commands.add_parser("approve", help="approve (or decline) an approval step")
+    topology_flags(approve)
+    approve.add_argument("execution", metavar="EXECUTION_ID")
+    approve.add_argument("--step", default=region_switch.STEP_APPROVE, help="the step's name")
+    approve.add_argument("--decline", action="store_true", help="decline: ARC cancels it")
 
     config = commands.add_parser(
         "config", help="print (or --apply) the primaryRegion change and the deploy order"
@@ -116,7 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--apply", action="store_true")
     config.add_argument("--environment", default="prod")
 
-    budget = commands.add_parser("budget", help="worst-case RTO/RPO from the numbers given")
+    budget = commands.add_parser(
+        "budget", help="worst-case RTO/RPO from the numbers given, and the plan's objectives"
+    )
     # Defaults are what the prod stacks configure (docs/dr.md §1; the whole-stack test reads
     # the same numbers from the synthesized stacks).
     budget.add_argument("--interval", type=float, default=10, help="health check interval s")
@@ -197,8 +242,15 @@ def main(
             cloudfront_connection_attempts=args.cf_attempts,
             cloudfront_connection_timeout_s=args.cf_timeout,
         )
+        plan = budget_module.plan_budget(
+            region_switch.workflows(("region-a", "region-b"), approval=True),
+            dns_ttl_s=args.ttl,
+            cloudfront_connection_attempts=args.cf_attempts,
+            cloudfront_connection_timeout_s=args.cf_timeout,
+        )
         out(result.render())
-        return OK if result.ok else ABORTED
+        out(plan.render())
+        return OK if result.ok and not plan.violations else ABORTED
 
     try:
         project = read_project(args.project_dir)
@@ -227,7 +279,7 @@ def main(
     aws = aws or Aws()
 
     if args.command == "status":
-        return report_status(
+        code = report_status(
             aws,
             global_cluster_id=topology.global_cluster_id,
             regions=list(project.regions),
@@ -237,15 +289,64 @@ def main(
             out=out,
             now=now,
         )
+        plans_code = report_plans(aws, topology.plans, out=out)
+        return max(code, plans_code)
 
-    if args.to not in project.regions:
+    if args.command in ("switchover", "failover") and args.to not in project.regions:
         out(f"error: --to {args.to} is not a serving region ({', '.join(project.regions)})")
         return USAGE_ERROR
+    if not topology.plans:
+        out(
+            f"error: no Region switch plan: pass --outputs <global>.json (its "
+            f"{REGION_SWITCH_PLANS} output)"
+        )
+        return USAGE_ERROR
+
+    if args.command == "executions":
+        return _list_executions(aws, topology, out)
+
+    if args.command in ("watch", "approve"):
+        found = _find_execution(aws, topology, args.execution)
+        if found is None:
+            out(f"error: no execution {args.execution} in any plan ({_plan_names(topology)})")
+            return USAGE_ERROR
+        plan_arn, execution = found
+        if args.command == "approve":
+            aws.approve_step(
+                plan_arn,
+                execution.execution_id,
+                args.step,
+                approve=not args.decline,
+                region=execution.region,
+            )
+            verb = "declined" if args.decline else "approved"
+            out(f"{verb} step {args.step} of execution {execution.execution_id}")
+            return OK
+        watcher = Runbook(
+            aws,
+            global_cluster_id=topology.global_cluster_id,
+            plans=topology.plans,
+            out=out,
+            clock=clock,
+            sleep=sleep,
+            now=now,
+            poll_interval_s=args.poll,
+            timeout_s=args.timeout,
+        )
+        final = watcher.watch(
+            plan_arn, execution.execution_id, region=execution.region, approve=args.approve
+        )
+        if final is None or not final.succeeded:
+            return UNVERIFIED
+        out("run `python -m dr status` to verify the writer, then apply the config change")
+        return OK
+
     if probe is None and topology.health_urls:
         probe = HttpHealthProbe(topology.health_urls)
     runbook = Runbook(
         aws,
         global_cluster_id=topology.global_cluster_id,
+        plans=topology.plans,
         rpo_s=args.rpo,
         probe=probe,
         out=out,
@@ -261,6 +362,7 @@ def main(
         args.to,
         dry_run=args.dry_run,
         allow_data_loss=getattr(args, "allow_data_loss", False),
+        approve=args.approve,
         confirm=confirm,
     )
     if outcome.code != OK or outcome.new_writer_region is None:
@@ -274,6 +376,58 @@ def main(
         apply=args.apply_config and outcome.changed,
         out=out,
     )
+
+
+def _plan_names(topology: Topology) -> str:
+    return ", ".join(p.name for p in topology.plans)
+
+
+def _first_answer(call, regions):
+    """``call(region)`` in each region until one answers (the plan's data plane is regional:
+    a lost region must not stop the tool)."""
+    errors = []
+    for region in regions:
+        try:
+            return call(region), None
+        except Exception as exc:
+            errors.append(f"{region}: {type(exc).__name__}")
+    return None, "; ".join(errors)
+
+
+def _list_executions(aws: Aws, topology: Topology, out: Callable[[str], None]) -> int:
+    code = OK
+    for plan in topology.plans:
+        found, error = _first_answer(
+            lambda r, p=plan: aws.executions(p.arn, region=r), plan.regions
+        )
+        if found is None:
+            out(f"plan {plan.name}: cannot list executions ({error})")
+            code = ABORTED
+            continue
+        out(f"plan {plan.name} ({plan.arn}): {len(found)} execution(s), newest first")
+        for execution in sorted(found, key=lambda e: e.started or utcnow(), reverse=True):
+            out("  " + _execution_line(execution))
+    return code
+
+
+def _execution_line(execution: Execution) -> str:
+    started = execution.started.isoformat() if execution.started else "-"
+    ended = execution.ended.isoformat() if execution.ended else "-"
+    return (
+        f"{execution.execution_id}  {execution.action} ({execution.mode}) in "
+        f"{execution.region}  {execution.state}  {started} → {ended}  recovery "
+        f"{execution.actual_recovery_time or '-'}  {execution.comment or ''}"
+    ).rstrip()
+
+
+def _find_execution(aws: Aws, topology: Topology, execution_id: str):
+    for plan in topology.plans:
+        found, _ = _first_answer(
+            lambda r, p=plan: aws.execution(p.arn, execution_id, region=r), plan.regions
+        )
+        if found is not None:
+            return plan.arn, found
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -326,6 +326,31 @@ class AwsMocks(pulumi.runtime.Mocks):
             }, []
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": "Z0MOCKZONE", "id": "Z0MOCKZONE", "name": args.args.get("name")}, []
+        if args.token == "aws:arcregionswitch/getRoute53HealthChecks:getRoute53HealthChecks":
+            # ARC creates one health check per region of the plan (docs/dr.md).
+            plan = next(
+                (
+                    outputs
+                    for (typ, _), (_, outputs) in self.answers.items()
+                    if typ == REGION_SWITCH_PLAN and outputs["arn"] == args.args.get("planArn")
+                ),
+                None,
+            )
+            if plan is None:
+                return {"planArn": args.args.get("planArn"), "healthChecks": []}, []
+            return {
+                "planArn": plan["arn"],
+                "healthChecks": [
+                    {
+                        "healthCheckId": f"arc-{plan['name']}-{region}",
+                        "hostedZoneId": "Z0MOCKZONE",
+                        "recordName": "api",
+                        "region": region,
+                        "status": "healthy",
+                    }
+                    for region in plan["regions"]
+                ],
+            }, []
         if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
             return {"id": "79a59df900b949e55d96a1e698fbaced", "displayName": "ci"}, []
         return {}, []
@@ -343,6 +368,8 @@ def _alias_outputs(args, region, arn, resource_id):
         ),
     }
 
+
+REGION_SWITCH_PLAN = "aws:arcregionswitch/plan:Plan"
 
 # Outputs AWS computes that the programs read (mock values shaped like the real ones).
 _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -369,6 +396,10 @@ _COMPUTED_OUTPUTS: dict[str, Callable[..., dict[str, Any]]] = {
     "aws:apigateway/domainName:DomainName": lambda args, region, arn, rid: {
         "regionalDomainName": f"d-{rid}.execute-api.{region}.amazonaws.com",
         "regionalZoneId": "Z0APIGATEWAY",
+    },
+    # Region switch plans are global: no region in the ARN, a 6-character suffix after the name.
+    REGION_SWITCH_PLAN: lambda args, region, arn, rid: {
+        "arn": f"arn:aws:arc-region-switch::{ACCOUNT}:plan/{args.inputs.get('name')}:a1b2c3",
     },
     "aws:cognito/userPool:UserPool": lambda args, region, arn, rid: {
         "endpoint": f"cognito-idp.{region}.amazonaws.com/{region}_{rid.replace('-', '')}",

@@ -16,6 +16,7 @@ from components.origin_verify import (
     OriginVerifySecret,
     OriginVerifySecretArgs,
 )
+from components.region_switch import RegionSwitch, RegionSwitchArgs
 from components.replication_alarms import ReplicationAlarms, ReplicationAlarmsArgs
 from components.storage import (
     AccessLogBuckets,
@@ -195,8 +196,29 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    # Disaster recovery you can run (R-DR-5, docs/dr.md): ARC Region switch plans, homed with
+    # the other global resources (ARC's control plane is in us-east-1; executions run in the
+    # region being activated). The regional stacks attach the plans' health checks to their
+    # latency records; the probe functions the plans invoke are the regional stacks' own.
+    region_switch = RegionSwitch(
+        "region-switch",
+        RegionSwitchArgs(
+            account_id=account,
+            environment=settings.environment,
+            regions=settings.region_names,
+            edge_region=EDGE_REGION,
+            domain=settings.domain,
+            hosted_zone_id=edge_tier.zone_id,
+            global_cluster_id=database.global_cluster_id,
+            approval=settings.region_switch_approval,
+        ),
+        opts=in_region(edge),
+    )
+
     return contract.global_exports(
         {
+            contract.REGION_SWITCH_PLANS: region_switch.plans,
+            contract.REGION_SWITCH_HEALTH_CHECK_IDS: region_switch.health_check_ids,
             contract.DB_GLOBAL_CLUSTER_ID: database.global_cluster_id,
             contract.DB_ENGINE_VERSION: database.engine_version,
             contract.DB_SECRET_ARNS: database.secret_arns,

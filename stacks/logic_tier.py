@@ -193,6 +193,9 @@ def build_logic_tier(
             health_check_interval=config.health_check_interval,
             health_check_failure_threshold=config.health_check_failure_threshold,
             ttl_seconds=config.dns_ttl_seconds,
+            region_switch_health_check_ids=global_stack.require_for_region(
+                contract.REGION_SWITCH_HEALTH_CHECK_IDS, regional.region
+            ),
         ),
         opts=opts,
     )

@@ -23,6 +23,7 @@ from components.function import DependencyLayer, DependencyLayerArgs
 from components.keys import Keys, KeysArgs
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
+from components.region_switch import RegionSwitchProbe, RegionSwitchProbeArgs
 from components.web_config import WebConfig, WebConfigArgs
 from contract import names
 from contract.functions import spec as function_spec
@@ -194,6 +195,26 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         subscriber_statements=messaging.subscriber_statements,
         push_relay_statements=push.relay_statements,
     )
+    # The function the Region switch plans' custom steps invoke (components/region_switch.py):
+    # it writes through this region's own database path, whatever this region's role.
+    RegionSwitchProbe(
+        "dr-probe",
+        RegionSwitchProbeArgs(
+            environment=env,
+            region=region,
+            account_id=account,
+            code=artifacts.function_code("dr_probe"),
+            layer_arn=layer.arn,
+            logs_key_arn=keys.arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            db_environment=database.app_environment,
+            db_statements=database.app_statements,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_ids=[database.client_security_group_id],
+        ),
+        opts=opts,
+    )
+
     functions = logic_tier.functions
     messaging.connect_subscriber(
         functions.subscriber.alias_arn, regional.reserved_concurrency["subscriber"]
@@ -215,6 +236,12 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
                     provisioned_concurrency=regional.provisioned_concurrency[fn],
                 )
                 for fn in functions.functions
+            }
+            | {
+                function_spec("dr_probe").service: FunctionTarget(
+                    function_name=names.function_name(env, "dr_probe"),
+                    reserved_concurrency=function_spec("dr_probe").fixed_reserved_concurrency,
+                )
             },
             queue=QueueTarget(
                 queue_name=messaging.queue_name,
@@ -223,7 +250,6 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             database=DatabaseTarget(
                 cluster_id=database.cluster_identifier,
                 max_capacity_acu=regional.db_capacity.max,
-                is_secondary=not regional.is_primary,
                 proxy_name=database.proxy_name,
                 # One connection per container (R-DATA-5): the in-VPC functions' ceiling.
                 proxy_client_connection_limit=sum(

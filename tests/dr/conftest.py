@@ -1,8 +1,10 @@
 """Fixtures for the runbook tests: a moto world (global cluster, EU writer, US secondary, lag
-metrics, health checks), botocore Stubbers for what moto lacks (switchover/failover), a
-recorder of every AWS operation in call order, a fake clock whose sleep advances time, and the
-outputs of the three real stacks (synthesized once per session by ``tests/conftest.py``) saved
-as ``pulumi stack output --json`` files, as an operator gives them to the runbook."""
+metrics, health checks), botocore Stubbers for what moto lacks (RDS global-cluster states, the
+whole ARC Region switch API), a recorder of every AWS operation in call order, a fake clock
+whose sleep advances time, and the outputs of the three real stacks (synthesized once per
+session by ``tests/conftest.py``) saved as ``pulumi stack output --json`` files, as an operator
+gives them to the runbook. The plan the ARC stub answers with is the synthesized global stack's
+own plan, converted to the API's shape (and validated against it by the Stubber)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from contract.names import global_cluster_identifier
-from dr.aws import Aws
+from contract.outputs import REGION_SWITCH_PLANS
+from dr.aws import ARC, Aws
 from dr.probe import ProbeResult
-from tests.infra.harness import Synthesis
+from dr.topology import PlanRef
+from tests.infra.harness import REGION_SWITCH_PLAN, Synthesis
 
 # The name the data tier gives the global cluster, so the synthesized stacks' outputs and this
 # world agree on it.
@@ -30,7 +34,13 @@ EU, US = "eu-west-1", "us-west-1"
 EU_CLUSTER, US_CLUSTER = "mobile-backend-prod-eu", "mobile-backend-prod-us"
 EU_ARN = f"arn:aws:rds:{EU}:{ACCOUNT}:cluster:{EU_CLUSTER}"
 US_ARN = f"arn:aws:rds:{US}:{ACCOUNT}:cluster:{US_CLUSTER}"
-MUTATIONS = {"SwitchoverGlobalCluster", "FailoverGlobalCluster"}
+MUTATIONS = {
+    "SwitchoverGlobalCluster",
+    "FailoverGlobalCluster",
+    "StartPlanExecution",
+    "ApprovePlanExecutionStep",
+}
+EXECUTION_ID = "exec-0001"
 
 
 @dataclass
@@ -224,29 +234,212 @@ def db_cluster(arn: str, *, status: str = "available", version: str = "16.4") ->
     }
 
 
+# --- the Region switch plan, as the synthesized global stack declares it -----------------------
+def _api_value(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _api_value(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_value(key, v) for v in value]
+    # Mock inputs are JSON numbers; the API's timeouts are integers.
+    if key == "timeoutMinutes":
+        return int(value)
+    return value
+
+
+def _api_block(step: dict[str, Any]) -> dict[str, Any]:
+    """``{"globalAuroraConfigs": [{..., "ungracefuls": [{...}]}]}`` (Pulumi's list-wrapped
+    blocks) → ``{"globalAuroraConfig": {..., "ungraceful": {...}}}`` (the API's union)."""
+    configs = {k: v for k, v in step.items() if k.endswith("Configs") and v}
+    assert len(configs) == 1, f"step {step['name']} declares {sorted(configs)}"
+    (key, (config,)) = next(iter(configs.items()))
+    converted = {}
+    for name, value in config.items():
+        if name == "ungracefuls":
+            converted["ungraceful"] = _api_value(name, value[0])
+        else:
+            converted[name] = _api_value(name, value)
+    return {key.removesuffix("s"): converted}
+
+
+def api_plan(global_synth: Synthesis) -> dict[str, Any]:
+    """``GetPlanInRegion``'s ``plan`` for the synthesized plan (the stack declares one)."""
+    (plan,) = global_synth.of_type(REGION_SWITCH_PLAN)
+    inputs = plan.inputs
+    return {
+        "arn": plan.outputs["arn"],
+        "name": inputs["name"],
+        "owner": ACCOUNT,
+        "regions": inputs["regions"],
+        "recoveryApproach": inputs["recoveryApproach"],
+        "executionRole": f"arn:aws:iam::{ACCOUNT}:role/region-switch-execution",
+        "recoveryTimeObjectiveMinutes": int(inputs["recoveryTimeObjectiveMinutes"]),
+        "associatedAlarms": {
+            alarm["mapBlockKey"]: {
+                "alarmType": alarm["alarmType"],
+                "resourceIdentifier": alarm["resourceIdentifier"],
+            }
+            for alarm in inputs["associatedAlarms"]
+        },
+        "workflows": [
+            {
+                "workflowTargetAction": flow["workflowTargetAction"],
+                "workflowTargetRegion": flow["workflowTargetRegion"],
+                "workflowDescription": flow["workflowDescription"],
+                "steps": [
+                    {
+                        "name": step["name"],
+                        "description": step["description"],
+                        "executionBlockType": step["executionBlockType"],
+                        "executionBlockConfiguration": _api_block(step),
+                    }
+                    for step in flow["steps"]
+                ],
+            }
+            for flow in inputs["workflows"]
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def held_plan(global_synth: Synthesis) -> dict[str, Any]:
+    return api_plan(global_synth)
+
+
+@pytest.fixture(scope="session")
+def plans(global_synth: Synthesis) -> list[PlanRef]:
+    """The plans as the global stack exports them (what `--outputs` gives the runbook)."""
+    return [PlanRef.parse(p, "global") for p in global_synth.outputs[REGION_SWITCH_PLANS]]
+
+
+def workflow_steps(plan: dict[str, Any], action: str, region: str) -> list[str]:
+    (flow,) = [
+        w
+        for w in plan["workflows"]
+        if (w["workflowTargetAction"], w["workflowTargetRegion"]) == (action, region)
+    ]
+    return [step["name"] for step in flow["steps"]]
+
+
+def execution(
+    plan: dict[str, Any],
+    state: str,
+    *,
+    action: str = "deactivate",
+    workflow_region: str = EU,
+    mode: str = "graceful",
+    executed_in: str = US,
+    statuses: dict[str, str] | None = None,
+    recovery: str | None = None,
+) -> dict[str, Any]:
+    """``GetPlanExecution``'s answer: every step of the workflow, ``statuses`` by name (the
+    rest completed when ``state`` is completed, else not started)."""
+    default = "completed" if state == "completed" else "notStarted"
+    raw: dict[str, Any] = {
+        "planArn": plan["arn"],
+        "executionId": EXECUTION_ID,
+        "startTime": NOW,
+        "mode": mode,
+        "executionState": state,
+        "executionAction": action,
+        "executionRegion": executed_in,
+        "stepStates": [
+            {"name": name, "status": (statuses or {}).get(name, default)}
+            for name in workflow_steps(plan, action, workflow_region)
+        ],
+    }
+    if recovery:
+        raw["actualRecoveryTime"] = recovery
+    return raw
+
+
 @dataclass
 class StubbedRds:
-    """One stubbed RDS client per region; everything else (CloudWatch, Route 53) is moto."""
+    """One stubbed RDS and one stubbed ARC client per region; everything else (CloudWatch,
+    Route 53) is moto."""
 
     recorder: Recorder
     clients: dict[str, Any] = field(default_factory=dict)
     stubbers: dict[str, Stubber] = field(default_factory=dict)
+    arc_clients: dict[str, Any] = field(default_factory=dict)
+    arc_stubbers: dict[str, Stubber] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for region in (EU, US):
-            client = boto3.client(
-                "rds",
-                region_name=region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            self.recorder.attach(client, region)
-            self.stubbers[region] = Stubber(client)
-            self.stubbers[region].activate()
-            self.clients[region] = client
+            for service, clients, stubbers in (
+                ("rds", self.clients, self.stubbers),
+                (ARC, self.arc_clients, self.arc_stubbers),
+            ):
+                client = boto3.client(
+                    service,
+                    region_name=region,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                )
+                self.recorder.attach(client, region)
+                stubbers[region] = Stubber(client)
+                stubbers[region].activate()
+                clients[region] = client
 
     def expect(self, region: str, operation: str, response: dict, params: dict) -> None:
         self.stubbers[region].add_response(operation, response, params)
+
+    # --- ARC -------------------------------------------------------------------------------
+    def arc(self, region: str, operation: str, response: dict, params: dict) -> None:
+        self.arc_stubbers[region].add_response(operation, response, params)
+
+    def plan_reads(
+        self, region: str, plan: dict[str, Any], statuses: dict[str, str] | None = None
+    ) -> None:
+        """What resolving an execution reads in ``region``: the plan's health checks (status
+        per region, healthy unless said) and the plan itself."""
+        statuses = statuses or {}
+        checks = [
+            {
+                "hostedZoneId": "Z0MOCKZONE",
+                "recordName": "api.mobile.examplehealth.eu",
+                "healthCheckId": f"hc-{r}",
+                "status": statuses.get(r, "healthy"),
+                "region": r,
+            }
+            for r in plan["regions"]
+        ]
+        self.arc(
+            region,
+            "list_route53_health_checks_in_region",
+            {"healthChecks": checks},
+            {"arn": plan["arn"]},
+        )
+        self.arc(region, "get_plan_in_region", {"plan": plan}, {"arn": plan["arn"]})
+
+    def start(
+        self,
+        region: str,
+        plan: dict[str, Any],
+        *,
+        target: str,
+        action: str,
+        mode: str = "graceful",
+    ) -> None:
+        self.arc(
+            region,
+            "start_plan_execution",
+            {"executionId": EXECUTION_ID, "plan": plan["arn"], "planVersion": "1"},
+            {
+                "planArn": plan["arn"],
+                "targetRegion": target,
+                "action": action,
+                "mode": mode,
+                "comment": ANY,
+            },
+        )
+
+    def execution(self, region: str, plan: dict[str, Any], state: str, **kwargs: Any) -> None:
+        self.arc(
+            region,
+            "get_plan_execution",
+            execution(plan, state, executed_in=region, **kwargs),
+            {"planArn": plan["arn"], "executionId": EXECUTION_ID},
+        )
 
     def describe_global(self, region: str, **kwargs: Any) -> None:
         self.expect(
@@ -263,15 +456,15 @@ class StubbedRds:
         )
 
     def assert_done(self) -> None:
-        for stubber in self.stubbers.values():
+        for stubber in (*self.stubbers.values(), *self.arc_stubbers.values()):
             stubber.assert_no_pending_responses()
 
     def aws(self, recorder: Recorder, lost: set[str] = frozenset()) -> Aws:
         def factory(service: str, region: str) -> Any:
-            if service == "rds":
+            if service in ("rds", ARC):
                 if region in lost:
                     return LostRegionClient(region)
-                return self.clients[region]
+                return (self.clients if service == "rds" else self.arc_clients)[region]
             return recorder.attach(boto3.client(service, region_name=region), region)
 
         return Aws(client_factory=factory)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from contract import region_switch
 from dr.budget import (
     BudgetInputsMissing,
     budget_from_synthesis,
     compute_budget,
+    plan_budget,
     redrive_windows_from_synthesis,
 )
 from tests.infra.harness import Resource, Synthesis
@@ -95,11 +97,16 @@ def resource(typ: str, name: str, **inputs) -> Resource:
         parent="",
         provider="",
         custom=True,
+        mock_id=f"{name}-id",
     )
 
 
 def regional(region: str, *, interval=10, threshold=2, ttl=10, aliases=None) -> Synthesis:
-    record = {"latencyRoutingPolicies": [{"region": region}], "setIdentifier": region}
+    record = {
+        "latencyRoutingPolicies": [{"region": region}],
+        "setIdentifier": region,
+        "healthCheckId": f"api-health-{region}-id",
+    }
     record.update({"aliases": aliases} if aliases else {"ttl": ttl, "records": ["x"]})
     resources = [
         resource(
@@ -286,3 +293,101 @@ def test_a_consumed_queue_without_redrive_or_no_consumer_at_all_is_named():
         redrive_windows_from_synthesis([queue_stack(redrive=None)])
     with pytest.raises(BudgetInputsMissing, match="no SQS queue consumed"):
         redrive_windows_from_synthesis([queue_stack(redrive="{}", consumed=False)])
+
+
+# --- the latency record must fail with an endpoint check --------------------------------------
+def with_calculated_check(region: str, *, threshold: int | None) -> Synthesis:
+    """The region's record heeding a calculated check over its endpoint check and a plan's."""
+    synth = regional(region)
+    endpoint = synth.resources[0]
+    plan_check = resource(
+        "aws:route53/healthCheck:HealthCheck", f"arc-{region}", type="RECOVERY_CONTROL"
+    )
+    children = [endpoint.mock_id, plan_check.mock_id]
+    calculated = resource(
+        "aws:route53/healthCheck:HealthCheck",
+        f"routing-{region}",
+        type="CALCULATED",
+        childHealthchecks=children,
+        childHealthThreshold=len(children) if threshold is None else threshold,
+    )
+    synth.resources[1].inputs["healthCheckId"] = calculated.mock_id
+    synth.resources += [plan_check, calculated]
+    return synth
+
+
+def test_a_calculated_check_needing_every_child_keeps_the_automatic_failover():
+    budget = budget_from_synthesis([edge(), with_calculated_check("eu-west-1", threshold=None)])
+    assert budget.rto_s == 41
+
+
+@pytest.mark.parametrize("threshold", [0, 1])
+def test_a_calculated_check_satisfied_without_its_endpoint_child_is_named(threshold):
+    # A threshold below the child count keeps the record answering while the region is down.
+    with pytest.raises(BudgetInputsMissing, match="latency record api-latency-eu-west-1 heeds no"):
+        budget_from_synthesis([edge(), with_calculated_check("eu-west-1", threshold=threshold)])
+
+
+def test_a_latency_record_without_a_health_check_is_named():
+    synth = regional("eu-west-1")
+    del synth.resources[1].inputs["healthCheckId"]
+    with pytest.raises(BudgetInputsMissing, match="nothing takes its region out automatically"):
+        budget_from_synthesis([edge(), synth])
+
+
+# --- the Region switch plan -------------------------------------------------------------------
+def test_plan_objectives_add_the_step_timeouts_without_the_approval():
+    # GIVEN the plan's workflows with approvals (prod), a 10 s TTL and a 1 x 5 s API origin
+    flows = region_switch.workflows(("eu-west-1", "us-west-1"), approval=True)
+
+    # WHEN its objectives are computed
+    budget = plan_budget(
+        flows,
+        dns_ttl_s=10,
+        cloudfront_connection_attempts=1,
+        cloudfront_connection_timeout_s=5,
+        redrive_window_s=1810,
+    )
+
+    # THEN each is its steps' timeouts, named, and the 60-minute approval is in none
+    assert [(t.name, t.seconds) for t in budget.serving] == [
+        ("Route 53 step route53-out", 300),
+        ("DNS TTL", 10),
+        ("CloudFront origin re-resolution", 5),
+    ]
+    assert [(t.name, t.seconds) for t in budget.writer] == [
+        ("Route 53 step route53-out", 300),
+        ("Aurora step aurora-writer", 900),
+    ]
+    assert budget.recovery_s == 1800 and budget.recovery_time_objective_minutes == 30
+    assert budget.recovery_time_objective_minutes == region_switch.recovery_time_objective_minutes(
+        flows
+    )
+    assert budget.violations == ()
+    rendered = budget.render()
+    assert "plan recoveryTimeObjectiveMinutes = 30" in rendered
+    assert "AWS does not guarantee:" in rendered
+
+
+def test_a_plan_without_approval_has_the_same_objectives():
+    with_approval = plan_budget(
+        region_switch.workflows(("a-b-1", "c-d-1"), approval=True), dns_ttl_s=10
+    )
+    without = plan_budget(region_switch.workflows(("a-b-1", "c-d-1"), approval=False), dns_ttl_s=10)
+    assert (with_approval.serving_s, with_approval.writer_s, with_approval.recovery_s) == (
+        without.serving_s,
+        without.writer_s,
+        without.recovery_s,
+    )
+
+
+def test_queued_writes_must_outlast_twice_the_aurora_step():
+    budget = plan_budget(
+        region_switch.workflows(("a-b-1", "c-d-1"), approval=False),
+        dns_ttl_s=10,
+        redrive_window_s=905,
+    )
+    assert budget.violations == (
+        "queued writes reach the DLQ after 905 s, under 2 x the plan's 900 s Aurora step: "
+        "raise dlqMaxReceiveCount or shorten the step",
+    )

@@ -4,6 +4,7 @@ printed or applied to a copy of the project, usage errors, confirmation, budget.
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,17 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from contract.outputs import DB_GLOBAL_CLUSTER_ID, REGIONAL_API_HEALTH_CHECK_ID
-from dr.aws import Aws
+from contract.outputs import (
+    DB_GLOBAL_CLUSTER_ID,
+    REGION_SWITCH_PLANS,
+    REGIONAL_API_HEALTH_CHECK_ID,
+)
+from dr.aws import ARC, Aws
 from dr.cli import main
 from tests.dr.conftest import (
     EU,
     EU_ARN,
+    EXECUTION_ID,
     GLOBAL_ID,
     NOW,
     READER,
@@ -26,10 +32,10 @@ from tests.dr.conftest import (
     WRITER,
     ScriptedProbe,
     build_moto_world,
+    execution,
     moto_factory,
     put_lag,
 )
-from tests.dr.test_runbook import queue_prechecks
 from tests.dr.test_topology import region_of, route53_probe_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,9 +130,10 @@ def healthy_route53(expected_ids: list[str]) -> Any:
 
 
 def test_status_reads_everything_from_the_stacks_outputs(
-    moto_env, recorder, project_dir, stack_output_files, all_synths
+    moto_env, recorder, project_dir, stack_output_files, all_synths, stubbed, held_plan
 ):
-    # GIVEN the real stacks' `pulumi stack output --json` files and no identifier flag
+    # GIVEN the real stacks' `pulumi stack output --json` files and no identifier flag, and the
+    # plan holding the US out of routing
     build_moto_world()
     route53 = healthy_route53(
         [
@@ -134,21 +141,45 @@ def test_status_reads_everything_from_the_stacks_outputs(
             for stack in ("prod-eu", "prod-us")
         ]
     )
+    stubbed.arc(
+        EU,
+        "list_route53_health_checks_in_region",
+        {
+            "healthChecks": [
+                {"hostedZoneId": "Z", "recordName": "api", "region": EU, "status": "healthy"},
+                {"hostedZoneId": "Z", "recordName": "api", "region": US, "status": "unhealthy"},
+            ]
+        },
+        {"arn": held_plan["arn"]},
+    )
     moto = moto_factory(recorder)
+
+    def factory(service: str, region: str) -> Any:
+        if service == "route53":
+            return route53
+        if service == ARC:
+            return stubbed.arc_clients[region]
+        return moto(service, region)
 
     # WHEN the operator asks for the status from them
     code, lines = run(
         ["--project-dir", str(project_dir), "status", *outputs_argv(stack_output_files)],
-        aws=Aws(lambda service, region: route53 if service == "route53" else moto(service, region)),
+        aws=Aws(factory),
     )
 
-    # THEN the global cluster is the one the global stack exported, and each region's exported
-    # health check was asked, in region order
-    assert code == 0, lines
+    # THEN the global cluster is the one the global stack exported, each region's exported
+    # health check was asked, in region order, and the plan the global stack exported says
+    # which region it keeps out of routing
     exported = all_synths["prod-global"].outputs[DB_GLOBAL_CLUSTER_ID]
     assert lines[0].startswith(f"global cluster {exported}: status available")
     assert [line.rsplit("  ", 1)[-1] for line in lines[2:4]] == ["healthy (1/1 checkers OK)"] * 2
+    assert lines[-2:] == [
+        f"plan {held_plan['name']}: eu-west-1 in routing; us-west-1 OUT of routing (unhealthy)",
+        "ATTENTION a plan holds a region out of routing or cannot be read",
+    ]
+    assert code == 1
     route53.stubber.assert_no_pending_responses()
+    stubbed.assert_done()
 
 
 class RecordingProbeFactory:
@@ -165,13 +196,28 @@ class RecordingProbeFactory:
         return self.probe
 
 
-def test_switchover_from_the_stacks_outputs_probes_what_route53_probes(
-    stubbed, recorder, project_dir, stack_output_files, all_synths, monkeypatch
+def queue_switchover(stubbed, held_plan, *, to=US):
+    """Pre-checks, plan reads, one completed execution and the verification, for a switch of
+    the writer to ``to`` (the other region's check healthy: a deactivate of the writer's)."""
+    writer = EU if to == US else US
+    target_arn, source_arn = (US_ARN, EU_ARN) if to == US else (EU_ARN, US_ARN)
+    stubbed.describe_global(to, writer=writer)
+    stubbed.describe_cluster(target_arn)
+    stubbed.describe_cluster(source_arn)
+    stubbed.plan_reads(to, held_plan)
+    stubbed.start(to, held_plan, target=writer, action="deactivate")
+    stubbed.execution(to, held_plan, "completed", workflow_region=writer)
+    stubbed.describe_global(to, writer=to)
+    stubbed.describe_cluster(target_arn)
+    stubbed.describe_global(to, writer=to)
+
+
+def test_switchover_from_the_stacks_outputs_runs_their_plan_and_probes_what_route53_probes(
+    stubbed, recorder, project_dir, stack_output_files, all_synths, held_plan, monkeypatch
 ):
     # GIVEN a healthy world, the real stacks' outputs and no identifier or URL flag
     put_lag(US, US_CLUSTER, 1200)
-    queue_prechecks(stubbed)
-    queue_switchover_happy(stubbed)
+    queue_switchover(stubbed, held_plan)
     probes = RecordingProbeFactory({US: [WRITER], EU: [READER]})
     monkeypatch.setattr("dr.cli.HttpHealthProbe", probes)
 
@@ -185,8 +231,12 @@ def test_switchover_from_the_stacks_outputs_probes_what_route53_probes(
         sleep=pytest.fail,
     )  # fmt: skip
 
-    # THEN the writer probe asked each region's /health at the URL its Route 53 check probes
+    # THEN the execution started is of the plan the global stack exported, and the writer
+    # probe asked each region's /health at the URL its Route 53 check probes
     assert code == 0, lines
+    (start,) = [params for _, op, params in recorder.calls if op == "StartPlanExecution"]
+    exported = all_synths["prod-global"].outputs[REGION_SWITCH_PLANS]
+    assert start["planArn"] == exported[0]["arn"] == held_plan["arn"]
     assert probes.urls == {
         region_of(all_synths[stack]): route53_probe_url(all_synths[stack])
         for stack in ("prod-eu", "prod-us")
@@ -194,6 +244,31 @@ def test_switchover_from_the_stacks_outputs_probes_what_route53_probes(
     assert probes.probe is not None and set(probes.probe.asked) == {US, EU}
     assert not any("SKIPPED" in line for line in lines)
     stubbed.assert_done()
+
+
+def test_a_renamed_plans_output_stops_the_tool_before_any_aws_call(
+    project_dir, stack_output_files, tmp_path
+):
+    # GIVEN the global stack's outputs with the plans under another name
+    renamed = tmp_path / "prod-global.json"
+    text = stack_output_files["prod-global"].read_text()
+    assert f'"{REGION_SWITCH_PLANS}"' in text
+    renamed.write_text(text.replace(f'"{REGION_SWITCH_PLANS}"', '"regionSwitchPlanList"'))
+    files = {**stack_output_files, "prod-global": renamed}
+
+    # WHEN the operator asks for a switchover dry run
+    code, lines = run(
+        ["--project-dir", str(project_dir), "switchover", "--to", US, "--dry-run",
+         *outputs_argv(files)],
+        aws=Aws(pytest.fail),
+    )  # fmt: skip
+
+    # THEN it is a usage error naming the output it reads
+    assert code == 2
+    assert lines == [
+        f"error: {renamed} has no '{REGION_SWITCH_PLANS}': deploy the global stack with its "
+        "Region switch plans first (docs/dr.md)"
+    ]
 
 
 def test_a_file_that_is_no_stacks_outputs_is_a_usage_error(project_dir, tmp_path):
@@ -218,31 +293,36 @@ def test_status_with_lag_above_the_rpo_needs_attention(moto_env, recorder, proje
 
 
 # --- switchover through the CLI ------------------------------------------------------------------
-def switchover_argv(project_dir: Path, *extra: str) -> list[str]:
+def switchover_argv(project_dir: Path, files: dict[str, Path], *extra: str, to: str = US):
     return [
-        "--project-dir", str(project_dir), "switchover", "--to", US,
-        "--global-cluster", GLOBAL_ID, *extra,
+        "--project-dir", str(project_dir), "switchover", "--to", to,
+        *outputs_argv(files), *extra,
     ]  # fmt: skip
 
 
 def test_cli_dry_run_prints_plan_diff_and_deploy_order_and_changes_nothing(
-    stubbed, recorder, project_dir
+    stubbed, recorder, project_dir, stack_output_files, held_plan
 ):
     # GIVEN a healthy world and no mutating response queued
     put_lag(US, US_CLUSTER, 1200)
-    queue_prechecks(stubbed)
+    stubbed.describe_global(US)
+    stubbed.describe_cluster(US_ARN)
+    stubbed.describe_cluster(EU_ARN)
+    stubbed.plan_reads(US, held_plan)
     before = (project_dir / "Pulumi.yaml").read_bytes()
 
     # WHEN the operator runs a dry run, even asking for --apply-config
     code, lines = run(
-        switchover_argv(project_dir, "--dry-run", "--apply-config"), aws=stubbed.aws(recorder)
+        switchover_argv(project_dir, stack_output_files, "--dry-run", "--apply-config"),
+        aws=stubbed.aws(recorder),
     )
 
     # THEN the plan, the diff and the deploy order are printed; no AWS or file change
-    assert code == 0
+    assert code == 0, lines
     assert recorder.mutations == []
     stubbed.assert_done()
     assert (project_dir / "Pulumi.yaml").read_bytes() == before
+    assert any("PLAN 2/5 route53-out [Route53HealthCheck" in line for line in lines)
     tail = lines[lines.index("[   0.0s] DRY RUN complete: pre-checks passed, no change made") :]
     assert tail[1:3] == [
         "DRY RUN --apply-config: the change below would be written after success",
@@ -257,91 +337,168 @@ def test_cli_dry_run_prints_plan_diff_and_deploy_order_and_changes_nothing(
     ]
 
 
-def queue_switchover_happy(stubbed):
-    stubbed.expect(
-        US,
-        "switchover_global_cluster",
-        {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
-        {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": US_ARN},
-    )
-    stubbed.describe_global(US, writer=US)
-    stubbed.describe_cluster(US_ARN)
-    stubbed.describe_global(US, writer=US)
-
-
-def test_cli_switchover_with_apply_config_records_the_new_primary(stubbed, recorder, project_dir):
+def test_cli_switchover_with_apply_config_records_the_new_primary(
+    stubbed, recorder, project_dir, stack_output_files, held_plan
+):
     # GIVEN a healthy world
     put_lag(US, US_CLUSTER, 1200)
-    queue_prechecks(stubbed)
-    queue_switchover_happy(stubbed)
+    queue_switchover(stubbed, held_plan)
     original = (project_dir / "Pulumi.yaml").read_text()
 
     # WHEN the switchover runs with --yes --apply-config
     code, lines = run(
-        switchover_argv(project_dir, "--yes", "--apply-config"),
+        switchover_argv(project_dir, stack_output_files, "--yes", "--apply-config"),
         aws=stubbed.aws(recorder),
         probe=ScriptedProbe({US: [WRITER], EU: [READER]}),
         sleep=pytest.fail,
     )
 
-    # THEN AWS was switched over once and Pulumi.yaml now says us-west-1 (one line changed)
-    assert code == 0
-    assert [m[1] for m in recorder.mutations] == ["SwitchoverGlobalCluster"]
+    # THEN one plan execution was started and Pulumi.yaml now says us-west-1 (one line changed)
+    assert code == 0, lines
+    assert [m[1] for m in recorder.mutations] == ["StartPlanExecution"]
     assert (project_dir / "Pulumi.yaml").read_text() == original.replace(
         "  primaryRegion:\n    value: eu-west-1\n", "  primaryRegion:\n    value: us-west-1\n"
     )
     assert "CONFIG applied to Pulumi.yaml; commit it" in lines
-
-    # AND switching back is the same procedure in the other direction
-    put_lag(EU, "mobile-backend-prod-eu", 900)
-    stubbed.describe_global(EU, writer=US)
-    stubbed.describe_cluster(EU_ARN)
-    stubbed.describe_cluster(US_ARN)
-    stubbed.expect(
-        EU,
-        "switchover_global_cluster",
-        {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL_ID}},
-        {"GlobalClusterIdentifier": GLOBAL_ID, "TargetDbClusterIdentifier": EU_ARN},
-    )
-    stubbed.describe_global(EU, writer=EU)
-    stubbed.describe_cluster(EU_ARN)
-    stubbed.describe_global(EU, writer=EU)
-    code, lines = run(
-        [
-            "--project-dir", str(project_dir), "switchover", "--to", EU,
-            "--global-cluster", GLOBAL_ID, "--yes", "--apply-config",
-        ],
-        aws=stubbed.aws(recorder),
-        probe=ScriptedProbe({EU: [WRITER], US: [READER]}),
-        sleep=pytest.fail,
-    )  # fmt: skip
-    assert code == 0
-    assert (project_dir / "Pulumi.yaml").read_text() == original
-    assert lines[-3:] == [
-        "  1. pulumi up -s prod-global",
-        "  2. pulumi up -s prod-eu",
-        "  3. pulumi up -s prod-us",
-    ]
     stubbed.assert_done()
 
 
-def test_cli_without_yes_asks_for_the_target_region(stubbed, recorder, project_dir):
-    # GIVEN a healthy world
+def test_cli_without_yes_asks_for_the_target_region(
+    stubbed, recorder, project_dir, stack_output_files, held_plan
+):
     put_lag(US, US_CLUSTER, 1200)
-    queue_prechecks(stubbed)
+    stubbed.describe_global(US)
+    stubbed.describe_cluster(US_ARN)
+    stubbed.describe_cluster(EU_ARN)
+    stubbed.plan_reads(US, held_plan)
     asked: list[str] = []
 
     # WHEN the operator types the wrong region at the prompt
     code, _ = run(
-        switchover_argv(project_dir),
+        switchover_argv(project_dir, stack_output_files),
         aws=stubbed.aws(recorder),
         read=lambda prompt: asked.append(prompt) or "eu-west-1",
     )
 
-    # THEN nothing is changed
+    # THEN nothing is started
     assert code == 4
     assert recorder.mutations == []
     assert asked == ["type the target region (us-west-1) to proceed: "]
+
+
+def test_cli_switchover_without_the_global_outputs_has_no_plan(project_dir):
+    code, lines = run(
+        ["--project-dir", str(project_dir), "switchover", "--to", US,
+         "--global-cluster", GLOBAL_ID],
+        aws=Aws(pytest.fail),
+    )  # fmt: skip
+    assert code == 2
+    assert lines == [
+        f"error: no Region switch plan: pass --outputs <global>.json (its "
+        f"{REGION_SWITCH_PLANS} output)"
+    ]
+
+
+# --- executions, watch, approve ----------------------------------------------------------------
+def test_executions_lists_each_plans_executions_newest_first(
+    stubbed, recorder, project_dir, stack_output_files, held_plan
+):
+    # GIVEN the EU data plane does not answer; the US one holds two executions
+    older = execution(held_plan, "completed", executed_in=US, recovery="PT6M")
+    newer = execution(held_plan, "failed", executed_in=US, action="activate", workflow_region=EU)
+    older["startTime"] = NOW - timedelta(days=30)
+    older["endTime"] = NOW - timedelta(days=30) + timedelta(minutes=6)
+    older["comment"] = "game day"
+    newer["executionId"] = "exec-0002"
+    for item in (older, newer):
+        item.pop("stepStates")
+    stubbed.arc_stubbers[EU].add_client_error("list_plan_executions", "InternalServerException")
+    stubbed.arc(
+        US,
+        "list_plan_executions",
+        {"items": [older, newer]},
+        {"planArn": held_plan["arn"], "maxResults": 20},
+    )
+
+    code, lines = run(
+        ["--project-dir", str(project_dir), "executions", *outputs_argv(stack_output_files)],
+        aws=stubbed.aws(recorder),
+    )
+
+    assert code == 0, lines
+    assert lines == [
+        f"plan {held_plan['name']} ({held_plan['arn']}): 2 execution(s), newest first",
+        "  exec-0002  activate (graceful) in us-west-1  failed  2026-11-23T10:00:00+00:00 → -  "
+        "recovery -",
+        "  exec-0001  deactivate (graceful) in us-west-1  completed  2026-10-24T10:00:00+00:00 → "
+        "2026-10-24T10:06:00+00:00  recovery PT6M  game day",
+    ]
+    assert recorder.mutations == []
+    stubbed.assert_done()
+
+
+def test_approve_approves_the_named_step_in_the_executions_region(
+    stubbed, recorder, project_dir, stack_output_files, held_plan
+):
+    stubbed.execution(
+        EU, held_plan, "pendingManualApproval", statuses={"approve": "pendingApproval"}
+    )
+    stubbed.arc(
+        EU,
+        "approve_plan_execution_step",
+        {},
+        {
+            "planArn": held_plan["arn"],
+            "executionId": EXECUTION_ID,
+            "stepName": "approve",
+            "approval": "decline",
+            "comment": "python -m dr",
+        },
+    )
+
+    code, lines = run(
+        ["--project-dir", str(project_dir), "approve", EXECUTION_ID, "--decline",
+         *outputs_argv(stack_output_files)],
+        aws=stubbed.aws(recorder),
+    )  # fmt: skip
+
+    assert (code, lines) == (0, [f"declined step approve of execution {EXECUTION_ID}"])
+    stubbed.assert_done()
+
+
+def test_watch_follows_an_execution_to_its_end(
+    stubbed, recorder, project_dir, stack_output_files, held_plan, clock
+):
+    stubbed.execution(EU, held_plan, "inProgress", statuses={"route53-out": "running"})
+    stubbed.execution(EU, held_plan, "inProgress", statuses={"route53-out": "running"})
+    stubbed.execution(EU, held_plan, "completed")
+
+    code, lines = run(
+        ["--project-dir", str(project_dir), "watch", EXECUTION_ID,
+         *outputs_argv(stack_output_files)],
+        aws=stubbed.aws(recorder),
+        clock=clock,
+        sleep=clock.sleep,
+    )  # fmt: skip
+
+    assert code == 0, lines
+    assert clock.sleeps == [10.0]
+    assert [line.split("] ", 1)[-1] for line in lines if "STEP" in line] == [
+        "STEP approve: notStarted",
+        "STEP route53-out: running",
+        "STEP aurora-writer: notStarted",
+        "STEP verify-writer: notStarted",
+        "STEP smoke: notStarted",
+        "STEP approve: completed",
+        "STEP route53-out: completed",
+        "STEP aurora-writer: completed",
+        "STEP verify-writer: completed",
+        "STEP smoke: completed",
+    ]
+    assert lines[-1] == (
+        "run `python -m dr status` to verify the writer, then apply the config change"
+    )
+    stubbed.assert_done()
 
 
 def test_cli_rejects_a_region_outside_the_project(project_dir):

@@ -69,6 +69,8 @@ def run_switchover(aws, lines):
     runbook = Runbook(
         aws,
         global_cluster_id=GLOBAL_ID,
+        # Pre-check aborts come before any plan is looked at.
+        plans=[],
         out=lines.append,
         now=lambda: NOW,
         clock=lambda: 0.0,

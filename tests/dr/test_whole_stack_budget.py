@@ -1,19 +1,23 @@
 """R-DR-2 on the real program: the RTO/RPO budget read from the three synthesized stacks (every
 number from the resources the tiers declare, none assumed), and proof that the budget follows
 the stack configuration rather than constants. Also R-DR-3's queue arithmetic: queued writes
-outlast an Aurora promotion before anything reaches the DLQ."""
+outlast an Aurora promotion before anything reaches the DLQ. And R-DR-5's: the Region switch
+plan declares the recovery time its own step timeouts add up to."""
 
 from __future__ import annotations
 
 import pytest
 
+from contract import region_switch
 from dr.budget import (
     PROMOTION_PLAN_S,
     RPO_TARGET_S,
     RTO_TARGET_S,
     Budget,
+    PlanBudget,
     RedriveWindow,
     budget_from_synthesis,
+    plan_budgets_from_synthesis,
     redrive_windows_from_synthesis,
 )
 from tests.infra.harness import Synthesis, global_stack_name, synthesize
@@ -132,3 +136,47 @@ def test_the_old_default_of_five_receives_was_too_short():
         "prod-eu/events: 5 receives x 181 s visibility = 905 s is under 2 x the 15-minute "
         "promotion we plan for (1800 s): raise dlqMaxReceiveCount",
     )
+
+
+# --- R-DR-5: the Region switch plan's objectives ---------------------------------------------
+def explain_plan(budget: PlanBudget) -> str:
+    return "plan budget:\n" + budget.render()
+
+
+def test_the_plan_declares_the_recovery_time_its_step_timeouts_add_up_to(all_synths):
+    # WHEN the plan's objectives are computed from the synthesized plan and the other stacks
+    ((name, (budget, declared)),) = plan_budgets_from_synthesis(all_synths).items()
+
+    # THEN serving (a region out of routing) is the Route 53 step + TTL + CloudFront,
+    # the writer is back after the Route 53 and Aurora steps, and the declared RTO is the whole
+    # automatic workflow (approval excluded): 5 + 15 + 5 + 5 minutes
+    assert name == "mobile-backend-prod-euw1-usw1"
+    assert budget.serving_s == 5 * 60 + 10 + 5, explain_plan(budget)
+    assert budget.writer_s == (5 + 15) * 60, explain_plan(budget)
+    assert budget.recovery_s == (5 + 15 + 5 + 5) * 60, explain_plan(budget)
+    assert declared == budget.recovery_time_objective_minutes == 30, explain_plan(budget)
+    assert not any(t.name.startswith("approval") for t in budget.recovery), explain_plan(budget)
+    # Queued writes (R-DR-3) outlast the plan's writer gap twice over.
+    assert budget.violations == (), explain_plan(budget)
+    assert "Aurora promotion" in budget.render()
+
+
+def test_a_longer_aurora_step_lengthens_the_declared_rto_and_breaks_the_queue_budget(
+    regional_synths, monkeypatch
+):
+    # GIVEN the global stack re-synthesized with a 30-minute Aurora step
+    monkeypatch.setattr(region_switch, "AURORA_TIMEOUT_MINUTES", 30)
+    longer = synthesize("prod-global")
+
+    # WHEN its plan's budget is computed with the same regional stacks
+    ((_, (budget, declared)),) = plan_budgets_from_synthesis(
+        [longer, *regional_synths.values()]
+    ).items()
+
+    # THEN the declared RTO follows (45 min) and the 30-minute redrive window no longer covers
+    # twice the writer gap
+    assert declared == budget.recovery_time_objective_minutes == 45, explain_plan(budget)
+    assert budget.violations == (
+        "queued writes reach the DLQ after 1810 s, under 2 x the plan's 1800 s Aurora step: "
+        "raise dlqMaxReceiveCount or shorten the step",
+    ), explain_plan(budget)

@@ -110,6 +110,10 @@ def replica(pg: LocalPostgres) -> Iterator[LocalPostgres]:
     """A streaming hot standby on 127.0.0.2 with the primary's port: the "read-only endpoint"
     (reads work, writes fail with SQLSTATE 25006, `pg_is_in_recovery()` is true)."""
     directory = Path(tempfile.mkdtemp(prefix="mb-pg-replica-"))
+    # pg_basebackup starts with a *spread* checkpoint: right after the template's migrations it
+    # paces its writes over minutes. One immediate checkpoint first leaves it nothing to pace.
+    with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
     server = LocalPostgres.replica_of(pg, directory, READER_HOST)
     try:
         yield server

@@ -198,7 +198,7 @@ def test_preferences_keep_every_string_json_can_carry_and_refuse_unpaired_surrog
     env, admin_conn
 ):
     # GIVEN a document whose key and value hold U+0000, which jsonb cannot store (the column is
-    # json since migration 0002, so any string the document allows is storable)
+    # json since migration 0003, so any string the document allows is storable)
     document = {"k\u0000": "da\u0000rk", "ñ": ["日本", {"deep": True}]}
     # WHEN it is saved THEN it round-trips exactly, through the API and in the database
     status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body=document)

@@ -10,7 +10,15 @@ from pathlib import Path
 from contract import telemetry
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ["api", "subscriber", "user_directory", "user_migration", "migrations", "db_rotation"]
+HANDLERS = [
+    "api",
+    "subscriber",
+    "user_directory",
+    "user_migration",
+    "migrations",
+    "db_rotation",
+    "dr_probe",
+]
 
 
 def test_handler_imports_defer_boto3_and_psycopg():

@@ -61,6 +61,8 @@ def test_applies_everything_once_and_a_second_run_changes_nothing(pg, empty_db):
             "processed_messages",
             "user_directory",
             "user_requests",
+            # What the Region switch plans' probe writes (docs/dr.md).
+            "dr_writer_probes",
         }
         recorded = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
         assert recorded == [(m.version, m.checksum) for m in load_migrations()]

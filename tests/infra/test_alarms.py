@@ -56,7 +56,6 @@ def full_args(topic_arn: str = US_TOPIC) -> AlarmsArgs:
         database=DatabaseTarget(
             cluster_id="mobile-backend-prod-us-west-1",
             max_capacity_acu=8,
-            is_secondary=True,
             proxy_name="mobile-backend-prod",
             proxy_client_connection_limit=110,
         ),
@@ -280,14 +279,35 @@ def test_database_alarms(full):
     )
 
 
-def test_primary_cluster_has_no_global_lag_alarms():
+def test_lag_alarms_do_not_depend_on_the_role():
+    # R-DR-4: a DatabaseTarget has no role; whichever cluster is a secondary publishes.
     args = AlarmsArgs(
         topic_arn="t",
         name_prefix="p",
         region="eu-west-1",
-        database=DatabaseTarget("mobile-backend-prod-eu-west-1", 16, is_secondary=False),
+        database=DatabaseTarget("mobile-backend-prod-eu-west-1", 16),
     )
-    assert [s.key for s in alarm_specs(args)] == ["db-capacity"]
+    assert [s.key for s in alarm_specs(args)] == ["db-rpo-lag", "db-replication-lag", "db-capacity"]
+
+
+@pytest.mark.parametrize("stack", ["prod-eu", "prod-us"])
+def test_every_region_watches_its_own_clusters_lag_in_either_role(regional_synths, stack):
+    # GIVEN the synthesized writer (EU) and secondary (US) regions
+    synth = regional_synths[stack]
+    cluster = synth.one("aws:rds/cluster:Cluster").inputs["clusterIdentifier"]
+    alarms = {
+        r.inputs["metricName"]: r.inputs
+        for r in synth.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if r.inputs.get("namespace") == "AWS/RDS" and "GlobalDB" in r.inputs.get("metricName", "")
+    }
+    # THEN both lag alarms watch this region's cluster at the RPO, in the region's own
+    # CloudWatch, and a silent metric (the writer publishes none) is not an alarm
+    assert sorted(alarms) == ["AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"], stack
+    for metric, inputs in alarms.items():
+        assert inputs["dimensions"] == {"DBClusterIdentifier": cluster}, (stack, metric)
+        assert inputs["threshold"] == 30000, (stack, metric)
+        assert inputs["treatMissingData"] == "notBreaching", (stack, metric)
+        assert inputs["alarmActions"] and inputs["okActions"], (stack, metric)
 
 
 def test_replication_waf_and_business_alarms(full):

@@ -163,10 +163,12 @@ def test_serverless_v2_capacity_comes_from_the_stack_config(regional):
     assert (scaling["minCapacity"], scaling["maxCapacity"]) == expected
 
 
-def test_primary_owns_credentials_secondary_forwards_writes(eu_synth, us_synth):
+def test_primary_owns_credentials_and_every_cluster_forwards_writes(eu_synth, us_synth):
     eu = eu_synth.one(CLUSTER).inputs
     us = us_synth.one(CLUSTER).inputs
-    assert eu["enableGlobalWriteForwarding"] is False
+    # R-DR-4: AWS applies forwarding when a cluster is (or becomes) a secondary, so the writer
+    # declares it too and a switchover leaves the demoted region writing with no redeploy.
+    assert eu["enableGlobalWriteForwarding"] is True
     assert us["enableGlobalWriteForwarding"] is True
     assert eu["masterUsername"] == rules.MASTER_USERNAME
     assert eu["masterUsername"] not in ("postgres", "admin", "root")
@@ -234,26 +236,25 @@ def test_parameter_group_forces_tls_and_sets_forwarding_and_timeouts(regional):
     assert synth.one(CLUSTER).inputs["dbClusterParameterGroupName"] == group.name
 
 
-def test_rpo_guard_only_on_the_primary(eu_synth, us_synth):
+def test_rpo_guard_in_every_region_so_a_promoted_writer_guards_at_once(eu_synth, us_synth):
+    # Only the writer enforces it; a switchover must not leave the new writer unguarded until
+    # the config change is deployed.
     assert parameters(eu_synth)["rds.global_db_rpo"]["value"] == "30"
-    assert "rds.global_db_rpo" not in parameters(us_synth)
+    assert parameters(us_synth)["rds.global_db_rpo"]["value"] == "30"
+    assert parameters(eu_synth) == parameters(us_synth), "the groups must not depend on the role"
 
 
 def test_cluster_parameters_rule_table():
-    primary = rules.cluster_parameters(
-        is_primary=True, write_forward_consistency="GLOBAL", rpo_seconds=None
-    )
-    names = [p["name"] for p in primary]
+    unguarded = rules.cluster_parameters(write_forward_consistency="GLOBAL", rpo_seconds=None)
+    names = [p["name"] for p in unguarded]
     assert "rds.global_db_rpo" not in names, "no guard unless configured"
     assert {"name": "apg_write_forward.consistency_mode", "value": "GLOBAL"}.items() <= next(
-        p for p in primary if p["name"] == "apg_write_forward.consistency_mode"
+        p for p in unguarded if p["name"] == "apg_write_forward.consistency_mode"
     ).items()
     # Aurora MySQL's name would be rejected by an aurora-postgresql parameter group.
     assert "aurora_fwd_writer_max_connections_pct" not in names
-    secondary = rules.cluster_parameters(
-        is_primary=False, write_forward_consistency="EVENTUAL", rpo_seconds=25
-    )
-    assert "rds.global_db_rpo" not in [p["name"] for p in secondary]
+    guarded = rules.cluster_parameters(write_forward_consistency="EVENTUAL", rpo_seconds=25)
+    assert {"name": "rds.global_db_rpo", "value": "25", "apply_method": "immediate"} in guarded
 
 
 # --- RDS Proxy --------------------------------------------------------------------------
@@ -628,12 +629,11 @@ def test_flip_keeps_clusters_and_moves_only_role_properties(regional_synths, fli
         assert _identity(b, before) == _identity(a, after), stack
         ignored = set(CLUSTER_IGNORE_CHANGES)
         changed = {k for k in set(b.inputs) | set(a.inputs) if b.inputs.get(k) != a.inputs.get(k)}
-        # Only ignored properties and the forwarding flag (modifiable in place) may differ.
-        assert changed - ignored <= {"enableGlobalWriteForwarding"}, f"{stack}: {changed}"
-    assert flipped["prod-eu"].one(CLUSTER).inputs["enableGlobalWriteForwarding"] is True
-    assert flipped["prod-us"].one(CLUSTER).inputs["enableGlobalWriteForwarding"] is False
-    assert "rds.global_db_rpo" in parameters(flipped["prod-us"])
-    assert "rds.global_db_rpo" not in parameters(flipped["prod-eu"])
+        # Only ignored properties may differ: forwarding and the parameter group do not
+        # depend on the role (R-DR-4), so the config flip changes neither.
+        assert changed <= ignored, f"{stack}: {changed}"
+        assert a.inputs["enableGlobalWriteForwarding"] is True, stack
+        assert parameters(after) == parameters(before), stack
 
 
 def test_flip_moves_migrations_and_pauses_rotation_away_from_the_secret_home(flipped):

@@ -34,11 +34,17 @@ SPILLOVER = "ProvisionedConcurrencySpilloverInvocations"
 OPTIONAL_VARIABLES = {"LEGACY_AUTH_URL"}
 
 
+def _follows_config(resource) -> bool:
+    """Resources whose existence is configuration: provisioned-concurrency spillover alarms,
+    and the region switch plan's approval role (regionSwitchApproval, off in dev)."""
+    return resource.inputs.get("metricName") == SPILLOVER or resource.name.endswith(
+        ("-approval", "-approval-policy")
+    )
+
+
 def _program(synth) -> Counter:
     return Counter(
-        r.type
-        for r in synth.resources
-        if r.type not in SIZED and r.inputs.get("metricName") != SPILLOVER
+        r.type for r in synth.resources if r.type not in SIZED and not _follows_config(r)
     )
 
 
@@ -67,6 +73,7 @@ def _statement_ids(synth) -> dict[str, list[str]]:
     return {
         p.name: [s.get("Sid", "") for s in json.loads(p.inputs["policy"])["Statement"]]
         for p in synth.of_type(ROLE_POLICY)
+        if not _follows_config(p)
     }
 
 

@@ -39,6 +39,10 @@ def handler_settings(function: str) -> list[object]:
         return [common.db_settings(), common.api_settings(), env.Telemetry.from_env()]
     if function in ("subscriber", "user_directory", "migrations"):
         return [common.db_settings(), env.Telemetry.from_env()]
+    if function == "dr_probe":
+        from backend.dr_probe import writer_settings
+
+        return [common.db_settings(), writer_settings(common.db_settings())]
     if function == "user_migration":
         return [common.migration_trigger_settings(), env.Telemetry.from_env()]
     if function == "authorizer":
@@ -84,7 +88,16 @@ def test_each_deployed_environment_parses_with_the_handlers_own_settings_code(
             assert env.SCHEMAS[function].problems(variables) == [], f"{stack} {function}"
             checked.setdefault(stack, set()).add(function)
     common.reset()
-    app = {"api", "subscriber", "user_directory", "user_migration", "authorizer", "push_relay"}
+    # dr_probe: every region, whatever its role (the Region switch plans' custom steps).
+    app = {
+        "api",
+        "subscriber",
+        "user_directory",
+        "user_migration",
+        "authorizer",
+        "push_relay",
+        "dr_probe",
+    }
     # Migrations run in the writer region, DB secret rotation in the secret's home region.
     assert checked == {
         GLOBAL: {"origin_verify_rotation"},
@@ -129,6 +142,7 @@ DELETIONS = [
     ("prod-us", "authorizer", env.USER_POOL_REGIONS),
     ("prod-eu", "migrations", env.DB_USER),
     ("prod-eu", "db_rotation", env.DB_SSLMODE),
+    ("prod-us", "dr_probe", env.DB_HOST),
     (GLOBAL, "origin_verify_rotation", env.WEB_ACLS),
 ]
 

@@ -502,10 +502,10 @@ def test_custom_domain_uses_a_validated_regional_certificate(regional):
     assert (mapping.inputs["basePath"], mapping.inputs["stageName"]) == ("api", "api")
 
 
-def test_latency_record_with_health_check_fits_the_rto(regional):
+def test_latency_record_with_health_check_fits_the_rto(regional, global_synth):
     stack, synth = regional
     region = REGIONS[stack]
-    check = synth.one("aws:route53/healthCheck:HealthCheck")
+    check = synth.one("aws:route53/healthCheck:HealthCheck", lambda r: r.inputs["type"] == "HTTPS")
     assert check.inputs["type"] == "HTTPS" and check.inputs["port"] == 443
     assert check.inputs["fqdn"] == f"api-rest-api-id.execute-api.{region}.amazonaws.com"
     assert check.inputs["resourcePath"] == "/api/health"
@@ -517,7 +517,15 @@ def test_latency_record_with_health_check_fits_the_rto(regional):
     assert record.inputs["name"] == "api.mobile.examplehealth.eu"
     assert record.inputs["setIdentifier"] == region
     assert record.inputs["latencyRoutingPolicies"] == [{"region": region}]
-    assert record.inputs["healthCheckId"] == f"{check.name}-id"
+    # The record heeds a calculated check: healthy only while this region's endpoint check AND
+    # every Region switch plan check (the global stack's, for this region) are healthy.
+    routing = synth.one("aws:route53/healthCheck:HealthCheck", lambda r: r.name.endswith("routing"))
+    plan_checks = global_synth.outputs["regionSwitchHealthCheckIds"][region]
+    assert plan_checks and all(region in c for c in plan_checks), plan_checks
+    assert routing.inputs["type"] == "CALCULATED"
+    assert routing.inputs["childHealthchecks"] == [f"{check.name}-id", *plan_checks]
+    assert routing.inputs["childHealthThreshold"] == 1 + len(plan_checks)
+    assert record.inputs["healthCheckId"] == f"{routing.name}-id"
     assert record.inputs["records"] == [
         f"d-api-domain-domain-id.execute-api.{region}.amazonaws.com"
     ]

@@ -280,7 +280,14 @@ BAD_CONFIG = [
         "assetsNoncurrentVersionDays",
         "outside 1..3650",
     ),
+    ("prod-global", {"regionSwitchApproval": "maybe"}, "regionSwitchApproval", "true or false"),
 ]
+
+
+def test_region_switch_approval_is_on_unless_an_environment_turns_it_off():
+    assert parse_stack("prod-global").region_switch_approval is True
+    assert parse_stack("prod-global", regionSwitchApproval=None).region_switch_approval is True
+    assert parse_stack("prod-global", regionSwitchApproval="false").region_switch_approval is False
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The GitHub Actions workflows (R-CI-1): actionlint and zizmor run offline from the test suite,
 plus the properties neither linter knows we promised: OIDC only, pinned actions, least
 privilege, previews of every stack with the policy pack, deploy order global → primary →
-secondaries with an approval-capable environment per stack, a smoke test after each region.
+secondaries with an approval-capable environment per stack, a smoke test after each region,
+and a monthly game day that runs the dev Region switch plan there and back (R-DR-5).
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def _deploy_order(environment: str = "prod") -> list[str]:
 WORKFLOW_FILES = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
 
 
-def test_there_are_a_pull_request_and_a_deploy_workflow():
-    assert WORKFLOW_FILES == ["deploy.yml", "pull-request.yml"]
+def test_there_are_a_pull_request_a_deploy_and_a_game_day_workflow():
+    assert WORKFLOW_FILES == ["deploy.yml", "game-day.yml", "pull-request.yml"]
     assert _deploy_order() == ["prod-global", "prod-eu", "prod-us"]
 
 
@@ -235,3 +236,79 @@ def test_main_deploys_in_order_with_environments_and_smoke_tests():
     edge = jobs["smoke-edge"]
     assert edge["needs"] == ["up-global", "up-eu", previous]
     assert 'scripts/smoke.py "https://$DOMAIN/api"' in _steps(edge)[-1]["run"]
+
+
+# --- game day (R-DR-5, docs/dr.md) ------------------------------------------------------------
+GAME_DAY_SCRIPT = ROOT / "scripts" / "game_day.sh"
+
+
+def test_game_day_runs_monthly_and_on_demand_one_at_a_time():
+    workflow = _load("game-day.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    ((cron,),) = [[entry["cron"] for entry in workflow["on"]["schedule"]]]
+    minute, hour, day, month, weekday = cron.split()
+    assert minute.isdigit() and hour.isdigit(), cron
+    # A fixed day of every month, any weekday: monthly, not more often.
+    assert day.isdigit() and 1 <= int(day) <= 28 and (month, weekday) == ("*", "*"), cron
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_game_day_switches_the_dev_writer_to_the_secondary_and_back_with_smoke_tests():
+    workflow = _load("game-day.yml")
+    ((name, job),) = workflow["jobs"].items()
+    text = (WORKFLOWS / "game-day.yml").read_text()
+    # Only the dev environment's stacks, and no deployment: the CLI is installed, not run up.
+    assert job["environment"].startswith("dev"), name
+    stacks = set(re.findall(r"\b(?:dev|prod)-(?:global|eu|us)\b", text))
+    assert stacks == {"dev-global", "dev-eu", "dev-us"}
+    (pulumi,) = _uses(job, "pulumi/actions")
+    assert "command" not in pulumi.get("with", {}), "a game day must not deploy"
+    runs = [s.get("run", "") for s in _steps(job)]
+    game = [r for r in runs if "scripts/game_day.sh" in r]
+    assert game == [
+        "scripts/game_day.sh smoke",
+        'scripts/game_day.sh switch "$SECONDARY"',
+        "scripts/game_day.sh smoke",
+        'scripts/game_day.sh switch "$PRIMARY"',
+        "scripts/game_day.sh smoke",
+        "scripts/game_day.sh report",
+    ]
+    # Switching back is tried even after a failed smoke test; the report always comes.
+    back = next(s for s in _steps(job) if s.get("run") == 'scripts/game_day.sh switch "$PRIMARY"')
+    assert back["if"] == "${{ !cancelled() }}"
+    assert _steps(job)[-1]["if"] == "${{ always() }}"
+    # PRIMARY and SECONDARY come from the global stack's outputs, not from the workflow text.
+    assert "jq -r .primaryRegion outputs/dev-global.json" in text
+
+
+def test_the_game_day_script_runs_the_plan_through_the_runbook_and_passes_shellcheck():
+    script = GAME_DAY_SCRIPT.read_text()
+    result = subprocess.run(
+        [str(BIN / "shellcheck"), str(GAME_DAY_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+    # The runbook's switchover (ARC plan execution + its own verification), never a config edit:
+    # the game day switches back within the same run.
+    assert "-m dr switchover --to" in script and "--yes" in script
+    assert "--apply-config" not in script and "--allow-data-loss" not in script
+    assert "scripts/smoke.py" in script
+    assert GAME_DAY_SCRIPT.stat().st_mode & 0o111, "the workflow runs it directly"
+
+
+def test_the_game_day_script_refuses_an_unknown_step(tmp_path):
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "dev-global.json").write_text("{}")
+    result = subprocess.run(
+        [str(GAME_DAY_SCRIPT), "rollback"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
