@@ -57,8 +57,9 @@ def fuzz_as(schema: Any, users: Mapping[str, str]) -> None:
         {"name": name, "fixedHeaders": [{"name": "Authorization", "value": authorization}]}
         for name, authorization in users.items()
     ]
-    # register_wfc_auth reads a Web Fuzzing Commons auth document from a file.
-    path = Path(tempfile.mkdtemp(prefix="api-fuzz-")) / "users.json"
-    path.write_text(json.dumps({"auth": entries}))
     names = list(users)
-    register_wfc_auth(schema, WFCAuthConfig(path=str(path), user=names[0], peers=names))
+    # register_wfc_auth reads a Web Fuzzing Commons auth document from a file, at once.
+    with tempfile.TemporaryDirectory(prefix="api-fuzz-") as directory:
+        path = Path(directory) / "users.json"
+        path.write_text(json.dumps({"auth": entries}))
+        register_wfc_auth(schema, WFCAuthConfig(path=str(path), user=names[0], peers=names))
