@@ -43,3 +43,8 @@ class ConflictError(DomainError):
 class PayloadTooLargeError(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    status = 415
+    code = "unsupported_media_type"

@@ -48,10 +48,13 @@ def _schema(node: Any) -> Any:
         types = [t for t in out["type"] if t != "null"]
         nullable = nullable or len(types) != len(out["type"])
         out["type"] = types[0] if len(types) == 1 else types
-    if nullable:
-        out["nullable"] = True
     if "const" in out:
         out["enum"] = [out.pop("const")]
+    if nullable:
+        out["nullable"] = True
+        # 3.0.3: `nullable` adds null to `type`, not to `enum`; an enum must list it itself.
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
     if "examples" in out and isinstance(out["examples"], list):
         examples = out.pop("examples")
         if examples:

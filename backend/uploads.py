@@ -22,7 +22,13 @@ from backend.errors import (
     ValidationFailedError,
 )
 from backend.identity import Caller
-from backend.models import DownloadTicket, UploadRequest, UploadTicket
+from backend.models import (
+    UPLOAD_MAX_BYTES,
+    DownloadTicket,
+    UploadRequest,
+    UploadTicket,
+    ecma_regex,
+)
 from contract.names import UPLOADS_PREFIX
 
 URL_EXPIRES_SECONDS = 300
@@ -39,7 +45,8 @@ def safe_filename(filename: str) -> str:
 
 
 # base64url without padding; documented as the path parameter's pattern in the OpenAPI.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
+UPLOAD_ID_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
+ID_PATTERN = ecma_regex(UPLOAD_ID_PATTERN)
 
 
 def upload_id(key: str) -> str:
@@ -56,16 +63,16 @@ def key_from_id(opaque: str) -> str:
         key = base64.urlsafe_b64decode((opaque + "=" * (-len(opaque) % 4)).encode()).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = ""
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):
         raise NotFoundError("no such upload")
     return key
 
 
-def create_upload(
-    s3: Any, *, bucket: str, caller: Caller, request: UploadRequest, max_bytes: int
-) -> UploadTicket:
-    if request.size > max_bytes:
-        raise PayloadTooLargeError(f"size must be at most {max_bytes} bytes", fields=["size"])
+def create_upload(s3: Any, *, bucket: str, caller: Caller, request: UploadRequest) -> UploadTicket:
+    if request.size > UPLOAD_MAX_BYTES:
+        raise PayloadTooLargeError(
+            f"size must be at most {UPLOAD_MAX_BYTES} bytes", fields=["size"]
+        )
     if not re.fullmatch(SUB_PATTERN, caller.sub):
         # The sub becomes a key prefix: anything path-like could escape the caller's prefix.
         raise ForbiddenError("caller identity cannot own uploads")
@@ -91,7 +98,7 @@ def create_upload(
 
 def create_download(s3: Any, *, bucket: str, caller: Caller, opaque_id: str) -> DownloadTicket:
     key = key_from_id(opaque_id)
-    owner = KEY_PATTERN.match(key).group("sub")  # type: ignore[union-attr]
+    owner = KEY_PATTERN.fullmatch(key).group("sub")  # type: ignore[union-attr]
     if owner != caller.sub:
         raise ForbiddenError("this upload belongs to another account")
     from botocore.exceptions import ClientError

@@ -2,12 +2,14 @@
 
 ``api``, ``subscriber`` and ``user_directory`` reach Aurora through the RDS Proxy, so they run
 in the private subnets behind one security group (HTTPS to the VPC endpoints and the S3
-gateway, PostgreSQL to the VPC). ``user_migration`` and ``authorizer`` stay out of the VPC: both
-must call Cognito in the *peer* region (and the migration trigger a legacy HTTPS endpoint),
-which an interface endpoint cannot reach (endpoints serve their own region only) and which,
-without a NAT gateway, nothing in the VPC can reach. The trigger consults the replicated user
-directory in Aurora by invoking ``user_directory`` (only its role may), which verifies the
-password inside the VPC and answers found / not found / wrong password. See docs/logic.md.
+gateway, PostgreSQL to the VPC). ``user_migration``, ``authorizer`` and ``push_relay`` stay out
+of the VPC: each must call an AWS API in the *peer* region (Cognito; SNS for a device endpoint
+registered there), which an interface endpoint cannot reach (endpoints serve their own region
+only) and which, without a NAT gateway, nothing in the VPC can reach. The trigger consults the
+replicated user directory in Aurora by invoking ``user_directory`` (only its role may), which
+verifies the password inside the VPC and answers found / not found / wrong password; the api
+reaches another region's device endpoints by invoking ``push_relay`` (only its role may)
+through the VPC endpoint for Lambda. See docs/logic.md.
 """
 
 from __future__ import annotations
@@ -101,6 +103,16 @@ def api_statements(
     ]
 
 
+def invoke_statement(sid: str, alias_arn: str) -> dict[str, Any]:
+    """Invoke one function's ``live`` alias and nothing else."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["lambda:InvokeFunction"],
+        "Resource": [alias_arn],
+    }
+
+
 def list_user_pools_statement() -> dict[str, Any]:
     return {
         # ListUserPools has no resource-level permissions (AWS service authorization
@@ -112,6 +124,20 @@ def list_user_pools_statement() -> dict[str, Any]:
     }
 
 
+def authorizer_statements(account_id: str, regions: Sequence[str]) -> list[dict[str, Any]]:
+    """The authorizer finds the trusted pools by name, then their app clients by name."""
+    return [
+        list_user_pools_statement(),
+        {
+            # Resource-level: only this account's pools, only in the serving regions.
+            "Sid": "FindAppClientsByName",
+            "Effect": "Allow",
+            "Action": ["cognito-idp:ListUserPoolClients"],
+            "Resource": [f"arn:aws:cognito-idp:{r}:{account_id}:userpool/*" for r in regions],
+        },
+    ]
+
+
 def user_migration_statements(
     account_id: str, peer_regions: Sequence[str], directory_alias_arn: str | None = None
 ) -> list[dict]:
@@ -119,14 +145,7 @@ def user_migration_statements(
     in-VPC directory function (its ``live`` alias only)."""
     statements = [list_user_pools_statement()]
     if directory_alias_arn:
-        statements.append(
-            {
-                "Sid": "AskTheUserDirectory",
-                "Effect": "Allow",
-                "Action": ["lambda:InvokeFunction"],
-                "Resource": [directory_alias_arn],
-            }
-        )
+        statements.append(invoke_statement("AskTheUserDirectory", directory_alias_arn))
     if peer_regions:
         statements.append(
             {
@@ -146,15 +165,15 @@ def user_migration_statements(
 
 
 class AppFunctions(pulumi.ComponentResource):
-    """Creates the in-VPC functions' ``aws.ec2.SecurityGroup`` (+ egress rules) and five
+    """Creates the in-VPC functions' ``aws.ec2.SecurityGroup`` (+ egress rules) and six
     ``Function`` components: ``api``, ``subscriber``, ``user_directory`` (in the VPC, with the
-    region's dependency layer) and ``user_migration`` (with the layer), ``authorizer``
-    (outside the VPC). Each function's environment is built from its handler's schema
-    (``contract.environment``).
+    region's dependency layer) and ``user_migration`` (with the layer), ``authorizer`` and
+    ``push_relay`` (outside the VPC, no layer). Each function's environment is built from its
+    handler's schema (``contract.environment``).
 
     Attributes: ``api``, ``subscriber``, ``user_directory``, ``user_migration``,
-    ``authorizer`` (``Function``), ``functions`` (name → Function), ``layer_arn``,
-    ``security_group_id``.
+    ``authorizer``, ``push_relay`` (``Function``), ``functions`` (name → Function),
+    ``layer_arn``, ``security_group_id``.
     """
 
     FUNCTIONS = APP_FUNCTIONS
@@ -235,6 +254,8 @@ class AppFunctions(pulumi.ComponentResource):
             env.USER_POOL_NAME: names.user_pool_name(environment),
             env.USER_POOL_REGIONS: json.dumps(list(args.regions)),
             env.TOKEN_USE: "id",
+            # Found by these names in every region's pool (handlers/authorizer/pools.py).
+            env.APP_CLIENT_NAMES: json.dumps(list(names.API_CLIENT_NAMES)),
         }
 
         api_policy = pulumi.Output.all(args.assets_bucket_name, args.assets_key_arn).apply(
@@ -267,6 +288,24 @@ class AppFunctions(pulumi.ComponentResource):
             )
             return self.functions[fn]
 
+        # Standard library + the runtime's boto3 only (like the authorizer): no layer.
+        relay_alias_arn = deploy(
+            "push_relay",
+            {
+                "environment": {
+                    **log_level,
+                    env.PUSH_REGIONS: json.dumps(list(args.regions)),
+                },
+                "statements": [],
+                "computed": None,
+                "vpc": None,
+                "layers": [],
+            },
+        ).alias_arn
+        api_env[env.PUSH_RELAY_FUNCTION] = relay_alias_arn
+        api_policy = pulumi.Output.all(api_policy, relay_alias_arn).apply(
+            lambda v: [*v[0], invoke_statement("ReachOtherRegionsDevices", v[1])]
+        )
         deploy(
             "api",
             {
@@ -302,12 +341,15 @@ class AppFunctions(pulumi.ComponentResource):
             },
         )
         # Standard library + the runtime's boto3 only: no layer, smallest cold start.
+        authorizer_policy = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: authorizer_statements(account, args.regions)
+        )
         deploy(
             "authorizer",
             {
                 "environment": authorizer_env,
-                "statements": [list_user_pools_statement()],
-                "computed": None,
+                "statements": [],
+                "computed": authorizer_policy,
                 "vpc": None,
                 "layers": [],
             },
@@ -318,6 +360,7 @@ class AppFunctions(pulumi.ComponentResource):
         self.user_directory = self.functions["user_directory"]
         self.user_migration = self.functions["user_migration"]
         self.authorizer = self.functions["authorizer"]
+        self.push_relay = self.functions["push_relay"]
         self.layer_arn = pulumi.Output.from_input(layer_arn)
         self.security_group_id = security_group.id
         self.register_outputs(

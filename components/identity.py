@@ -237,9 +237,9 @@ class Identity(pulumi.ComponentResource):
                 **oauth,
             )
 
-        mobile = public_client("mobile", args.mobile_callback_urls)
+        mobile = public_client(names.MOBILE_CLIENT, args.mobile_callback_urls)
         # The web app is a static SPA on CloudFront: a public client, so no secret either.
-        web = public_client("web", args.web_callback_urls)
+        web = public_client(names.WEB_CLIENT, args.web_callback_urls)
         migration = aws.cognito.UserPoolClient(
             f"{name}-migration",
             name=MIGRATION_CLIENT_NAME,
@@ -297,7 +297,11 @@ class Identity(pulumi.ComponentResource):
         self.user_pool_id = pool.id
         self.user_pool_arn = pool.arn
         self.issuer = pool.endpoint.apply(lambda endpoint: f"https://{endpoint}")
-        self.client_ids = {"mobile": mobile.id, "web": web.id, "migration": migration.id}
+        self.client_ids = {
+            names.MOBILE_CLIENT: mobile.id,
+            names.WEB_CLIENT: web.id,
+            MIGRATION_CLIENT_NAME: migration.id,
+        }
         self.identity_pool_id = identity_pool.id
         self.authenticated_role_arn = role.arn
         self.register_outputs(

@@ -16,7 +16,7 @@ The helpers below take plain strings or Outputs and return IAM statements as dic
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,6 +257,38 @@ def push_statements(
     ]
 
 
+def relay_statements(
+    regions: Sequence[str], account_id: pulumi.Input[str], environment: str
+) -> list[dict[str, Any]]:
+    """What the push relay may do: the endpoint operations the api makes, on the endpoints of
+    this deployment's platform applications (deterministic names, whichever a region
+    configured) in every serving region. Never CreatePlatformEndpoint: registration happens in
+    the region that serves it."""
+    names = resource_names(environment)
+    applications = [
+        (PUSH_PLATFORMS["apns"], names["apns"]),
+        (PUSH_PLATFORMS["apns_sandbox"], names["apns"]),
+        (PUSH_PLATFORMS["fcm"], names["fcm"]),
+    ]
+    return [
+        {
+            "Sid": "ReachDeviceEndpointsInEveryServingRegion",
+            "Effect": "Allow",
+            "Action": [
+                "sns:Publish",
+                "sns:DeleteEndpoint",
+                "sns:GetEndpointAttributes",
+                "sns:SetEndpointAttributes",
+            ],
+            "Resource": [
+                platform_endpoints_arn(region, account_id, platform, name)
+                for region in regions
+                for platform, name in applications
+            ],
+        }
+    ]
+
+
 def push_platform_env(application_arns: Mapping[str, str]) -> str:
     """``PUSH_PLATFORM_APPLICATIONS``: JSON ``{"apns": arn, "fcm": arn}`` (configured only)."""
     return json.dumps(dict(sorted(application_arns.items())), separators=(",", ":"))
@@ -445,6 +477,8 @@ class PushPlatformsArgs:
     account_id: pulumi.Input[str]
     region: str
     environment: str
+    # Every serving region: the push relay reaches device endpoints in each of them.
+    regions: Sequence[str]
     apns: ApnsCredentials | None = None
     fcm: FcmCredentials | None = None
 
@@ -455,7 +489,8 @@ class PushPlatforms(pulumi.ComponentResource):
     (HTTP v1 service account JSON). Credentials travel as Pulumi secrets.
 
     Attributes: ``application_arns`` (settings key → ARN), ``statements`` (what the api
-    function may do with them), ``env_json`` (``PUSH_PLATFORM_APPLICATIONS``).
+    function may do with them), ``relay_statements`` (what the push relay may do with any
+    region's endpoints), ``env_json`` (``PUSH_PLATFORM_APPLICATIONS``).
     """
 
     def __init__(
@@ -491,6 +526,7 @@ class PushPlatforms(pulumi.ComponentResource):
             )
             self.application_arns["fcm"] = app.arn
         self.statements = push_statements(args.region, args.account_id, planned)
+        self.relay_statements = relay_statements(args.regions, args.account_id, args.environment)
         # Output.all() of nothing resolves to a list, hence the explicit empty case.
         self.env_json: pulumi.Output[str] = (
             pulumi.Output.all(**self.application_arns).apply(push_platform_env)

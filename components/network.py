@@ -18,8 +18,19 @@ from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, flow_logs_delivery_policy
 
 # AWS APIs the in-VPC functions call: secrets and IAM tokens for the database, KMS for
-# envelope decryption, SNS/SQS for events, Logs/X-Ray for telemetry, RDS for the DR tooling.
-INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "kms", "sns", "sqs", "logs", "xray", "sts", "rds")
+# envelope decryption, SNS/SQS for events, Logs/X-Ray for telemetry, RDS for the DR tooling,
+# Lambda for the api's push relay (another region's device endpoints, docs/logic.md "Push").
+INTERFACE_ENDPOINT_SERVICES = (
+    "secretsmanager",
+    "kms",
+    "sns",
+    "sqs",
+    "logs",
+    "xray",
+    "sts",
+    "rds",
+    "lambda",
+)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from contract import telemetry
+from contract import names, telemetry
 
-DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 PUSH_PLATFORMS = ("apns", "fcm")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -117,9 +116,17 @@ DB_STARTUP_OPTIONS = Variable("DB_STARTUP_OPTIONS")
 # API
 EVENTS_TOPIC_ARN = Variable("EVENTS_TOPIC_ARN", "the SNS topic that receives POST /users")
 ASSETS_BUCKET = Variable("ASSETS_BUCKET", "this region's assets bucket (uploads)")
-UPLOAD_MAX_BYTES = Variable("UPLOAD_MAX_BYTES")
 PUSH_PLATFORM_APPLICATIONS = Variable(
     "PUSH_PLATFORM_APPLICATIONS", 'JSON platform → application ARN, "{}" when push is off'
+)
+PUSH_RELAY_FUNCTION = Variable(
+    "PUSH_RELAY_FUNCTION", "the push_relay function's alias ARN (device endpoints elsewhere)"
+)
+
+# Push relay
+PUSH_REGIONS = Variable(
+    "PUSH_REGIONS",
+    'JSON list of the serving regions whose endpoints it reaches, e.g. ["eu-west-1"]',
 )
 
 # Cognito: the user-migration trigger and the authorizer.
@@ -133,6 +140,9 @@ USER_POOL_REGIONS = Variable(
     "USER_POOL_REGIONS", 'JSON list of serving regions, e.g. ["eu-west-1"]'
 )
 TOKEN_USE = Variable("TOKEN_USE")
+APP_CLIENT_NAMES = Variable(
+    "APP_CLIENT_NAMES", 'JSON list of the app clients whose tokens the API takes, e.g. ["web"]'
+)
 
 # Origin-verify rotation (global stack).
 DISTRIBUTION_ID = Variable("DISTRIBUTION_ID", "the CloudFront distribution id")
@@ -229,8 +239,9 @@ class ApiSettings:
     region: str
     events_topic_arn: str
     assets_bucket: str
-    upload_max_bytes: int
     push_platform_applications: dict[str, str] = field(default_factory=dict)
+    # Device endpoints in another region are reached through this function (backend.push).
+    push_relay_function: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -250,14 +261,17 @@ class ApiSettings:
         topic = EVENTS_TOPIC_ARN.required(env)
         if not topic.startswith("arn:"):
             raise SettingsError(f"EVENTS_TOPIC_ARN must be an SNS topic ARN (got {topic!r})")
+        relay = PUSH_RELAY_FUNCTION.required(env)
+        if not LAMBDA_FUNCTION_REF.fullmatch(relay):
+            raise SettingsError(
+                f"PUSH_RELAY_FUNCTION must be a Lambda function name or ARN (got {relay!r})"
+            )
         return cls(
             region=AWS_REGION.required(env),
             events_topic_arn=topic,
             assets_bucket=ASSETS_BUCKET.required(env),
-            upload_max_bytes=UPLOAD_MAX_BYTES.integer(
-                env, DEFAULT_UPLOAD_MAX_BYTES, 1, 5 * 1024 * 1024 * 1024
-            ),
             push_platform_applications=dict(platforms),
+            push_relay_function=relay,
         )
 
 
@@ -335,6 +349,8 @@ class AuthorizerSettings:
     regions: tuple[str, ...]
     token_use: Literal["id", "access"]
     log_level: str
+    # Tokens of any other client of the same pools are refused (R-AUTH-4).
+    app_client_names: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AuthorizerSettings:
@@ -348,12 +364,46 @@ class AuthorizerSettings:
             raise SettingsError(
                 'USER_POOL_REGIONS must be a non-empty JSON list like ["eu-west-1"]'
             )
+        clients = APP_CLIENT_NAMES.json(env, None)
+        if (
+            not isinstance(clients, list)
+            or not clients
+            or not all(isinstance(c, str) and c for c in clients)
+        ):
+            raise SettingsError('APP_CLIENT_NAMES must be a non-empty JSON list like ["web"]')
+        if names.MIGRATION_CLIENT_NAME in clients:
+            # That client signs the peer region's trigger in; its tokens are not API tokens.
+            raise SettingsError(
+                f"APP_CLIENT_NAMES must not list {names.MIGRATION_CLIENT_NAME!r}, the client "
+                "the peer region's migration trigger authenticates through"
+            )
         return cls(
             user_pool_name=USER_POOL_NAME.required(env),
             regions=tuple(regions),
             token_use=TOKEN_USE.choice(env, ("id", "access"), "id"),  # type: ignore[arg-type]
             log_level=LOG_LEVEL.choice(env, LOG_LEVELS, "INFO"),
+            app_client_names=tuple(clients),
         )
+
+
+@dataclass(frozen=True)
+class PushRelaySettings:
+    """The serving regions whose device endpoints the push relay may reach."""
+
+    regions: tuple[str, ...]
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PushRelaySettings:
+        env = os.environ if env is None else env
+        regions = PUSH_REGIONS.json(env, None)
+        if (
+            not isinstance(regions, list)
+            or not regions
+            or not all(isinstance(r, str) and r for r in regions)
+        ):
+            raise SettingsError('PUSH_REGIONS must be a non-empty JSON list like ["eu-west-1"]')
+        return cls(regions=tuple(regions), log_level=LOG_LEVEL.choice(env, LOG_LEVELS, "INFO"))
 
 
 @dataclass(frozen=True)
@@ -512,8 +562,8 @@ SCHEMAS: dict[str, Schema] = {
             "api",
             required=TELEMETRY
             | DB_REQUIRED
-            | {EVENTS_TOPIC_ARN, ASSETS_BUCKET, PUSH_PLATFORM_APPLICATIONS},
-            optional=DB_OPTIONAL | {LOG_LEVEL, UPLOAD_MAX_BYTES},
+            | {EVENTS_TOPIC_ARN, ASSETS_BUCKET, PUSH_PLATFORM_APPLICATIONS, PUSH_RELAY_FUNCTION},
+            optional=DB_OPTIONAL | {LOG_LEVEL},
             parse=_api,
         ),
         # The functions that only need the database (and telemetry).
@@ -544,9 +594,15 @@ SCHEMAS: dict[str, Schema] = {
         ),
         Schema(
             "authorizer",
-            required=frozenset({USER_POOL_NAME, USER_POOL_REGIONS, TOKEN_USE}),
+            required=frozenset({USER_POOL_NAME, USER_POOL_REGIONS, TOKEN_USE, APP_CLIENT_NAMES}),
             optional=frozenset({LOG_LEVEL}),
             parse=AuthorizerSettings.from_env,
+        ),
+        Schema(
+            "push_relay",
+            required=frozenset({PUSH_REGIONS}),
+            optional=frozenset({LOG_LEVEL}),
+            parse=PushRelaySettings.from_env,
         ),
         Schema(
             "db_rotation",

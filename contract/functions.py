@@ -84,6 +84,15 @@ _SPECS = (
         uses_layer=False,
     ),
     FunctionSpec(
+        "push_relay",
+        "Makes the api's SNS endpoint calls in another serving region (outside the VPC)",
+        # Inside the api's 10 s, once per device of a send.
+        timeout_seconds=5,
+        memory_mb=256,
+        in_vpc=False,
+        uses_layer=False,
+    ),
+    FunctionSpec(
         "migrations",
         "Applies backend/migrations/*.sql to the writer (pulumi up)",
         timeout_seconds=300,

@@ -68,6 +68,8 @@ def user_pool_name(environment: str) -> str:
 WEB_CLIENT = "web"
 MOBILE_CLIENT = "mobile"
 MIGRATION_CLIENT_NAME = "migration"
+# The clients whose tokens the API takes (R-AUTH-4): never the migration client.
+API_CLIENT_NAMES = (WEB_CLIENT, MOBILE_CLIENT)
 
 
 # Messaging ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from contract.names import API_CLIENT_NAMES
 from handlers.authorizer.main import authorize
 from handlers.authorizer.pools import TrustedPools
 from local.gateway import Forbidden, FunctionError, Unauthorized
@@ -178,8 +179,15 @@ def moto_jwks_fetcher(endpoint: str) -> Callable[[str], Any]:
 def for_local_pool(
     pool_name: str, region: str, endpoint: str, client_for: Callable[[str], Any]
 ) -> TokenAuthorizer:
-    """The authorizer's code in this process, trusting ``pool_name`` in ``region``."""
-    trusted = TrustedPools(pool_name, [region], client_for, fetch_json=moto_jwks_fetcher(endpoint))
+    """The authorizer's code in this process, trusting ``pool_name`` in ``region`` and the
+    tokens of its app clients (by the names the stack gives the deployed authorizer)."""
+    trusted = TrustedPools(
+        pool_name,
+        [region],
+        client_for,
+        fetch_json=moto_jwks_fetcher(endpoint),
+        client_names=API_CLIENT_NAMES,
+    )
     authorizer = TokenAuthorizer(lambda event: {}, region=region)
     authorizer.invoke = lambda event: authorize(event, trusted, authorizer._clock())
     return authorizer

@@ -1033,8 +1033,10 @@ def build_region(
     migration = wiring.migration()
     if migration is not None:
         run[migration[0].inputs["name"]] = migration[0]
-    # Every function that runs gets its local ARN first: one may name another.
-    for function in run.values():
+    # Every function of the region gets its local ARN first: one that runs may name another,
+    # including one that does not run here (the api names the push relay, which it invokes
+    # only for a device registered in another region: never in a one-region local run).
+    for function in wiring.functions:
         wiring.record(function, wiring.local_arn(function))
     local_functions: dict[str, LocalFunction] = {}
     for function in run.values():

@@ -81,6 +81,7 @@ def build_logic_tier(
     extra_security_group_ids: Sequence[pulumi.Input[str]],
     subscriber_statements: Sequence[Mapping[str, Any]],
     security: FunctionSecurity,
+    push_relay_statements: Sequence[Mapping[str, Any]],
 ) -> LogicTier:
     regional = settings.regional
     assert regional is not None
@@ -119,7 +120,10 @@ def build_logic_tier(
             api_statements=api_statements,
             push_env_json=push_env_json,
             extra_security_group_ids=extra_security_group_ids,
-            extra_statements={"subscriber": subscriber_statements},
+            extra_statements={
+                "subscriber": subscriber_statements,
+                "push_relay": push_relay_statements,
+            },
             legacy_auth_url=config.legacy_auth_url,
         ),
         opts=opts,

@@ -133,6 +133,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             account_id=account,
             region=region,
             environment=env,
+            regions=settings.region_names,
             apns=regional.push.apns,
             fcm=regional.push.fcm,
         ),
@@ -218,6 +219,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         push_env_json=push.env_json,
         subscriber_statements=messaging.subscriber_statements,
         security=security,
+        push_relay_statements=push.relay_statements,
     )
     # The function the Region switch plans' custom steps invoke (components/region_switch.py):
     # it writes through this region's own database path, whatever this region's role.
@@ -330,7 +332,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             region=region,
             bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
-            web_client_id=logic_tier.identity.client_ids["web"],
+            web_client_id=logic_tier.identity.client_ids[names.WEB_CLIENT],
         ),
         opts=opts,
     )

@@ -2,11 +2,13 @@
 
 Shape: `{"error": {"code", "message", "fields"?}}`. Client errors are 4xx; anything unexpected
 is a 500 whose body and log line carry neither the exception message (it may quote a row, an
-email) nor the request body: only the exception type and the stack frames are logged.
+email) nor the request body: only the exception type and the innermost stack frames, bounded
+(a recursion error once wrote a 200 KB line for a 5 KB request).
 """
 
 from __future__ import annotations
 
+import json
 import traceback
 from typing import Any
 
@@ -17,52 +19,99 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from backend.db import DatabaseUnavailableError
-from backend.errors import DomainError
+from backend.errors import DomainError, UnsupportedMediaTypeError
+from contract.environment import PUSH_PLATFORMS
 from handlers.observability import logger
 
 _LOCATIONS = {"body", "query", "path", "header", "headers", "cookie"}
+# A 500's log line: the innermost frames say where it broke; each frame line is cut short.
+LOGGED_FRAMES = 8
+LOGGED_FRAME_CHARS = 300
+# RFC 8259: JSON is UTF-8, so charset is the only parameter that can be meant (and only so).
+JSON_MEDIA_TYPE = "application/json"
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def error_body(code: str, message: str, fields: list[str] | None = None) -> str:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return json.dumps({"error": error})
 
 
 def error_response(
     status: int, code: str, message: str, fields: list[str] | None = None
 ) -> Response:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error}
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(code, message, fields),
     )
 
 
-def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A 415 proxy response for a request body that is not JSON, before any parsing: the API
-    speaks JSON only, and form or multipart parsers must never see untrusted bodies."""
-    if event.get("httpMethod") not in ("POST", "PUT", "PATCH") or not event.get("body"):
-        return None
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    content_type = (headers.get("content-type") or "application/json").strip().lower()
-    if content_type.startswith("application/json"):
-        return None
-    body = '{"error":{"code":"unsupported_media_type","message":"send the body as '
-    body += 'Content-Type: application/json"}}'
+def rejected_before_routing(exc: DomainError) -> dict[str, Any]:
+    """A proxy response for what `check_media_type` refused (no resolver has run yet)."""
     return {
-        "statusCode": 415,
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "body": body,
+        "statusCode": exc.status,
+        "multiValueHeaders": {"Content-Type": [JSON_MEDIA_TYPE]},
+        "body": error_body(exc.code, exc.message, exc.fields),
         "isBase64Encoded": False,
     }
 
 
+def is_json(content_type: str) -> bool:
+    """`application/json`, optionally with `charset=utf-8`; no look-alikes (`application/jsonp`)."""
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != JSON_MEDIA_TYPE:
+        return False
+    normalized = (p.replace(" ", "").replace('"', "") for p in parameters)
+    return all(parameter in ("charset=utf-8", "") for parameter in normalized)
+
+
+def check_media_type(event: dict[str, Any]) -> None:
+    """Refuse a body that is not JSON before any parsing: the API speaks JSON only, and form or
+    multipart parsers must never see untrusted bodies. A body without a Content-Type is read
+    as JSON, as API Gateway's request validation reads it."""
+    if event.get("httpMethod") not in _BODY_METHODS or not event.get("body"):
+        return
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type") or JSON_MEDIA_TYPE
+    if not is_json(content_type):
+        raise UnsupportedMediaTypeError(
+            f"send the body as Content-Type: {JSON_MEDIA_TYPE}", fields=["Content-Type"]
+        )
+    # Media types are case-insensitive; Powertools compares them as written.
+    for field in ("headers", "multiValueHeaders"):
+        for name in list(event.get(field) or {}):
+            if name.lower() == "content-type":
+                event[field][name] = JSON_MEDIA_TYPE if field == "headers" else [JSON_MEDIA_TYPE]
+
+
 def validation_fields(errors: list[dict[str, Any]]) -> list[str]:
-    """Field names from pydantic locations: ("body", "email") -> "email", ("body",) -> "body"."""
+    """The field each error is about: ("body", "email") -> "email", ("query", "limit") ->
+    "limit", a preference value -> its top-level key, a whole body -> "body". A refused union
+    tag names the discriminator (the tag value in the location is not a field)."""
     fields: list[str] = []
     for error in errors:
-        parts = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
-        named = [p for p in parts if p not in _LOCATIONS]
-        name = ".".join(named) if named else (parts[0] if parts else "body")
+        loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            name = str(error.get("ctx", {}).get("discriminator", "body")).strip("'")
+        else:
+            named = [p for p in loc if p not in _LOCATIONS and p not in _UNION_TAGS]
+            name = named[0] if named else (loc[0] if loc else "body")
         if name not in fields:
             fields.append(name)
     return fields
+
+
+# Tags of the discriminated unions in request bodies (the device's platform): pydantic puts
+# the tag of the member that failed into the error's location.
+_UNION_TAGS = frozenset(PUSH_PLATFORMS)
+
+
+def _bounded_stack(exc: BaseException) -> list[str]:
+    frames = traceback.format_tb(exc.__traceback__)[-LOGGED_FRAMES:]
+    return [frame[:LOGGED_FRAME_CHARS] for frame in frames]
 
 
 def register(app: APIGatewayRestResolver) -> None:
@@ -79,7 +128,10 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
         return error_response(
-            415, "unsupported_media_type", "send the body as Content-Type: application/json"
+            415,
+            "unsupported_media_type",
+            f"send the body as Content-Type: {JSON_MEDIA_TYPE}",
+            ["Content-Type"],
         )
 
     @app.exception_handler(UnicodeDecodeError)
@@ -96,10 +148,7 @@ def register(app: APIGatewayRestResolver) -> None:
     def unexpected(exc: Exception) -> Response:
         logger.error(
             "unhandled exception",
-            extra={
-                "error_type": type(exc).__name__,
-                "stack": traceback.format_tb(exc.__traceback__),
-            },
+            extra={"error_type": type(exc).__name__, "stack": _bounded_stack(exc)},
         )
         return error_response(500, "internal_error", "internal error")
 

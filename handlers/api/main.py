@@ -17,12 +17,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
+from backend import json_body
+from backend.errors import DomainError
 from handlers.api import errors, routes
 from handlers.observability import logger, tracer
 
 # CloudFront sends `/api/*` to the API's custom domain, whose base path mapping keeps `/api`
-# in the proxy event's `path`; routes are declared without it.
-app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api"])
+# in the proxy event's `path`; routes are declared without it. Bodies are read as I-JSON
+# within the API's limits; what the parser refuses maps to 400/413 like any DomainError.
+app = APIGatewayRestResolver(
+    enable_validation=True, strip_prefixes=["/api"], json_body_deserializer=json_body.loads
+)
 app.include_router(routes.router)
 errors.register(app)
 
@@ -38,8 +43,11 @@ def no_store(response: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    rejected = errors.unsupported_media_type(event)
-    return no_store(rejected if rejected is not None else app.resolve(event, context))
+    try:
+        errors.check_media_type(event)
+    except DomainError as refused:
+        return no_store(errors.rejected_before_routing(refused))
+    return no_store(app.resolve(event, context))
 
 
 gc.freeze()

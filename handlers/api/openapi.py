@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from backend import json_body
 from backend.openapi30 import to_openapi_30
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -31,7 +32,13 @@ def build_document() -> dict[str, Any]:
         version=VERSION,
         description=(
             "Mobile backend API (multi-region, active-active). Authenticate with a Cognito ID "
-            "token from any region's user pool in the Authorization header."
+            "token from any region's user pool in the Authorization header.\n\n"
+            "Request bodies are `application/json` (charset, if given, `utf-8`) and I-JSON "
+            "(RFC 7493): UTF-8 without unpaired surrogates, no duplicate member names, no "
+            "NaN or Infinity, every number within the double-precision range "
+            f"(|x| <= {json_body.MAX_NUMBER!r}), at most {json_body.MAX_DEPTH} levels of "
+            f"nesting and {json_body.MAX_BODY_BYTES} bytes (413 above). Patterns are ECMA 262 "
+            "regular expressions: `$` is the end of the string."
         ),
     )
     doc = schema.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -40,6 +47,11 @@ def build_document() -> dict[str, Any]:
         for method, operation in operations.items():
             # Validation errors are answered 400 with our error model, never Powertools' 422.
             operation.get("responses", {}).pop("422", None)
+            # 204 No Content: there is no body to describe.
+            operation.get("responses", {}).get("204", {}).pop("content", None)
+            for parameter in operation.get("parameters", []):
+                # An optional parameter is absent or a string: HTTP has no null to send.
+                _not_null(parameter.get("schema", {}))
             if (path, method) in PUBLIC_OPERATIONS:
                 operation["security"] = []
     schemas = doc.get("components", {}).get("schemas", {})
@@ -55,6 +67,18 @@ def build_document() -> dict[str, Any]:
     }
     doc["security"] = [{SECURITY_SCHEME: []}]
     return to_openapi_30(doc)
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    schema.pop("nullable", None)
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        rest = [o for o in options if o != {"type": "null"}]
+        if len(rest) == 1:
+            del schema["anyOf"]
+            schema.update(rest[0])
+        else:
+            schema["anyOf"] = rest
 
 
 def render() -> str:

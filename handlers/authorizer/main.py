@@ -1,7 +1,8 @@
 """Lambda entry point of the token authorizer (``handlers.authorizer.main.handler``).
 
 Environment: ``USER_POOL_NAME`` (deterministic pool name), ``USER_POOL_REGIONS`` (JSON list of
-serving regions), ``TOKEN_USE`` (``id``). A valid token yields an Allow policy for the whole
+serving regions), ``APP_CLIENT_NAMES`` (JSON list of the app clients whose tokens the API
+takes), ``TOKEN_USE`` (``id``). A valid token yields an Allow policy for the whole
 stage (API Gateway caches the result per token for every route, so a per-method policy would
 deny the next route) and a context with ``sub`` (the caller's one id across regions:
 ``custom:uid`` when set, see ``backend.user_ids``), ``email`` and ``groups`` that
@@ -45,7 +46,12 @@ def pools() -> TrustedPools:
     global _pools
     if _pools is None:
         config = settings()
-        _pools = TrustedPools(config.user_pool_name, list(config.regions), _boto3_client)
+        _pools = TrustedPools(
+            config.user_pool_name,
+            list(config.regions),
+            _boto3_client,
+            client_names=config.app_client_names,
+        )
     return _pools
 
 
@@ -70,6 +76,7 @@ def authorize(
             token,
             trusted=trusted.is_trusted,
             keys=trusted.key,
+            app_client=trusted.is_app_client,
             now=now,
             expected_use=token_use,
         )

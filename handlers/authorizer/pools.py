@@ -1,4 +1,5 @@
-"""Which user pools are ours, and their signing keys: discovered at run time, cached.
+"""Which user pools and app clients are ours, and the pools' signing keys: discovered at run
+time, cached.
 
 Pool ids are random and every regional stack creates its own pool, so no stack can know the
 others' ids at deploy time (regional stacks never reference each other, and the first region
@@ -7,10 +8,16 @@ deploys before the second exists). The pools are found instead by their determin
 lists *this account's* pools, so a look-alike pool elsewhere is never trusted. A region added
 later is picked up without redeploying the others.
 
-Caches live for the container. A pool id not yet known triggers at most one re-listing per
-region per ``REFRESH_SECONDS`` (forged issuers cannot turn into a request flood), and a failed
-refresh keeps the last good answer, so a peer region's outage does not stop this region from
-accepting tokens it could verify before.
+A pool also has clients we do not want tokens from (the ``migration`` client the peer
+region's trigger signs in through, or one added by hand), so a token is accepted only when it
+was issued to one of this deployment's app clients: found in each trusted pool by their
+deterministic names (``contract.names.WEB_CLIENT``, ``MOBILE_CLIENT``) with
+``ListUserPoolClients``, which the stack passes in ``APP_CLIENT_NAMES``.
+
+Caches live for the container. A pool id or client id not yet known triggers at most one
+re-listing per region (per pool) per ``REFRESH_SECONDS`` (forged issuers cannot turn into a
+request flood), and a failed refresh keeps the last good answer, so a peer region's outage
+does not stop this region from accepting tokens it could verify before.
 """
 
 from __future__ import annotations
@@ -43,9 +50,14 @@ class TrustedPools:
         client_for: Callable[[str], Any],
         fetch_json: Callable[[str], Any] = _fetch_json,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        client_names: Iterable[str],
     ):
         self.pool_name = pool_name
         self.regions = frozenset(regions)
+        self.client_names = frozenset(client_names)
+        if not self.client_names:
+            raise ValueError("no app client names: no token could ever be accepted")
         self._client_for = client_for
         self._fetch_json = fetch_json
         self._clock = clock
@@ -53,6 +65,8 @@ class TrustedPools:
         self._listed_at: dict[str, float] = {}
         self._keys: dict[str, dict[str, RsaKey]] = {}
         self._keys_at: dict[str, float] = {}
+        self._clients: dict[Issuer, frozenset[str]] = {}
+        self._clients_at: dict[Issuer, float] = {}
         self._lock = threading.Lock()
 
     # --- pools --------------------------------------------------------------------------
@@ -85,6 +99,39 @@ class TrustedPools:
         with self._lock:
             self._pools[issuer.region] = listed
         return issuer.user_pool_id in listed
+
+    # --- app clients --------------------------------------------------------------------
+    def _list_clients(self, issuer: Issuer) -> frozenset[str]:
+        client = self._client_for(issuer.region)
+        found: set[str] = set()
+        kwargs: dict[str, Any] = {"UserPoolId": issuer.user_pool_id, "MaxResults": 60}
+        while True:
+            page = client.list_user_pool_clients(**kwargs)
+            found |= {
+                c["ClientId"]
+                for c in page.get("UserPoolClients", [])
+                if c.get("ClientName") in self.client_names
+            }
+            if not page.get("NextToken"):
+                return frozenset(found)
+            kwargs["NextToken"] = page["NextToken"]
+
+    def is_app_client(self, issuer: Issuer, client_id: str) -> bool:
+        """Whether ``client_id`` is one of this deployment's app clients in a trusted pool."""
+        with self._lock:
+            if client_id in self._clients.get(issuer, frozenset()):
+                return True
+            last = self._clients_at.get(issuer)
+            if last is not None and self._clock() - last < REFRESH_SECONDS:
+                return False
+            self._clients_at[issuer] = self._clock()
+        try:
+            listed = self._list_clients(issuer)
+        except Exception:  # keep the last good answer on any failure
+            return False
+        with self._lock:
+            self._clients[issuer] = listed
+        return client_id in listed
 
     # --- keys ---------------------------------------------------------------------------
     def key(self, issuer: Issuer, kid: str) -> RsaKey | None:

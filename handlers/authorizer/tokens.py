@@ -83,19 +83,28 @@ def rsa_sha256_verify(key: RsaKey, message: bytes, signature: bytes) -> bool:
     return hmac.compare_digest(encoded, expected)
 
 
+def client_of(claims: Mapping[str, Any], token_use: str) -> Any:
+    """The app client a Cognito token was issued to: ``aud`` of an ID token, ``client_id`` of
+    an access token."""
+    return claims.get("aud") if token_use == "id" else claims.get("client_id")  # noqa: S105
+
+
 def verify(
     token: str,
     *,
     trusted: Callable[[Issuer], bool],
     keys: Callable[[Issuer, str], RsaKey | None],
+    app_client: Callable[[Issuer, str], bool],
     now: float,
     expected_use: str = "id",
 ) -> dict[str, Any]:
-    """The token's claims if it is a valid, unexpired ``expected_use`` token of a trusted pool.
+    """The token's claims if it is a valid, unexpired ``expected_use`` token of a trusted pool,
+    issued to one of our app clients.
 
     ``trusted(issuer)`` says whether the pool is one of ours; ``keys(issuer, kid)`` returns
-    that pool's signing key (or None). The issuer is checked *before* any key is fetched, so
-    a forged issuer never makes us fetch anything.
+    that pool's signing key (or None); ``app_client(issuer, client_id)`` whether the client is
+    one of ours. The issuer is checked *before* any key is fetched and the client only once
+    the signature holds, so a forged token never makes us look anything up.
     """
     parts = token.split(".")
     if len(parts) != 3:
@@ -128,4 +137,7 @@ def verify(
         raise InvalidToken("issued in the future")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise InvalidToken("no subject")
+    client_id = client_of(claims, expected_use)
+    if not isinstance(client_id, str) or not app_client(issuer, client_id):
+        raise InvalidToken("not issued to one of our app clients")
     return claims

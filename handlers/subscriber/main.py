@@ -3,6 +3,9 @@
 Each record is one `POST /users` message (raw SNS delivery or SNS envelope). Records are
 processed one by one with Powertools `BatchProcessor`; a failing record is reported in
 `batchItemFailures` so only it returns to the queue (and, after the redrive count, to the DLQ).
+Only what may succeed later fails that way (the database unreachable, a message that names no
+request): a request whose values the database refuses can never land, so it is recorded as
+rejected (`invalid`, visible to its caller) and acknowledged instead of filling the DLQ.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ gc.disable()
 # ruff: noqa: E402 - the imports must follow gc.disable()
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -42,29 +46,51 @@ _invocation = {"database_down": False}
 
 
 class MalformedMessageError(ValueError):
-    """The record is not a valid message. Carries error locations only, never the input
-    values (pydantic messages quote them, and the body holds an email address)."""
+    """The record is not a message this API publishes. Carries error locations only, never the
+    input values (pydantic messages quote them, and the body holds an email address)."""
 
 
-def parse(body: str) -> users.UserCreateMessage:
+def parse(body: str) -> users.UserCreateMessage | users.RequestRef:
+    """The message, or, when its values are unusable but the request is identifiable, the
+    reference to reject it by."""
     try:
-        return users.parse_message(body)
-    except ValidationError as exc:
-        locations = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        raise MalformedMessageError(f"invalid fields: {', '.join(locations)}") from None
+        data = users.decode_message(body)
     except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
         raise MalformedMessageError("body is not JSON") from None
+    try:
+        return users.UserCreateMessage.model_validate(data)
+    except ValidationError as exc:
+        ref = users.request_ref(data)
+        if ref is not None:
+            return ref
+        locations = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise MalformedMessageError(f"invalid fields: {', '.join(locations)}") from None
 
 
-def apply(record: SQSRecord) -> str:
-    message = parse(record.body)
+def _run(work: Callable[[Any], str]) -> str:
     if _invocation["database_down"]:
         raise DatabaseUnavailableError("skipped: database unavailable in this invocation")
     try:
-        outcome = common.database().run(lambda c: users.apply_user_message(c, message), write=True)
+        return common.database().run(work, write=True)
     except DatabaseUnavailableError:
         _invocation["database_down"] = True
         raise
+
+
+def apply(record: SQSRecord) -> str:
+    parsed = parse(record.body)
+    if isinstance(parsed, users.RequestRef):
+        outcome = _run(lambda c: users.reject_invalid(c, parsed))
+    else:
+        try:
+            outcome = _run(lambda c: users.apply_user_message(c, parsed))
+        except Exception as exc:
+            if not users.refused_by_database(exc):
+                raise
+            # The caller learns "invalid" from the request status; redelivering could only
+            # fail the same way until the message reached the dead-letter queue.
+            ref = users.RequestRef.model_validate(parsed.model_dump())
+            outcome = _run(lambda c: users.reject_invalid(c, ref))
     if outcome == "duplicate":
         metrics.add_metric(
             name=telemetry.DUPLICATE_MESSAGES_SKIPPED, unit=MetricUnit.Count, value=1
@@ -74,7 +100,7 @@ def apply(record: SQSRecord) -> str:
         if outcome == "created":
             metrics.add_metric(name=telemetry.USERS_CREATED, unit=MetricUnit.Count, value=1)
     logger.info(
-        "message processed", extra={"message_id": str(message.message_id), "outcome": outcome}
+        "message processed", extra={"message_id": str(parsed.message_id), "outcome": outcome}
     )
     return outcome
 

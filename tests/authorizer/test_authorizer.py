@@ -1,5 +1,6 @@
 """R-API-3: a token from any region's user pool is accepted by every region's API; forged,
-tampered, expired and foreign tokens are not. Tokens are signed with ``cryptography`` (a test
+tampered, expired and foreign tokens are not. R-AUTH-4: only tokens issued to this deployment's
+app clients (found by name in each pool) are. Tokens are signed with ``cryptography`` (a test
 dependency only) and verified by the authorizer's standard-library code."""
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ EU_POOL = "eu-west-1_EuPool123"
 US_POOL = "us-west-1_UsPool456"
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/api/GET/users/42"
 NOW = 1_800_000_000
+APP_CLIENTS = ("web", "mobile")
+# Each pool's clients: id → name. Ids are random per pool; the names are the deployment's.
+CLIENTS = {
+    EU_POOL: {"euweb111": "web", "eumobile222": "mobile", "eumigration333": "migration"},
+    US_POOL: {"usweb444": "web", "usmobile555": "mobile", "usmigration666": "migration"},
+}
 
 
 def b64(data: bytes) -> str:
@@ -56,7 +63,7 @@ def claims(pool: str, **extra) -> dict:
         "email": "ana@example.com",
         "cognito:groups": ["admins", "staff"],
         "token_use": "id",
-        "aud": "client",
+        "aud": next(iter(CLIENTS.get(pool, {"client": ""}))),
         "iat": NOW - 60,
         "exp": NOW + 3600,
         **extra,
@@ -64,11 +71,24 @@ def claims(pool: str, **extra) -> dict:
 
 
 class FakeCognito:
-    """ListUserPools of one account in one region."""
+    """ListUserPools and ListUserPoolClients of one account in one region."""
 
     def __init__(self, pools_by_name: dict[str, str]):
         self.pools_by_name = pools_by_name
         self.calls = 0
+        self.client_calls = 0
+        self.clients = {pool: dict(CLIENTS.get(pool, {})) for pool in pools_by_name}
+
+    def list_user_pool_clients(self, UserPoolId, MaxResults, NextToken=None):
+        self.client_calls += 1
+        items = [
+            {"ClientId": client_id, "UserPoolId": UserPoolId, "ClientName": name}
+            for client_id, name in self.clients[UserPoolId].items()
+        ]
+        # Two pages, to prove pagination is followed.
+        if NextToken is None:
+            return {"UserPoolClients": items[:2], "NextToken": "page-2"}
+        return {"UserPoolClients": items[2:]}
 
     def list_user_pools(self, MaxResults, NextToken=None):
         self.calls += 1
@@ -101,7 +121,12 @@ def world():
 
     clock = [0.0]
     trusted = pools.TrustedPools(
-        POOL_NAME, ["eu-west-1", "us-west-1"], clients.__getitem__, fetch, lambda: clock[0]
+        POOL_NAME,
+        ["eu-west-1", "us-west-1"],
+        clients.__getitem__,
+        fetch,
+        lambda: clock[0],
+        client_names=APP_CLIENTS,
     )
     return {
         "eu": eu,
@@ -240,13 +265,133 @@ def test_issuer_must_be_a_cognito_pool_of_its_own_region():
         parse_issuer(f"https://cognito-idp.us-west-1.amazonaws.com/{EU_POOL}")
 
 
-def test_handler_reads_its_pools_from_the_environment(monkeypatch):
+def test_handler_reads_its_pools_and_clients_from_the_environment(monkeypatch):
     monkeypatch.setattr(main, "_pools", None)
+    monkeypatch.setattr(main, "_settings", None)
     monkeypatch.setenv("USER_POOL_NAME", POOL_NAME)
     monkeypatch.setenv("USER_POOL_REGIONS", '["eu-west-1", "us-west-1"]')
+    monkeypatch.setenv("APP_CLIENT_NAMES", '["web", "mobile"]')
     trusted = main.pools()
-    assert (trusted.pool_name, trusted.regions) == (POOL_NAME, {"eu-west-1", "us-west-1"})
+    assert (trusted.pool_name, trusted.regions, trusted.client_names) == (
+        POOL_NAME,
+        {"eu-west-1", "us-west-1"},
+        {"web", "mobile"},
+    )
     assert main.pools() is trusted
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "APP_CLIENT_NAMES must be a non-empty JSON list"),
+        ("[]", "APP_CLIENT_NAMES must be a non-empty JSON list"),
+        ('"web"', "APP_CLIENT_NAMES must be a non-empty JSON list"),
+        ('["web", "migration"]', "must not list 'migration'"),
+    ],
+)
+def test_the_app_clients_must_be_named_and_never_include_the_migration_client(value, message):
+    from contract.environment import AuthorizerSettings, SettingsError
+
+    env = {"USER_POOL_NAME": POOL_NAME, "USER_POOL_REGIONS": '["eu-west-1"]'}
+    if value is not None:
+        env["APP_CLIENT_NAMES"] = value
+    with pytest.raises(SettingsError, match=message):
+        AuthorizerSettings.from_env(env)
+
+
+# --- R-AUTH-4: this deployment's app clients only -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pool", "client"),
+    [
+        (EU_POOL, "euweb111"),
+        (EU_POOL, "eumobile222"),
+        (US_POOL, "usweb444"),
+        (US_POOL, "usmobile555"),
+    ],
+)
+def test_tokens_of_the_web_and_mobile_clients_of_every_regions_pool_are_accepted(
+    world, pool, client
+):
+    signer = world["eu"] if pool == EU_POOL else world["us"]
+    assert authorize(world, signer.token(claims(pool, aud=client)))["principalId"]
+
+
+@pytest.mark.parametrize(
+    "client",
+    ["eumigration333", "someone-elses-client", "usweb444", ""],
+    ids=["migration-client", "another-client", "client-of-the-other-pool", "empty"],
+)
+def test_tokens_of_any_other_client_are_refused(world, client):
+    # A second app client of a trusted pool (or the migration client, or a client id of the
+    # other region's pool) signs valid tokens: issuer, signature and token_use all hold.
+    refused(world, world["eu"].token(claims(EU_POOL, aud=client)))
+
+
+def test_a_token_without_an_audience_is_refused(world):
+    token_claims = claims(EU_POOL)
+    del token_claims["aud"]
+    refused(world, world["eu"].token(token_claims))
+
+
+def test_access_tokens_are_matched_on_client_id(world):
+    access = claims(EU_POOL, token_use="access", client_id="eumobile222")
+    del access["aud"]
+    result = main.authorize(
+        {"authorizationToken": world["eu"].token(access), "methodArn": METHOD_ARN},
+        world["trusted"],
+        NOW,
+        token_use="access",
+    )
+    assert result["principalId"]
+    access["client_id"] = "eumigration333"
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        main.authorize(
+            {"authorizationToken": world["eu"].token(access), "methodArn": METHOD_ARN},
+            world["trusted"],
+            NOW,
+            token_use="access",
+        )
+
+
+def test_clients_are_listed_once_and_unknown_ones_cannot_force_relisting(world):
+    eu = world["clients"]["eu-west-1"]
+    for _ in range(3):
+        authorize(world, world["eu"].token(claims(EU_POOL)))
+    assert eu.client_calls == 2  # one listing (two pages)
+    for _ in range(5):
+        refused(world, world["eu"].token(claims(EU_POOL, aud="forged-client")))
+    assert eu.client_calls == 2, "unknown client ids re-listed the clients"
+    # A client created later (a new app) is picked up once the cache may refresh.
+    eu.clients[EU_POOL]["eunewapp777"] = "web"
+    world["clock"][0] += pools.REFRESH_SECONDS + 1
+    assert authorize(world, world["eu"].token(claims(EU_POOL, aud="eunewapp777")))
+
+
+def test_a_forged_token_never_makes_the_authorizer_list_clients(world):
+    token = world["stranger"].token(
+        claims(EU_POOL, aud="forged-client"), header={"alg": "RS256", "kid": "eu-key"}
+    )
+    refused(world, token)
+    assert world["clients"]["eu-west-1"].client_calls == 0
+
+
+def test_a_failing_client_listing_keeps_the_last_good_answer(world):
+    authorize(world, world["us"].token(claims(US_POOL)))
+
+    def down(**kwargs):
+        raise ConnectionError("us-west-1 is down")
+
+    world["clients"]["us-west-1"].list_user_pool_clients = down
+    world["clock"][0] += pools.REFRESH_SECONDS + 1
+    assert authorize(world, world["us"].token(claims(US_POOL)))["principalId"]
+    refused(world, world["us"].token(claims(US_POOL, aud="usmigration666")))
+
+
+def test_trusting_pools_without_app_clients_is_refused():
+    with pytest.raises(ValueError, match="no app client names"):
+        pools.TrustedPools(POOL_NAME, ["eu-west-1"], lambda region: None, client_names=())
 
 
 def test_the_caller_id_is_custom_uid_when_the_user_was_migrated(world):

@@ -100,6 +100,9 @@ def pg() -> Iterator[LocalPostgres]:
 
 
 READER_HOST = "127.0.0.2"
+RELAY_FUNCTION = (
+    "arn:aws:lambda:eu-west-1:123456789012:function:mobile-backend-test-push-relay:live"
+)
 
 
 @pytest.fixture(scope="session")
@@ -295,8 +298,8 @@ def env(
         "DB_STARTUP_OPTIONS": "true",
         "EVENTS_TOPIC_ARN": stack.topic_arn,
         "ASSETS_BUCKET": stack.bucket,
-        "UPLOAD_MAX_BYTES": str(10 * 1024 * 1024),
         "PUSH_PLATFORM_APPLICATIONS": json.dumps(stack.platform_apps),
+        "PUSH_RELAY_FUNCTION": RELAY_FUNCTION,
         "POWERTOOLS_SERVICE_NAME": "mobile-backend-test",
         "POWERTOOLS_METRICS_NAMESPACE": telemetry.METRICS_NAMESPACE,
         "LOG_LEVEL": "WARNING",

@@ -143,7 +143,7 @@ def test_device_registration_creates_endpoint_and_is_idempotent(env, admin_conn)
 
 def test_device_on_unconfigured_platform_is_409_and_bad_platform_400(env):
     status, body = call(
-        "POST", "/devices", authorizer=claims(ALICE), body={"platform": "apns", "token": "t"}
+        "POST", "/devices", authorizer=claims(ALICE), body={"platform": "apns", "token": "ab" * 32}
     )
     assert status == 409
     assert body["error"]["fields"] == ["platform"]
@@ -159,7 +159,7 @@ def test_notifications_self_ok_other_403_admin_ok_no_devices_404(env):
     note = {"user_sub": ALICE, "title": "Hello", "body": "You have a new message"}
     # Alice notifies herself
     status, body = call("POST", "/notifications", authorizer=claims(ALICE), body=note)
-    assert (status, body) == (200, {"sent": 1, "failed": 0})
+    assert (status, body) == (200, {"sent": 1, "failed": 0, "pruned": 0})
     # Bob may not notify Alice
     status, body = call("POST", "/notifications", authorizer=claims(BOB), body=note)
     assert status == 403
@@ -168,7 +168,7 @@ def test_notifications_self_ok_other_403_admin_ok_no_devices_404(env):
     status, body = call(
         "POST", "/notifications", authorizer=claims(BOB, groups="admins"), body=note
     )
-    assert (status, body) == (200, {"sent": 1, "failed": 0})
+    assert (status, body) == (200, {"sent": 1, "failed": 0, "pruned": 0})
     # Bob has no devices: 404
     status, body = call(
         "POST", "/notifications", authorizer=claims(BOB), body={**note, "user_sub": BOB}
@@ -194,15 +194,22 @@ def test_identity_that_is_not_a_plain_id_cannot_create_upload_keys(env):
     assert body["error"]["code"] == "forbidden"
 
 
-def test_preferences_postgres_cannot_store_are_a_400_not_a_500(env):
-    # GIVEN JSON that is valid but not storable as jsonb / UTF-8 (found by the API fuzzer)
-    for preferences in ({"theme": "da\u0000rk"}, {"k\u0000": 1}, {"s": ["\ud800"]}):
-        status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body=preferences)
-        assert status == 400, preferences
-        assert body["error"]["fields"] == ["preferences"]
-    # AND ordinary unicode still round-trips
-    status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body={"ñ": "日本"})
-    assert (status, body["preferences"]) == (200, {"ñ": "日本"})
+def test_preferences_keep_every_string_json_can_carry_and_refuse_unpaired_surrogates(
+    env, admin_conn
+):
+    # GIVEN a document whose key and value hold U+0000, which jsonb cannot store (the column is
+    # json since migration 0003, so any string the document allows is storable)
+    document = {"k\u0000": "da\u0000rk", "ñ": ["日本", {"deep": True}]}
+    # WHEN it is saved THEN it round-trips exactly, through the API and in the database
+    status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body=document)
+    assert (status, body["preferences"]) == (200, document)
+    assert call("GET", "/me", authorizer=claims(ALICE))[1]["preferences"] == document
+    stored = admin_conn.execute("SELECT preferences FROM user_preferences").fetchone()[0]
+    assert stored == document
+    # AND an unpaired surrogate (not UTF-8, so not I-JSON) is the client's error, not a 500
+    for raw in ('{"s": ["\\ud800"]}', '{"\\udc00": 1}'):
+        status, body = call("PUT", "/me/preferences", authorizer=claims(ALICE), body=raw)
+        assert (status, body["error"]["fields"]) == (400, ["body"]), raw
 
 
 def test_a_missing_upload_is_404_when_s3_answers_403_for_lack_of_list_permission():

@@ -137,7 +137,7 @@ def test_post_users_publishes_and_returns_202_with_a_message_id(env, stack):
     )
     # THEN 202 with ids, and exactly that message is on the queue (raw delivery), email normalised
     assert status == 202
-    assert body["status"] == "accepted"
+    assert body["status"] == "pending"
     messages = boto("sqs").receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10)[
         "Messages"
     ]

@@ -26,7 +26,7 @@ VALID_ENV = {
     "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db",
     "EVENTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:events",
     "ASSETS_BUCKET": "assets",
-    "UPLOAD_MAX_BYTES": "1024",
+    "PUSH_RELAY_FUNCTION": "arn:aws:lambda:eu-west-1:123456789012:function:push-relay:live",
 }
 
 
@@ -210,7 +210,8 @@ def test_db_settings_errors_name_the_variable(overrides, message):
         ({"EVENTS_TOPIC_ARN": ""}, "EVENTS_TOPIC_ARN is required"),
         ({"PUSH_PLATFORM_APPLICATIONS": '{"sms": "arn:x"}'}, "PUSH_PLATFORM_APPLICATIONS"),
         ({"PUSH_PLATFORM_APPLICATIONS": "{bad"}, "PUSH_PLATFORM_APPLICATIONS must be valid JSON"),
-        ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES must be between"),
+        ({"PUSH_RELAY_FUNCTION": ""}, "PUSH_RELAY_FUNCTION is required"),
+        ({"PUSH_RELAY_FUNCTION": "not a function"}, "PUSH_RELAY_FUNCTION must be a Lambda"),
     ],
 )
 def test_api_settings_errors_name_the_variable(overrides, message):
@@ -220,14 +221,13 @@ def test_api_settings_errors_name_the_variable(overrides, message):
 
 def test_valid_environment_parses_with_documented_defaults():
     db = DbSettings.from_env({k: v for k, v in VALID_ENV.items() if k != "DB_PORT"})
-    api = ApiSettings.from_env({k: v for k, v in VALID_ENV.items() if k != "UPLOAD_MAX_BYTES"})
+    api = ApiSettings.from_env(VALID_ENV)
     assert (db.port, db.reader_host, db.sslmode, db.startup_options) == (
         5432,
         "proxy-rw.example",
         "require",
         False,
     )
-    assert api.upload_max_bytes == 10 * 1024 * 1024
     assert api.push_platform_applications == {}
 
 

@@ -60,6 +60,7 @@ def test_applies_everything_once_and_a_second_run_changes_nothing(pg, empty_db):
             "device_tokens",
             "processed_messages",
             "user_directory",
+            "user_requests",
             # What the Region switch plans' probe writes (docs/dr.md).
             "dr_writer_probes",
         }

@@ -50,6 +50,11 @@ def handler_settings(function: str) -> list[object]:
 
         main._settings = None
         return [main.settings()]
+    if function == "push_relay":
+        from handlers.push_relay import main
+
+        main._settings = None
+        return [main.settings()]
     if function == "db_rotation":
         from handlers.db_rotation import main
 
@@ -84,7 +89,15 @@ def test_each_deployed_environment_parses_with_the_handlers_own_settings_code(
             checked.setdefault(stack, set()).add(function)
     common.reset()
     # dr_probe: every region, whatever its role (the Region switch plans' custom steps).
-    app = {"api", "subscriber", "user_directory", "user_migration", "authorizer", "dr_probe"}
+    app = {
+        "api",
+        "subscriber",
+        "user_directory",
+        "user_migration",
+        "authorizer",
+        "push_relay",
+        "dr_probe",
+    }
     # Migrations run in the writer region, DB secret rotation in the secret's home region.
     assert checked == {
         GLOBAL: {"origin_verify_rotation"},

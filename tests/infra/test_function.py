@@ -19,6 +19,7 @@ AUTHORIZER_ENV = {
     env.USER_POOL_NAME: "mobile-backend-prod-users",
     env.USER_POOL_REGIONS: '["eu-west-1"]',
     env.TOKEN_USE: "id",
+    env.APP_CLIENT_NAMES: '["web"]',
 }
 
 

@@ -14,7 +14,9 @@ from tests.infra.harness import ACCOUNT, ROOT, synthesize
 REGIONS = {"prod-eu": "eu-west-1", "prod-us": "us-west-1"}
 PEER = {"prod-eu": "us-west-1", "prod-us": "eu-west-1"}
 CIDR = {"prod-eu": "10.10.0.0/16", "prod-us": "10.20.0.0/16"}
-FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer")
+FUNCTIONS = ("api", "subscriber", "user_directory", "user_migration", "authorizer", "push_relay")
+# Standard library and the runtime's boto3 only: no dependency layer.
+WITHOUT_LAYER = ("authorizer", "push_relay")
 IN_VPC = ("api", "subscriber", "user_directory")
 RTO_SECONDS = 60
 # How a secret input reaches the mock monitor: Pulumi's secret sentinel around the value.
@@ -138,7 +140,7 @@ def test_dependency_layer_is_arm64_and_only_the_authorizer_skips_it(regional):
     layer_arn = f"arn:aws:lambda:{REGIONS[stack]}:{ACCOUNT}:{layer.name}"
     for fn in FUNCTIONS:
         layers = function(synth, fn).inputs.get("layers", [])
-        assert layers == ([] if fn == "authorizer" else [layer_arn]), f"{stack} {fn}"
+        assert layers == ([] if fn in WITHOUT_LAYER else [layer_arn]), f"{stack} {fn}"
 
 
 def test_environment_follows_the_handler_contract(regional):
@@ -168,6 +170,64 @@ def test_environment_follows_the_handler_contract(regional):
     assert directory["APP_ROLE_HINT"] == role
 
 
+def test_the_authorizer_takes_tokens_of_this_deployments_app_clients_only(regional):
+    # R-AUTH-4: the clients named in its environment are the ones the identity tier creates
+    # for apps in every region (same names), never the migration client; it may list the
+    # clients of this account's pools in every serving region, and nothing more.
+    stack, synth = regional
+    environment = function(synth, "authorizer").inputs["environment"]["variables"]
+    clients = {r.inputs["name"] for r in synth.of_type("aws:cognito/userPoolClient:UserPoolClient")}
+    assert clients == {"web", "mobile", "migration"}, stack
+    assert sorted(json.loads(environment["APP_CLIENT_NAMES"])) == ["mobile", "web"]
+    listing = next(
+        s
+        for s in policy(synth, "authorizer")["Statement"]
+        if s["Action"] == ["cognito-idp:ListUserPoolClients"]
+    )
+    assert listing["Resource"] == [
+        f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/*" for region in sorted(REGIONS.values())
+    ], stack
+
+
+def test_the_api_reaches_other_regions_device_endpoints_only_through_the_relay(regional):
+    # R-MSG-3: a device registered in the other region has its endpoint there; the api (in a
+    # VPC whose endpoints serve this region only, no NAT) invokes the relay, which runs
+    # outside the VPC and may make the four endpoint calls in every serving region.
+    stack, synth = regional
+    region = REGIONS[stack]
+    api_env = function(synth, "api").inputs["environment"]["variables"]
+    relay = function(synth, "push_relay").inputs
+    assert api_env["PUSH_RELAY_FUNCTION"] == alias_arn(synth, "push_relay", region)
+    assert json.loads(relay["environment"]["variables"]["PUSH_REGIONS"]) == sorted(REGIONS.values())
+    assert "vpcConfig" not in relay or not relay["vpcConfig"], stack
+    (reach,) = [
+        s for s in policy(synth, "push_relay")["Statement"] if s.get("Sid", "").startswith("Reach")
+    ]
+    assert sorted(reach["Action"]) == [
+        "sns:DeleteEndpoint",
+        "sns:GetEndpointAttributes",
+        "sns:Publish",
+        "sns:SetEndpointAttributes",
+    ]
+    assert reach["Resource"] == [
+        f"arn:aws:sns:{r}:{ACCOUNT}:endpoint/{platform}/mobile-backend-prod-{app}/*"
+        for r in sorted(REGIONS.values())
+        for platform, app in (("APNS", "apns"), ("APNS_SANDBOX", "apns"), ("GCM", "fcm"))
+    ]
+    sns_actions = {a for a in actions_of(policy(synth, "push_relay")) if a.startswith("sns:")}
+    assert "sns:CreatePlatformEndpoint" not in sns_actions, "registration stays in its region"
+    # The api's own SNS grants never name another region.
+    for statement in policy(synth, "api")["Statement"]:
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        for resource in resources:
+            if resource.startswith("arn:aws:sns:"):
+                assert resource.split(":")[3] == region, f"{stack}: {resource}"
+
+
 def test_directory_lookup_fits_inside_the_triggers_time(regional):
     stack, synth = regional
     directory = function(synth, "user_directory").inputs
@@ -187,7 +247,10 @@ def test_each_function_role_holds_only_what_it_calls(regional):
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }
-    assert actions_of(policy(synth, "authorizer")) == base | {"cognito-idp:ListUserPools"}
+    assert actions_of(policy(synth, "authorizer")) == base | {
+        "cognito-idp:ListUserPools",
+        "cognito-idp:ListUserPoolClients",
+    }
     migration = policy(synth, "user_migration")
     peer_statement = next(
         s for s in migration["Statement"] if s.get("Sid") == "AuthenticateAgainstPeerPools"
@@ -200,7 +263,13 @@ def test_each_function_role_holds_only_what_it_calls(regional):
     assert [s["Resource"] for s in invoke] == [
         [alias_arn(synth, "user_directory", REGIONS[stack])]
     ], "the trigger may invoke the directory function's alias and nothing else"
-    for fn in set(FUNCTIONS) - {"user_migration"}:
+    api_invokes = [
+        s for s in policy(synth, "api")["Statement"] if "lambda:InvokeFunction" in s["Action"]
+    ]
+    assert [s["Resource"] for s in api_invokes] == [
+        [alias_arn(synth, "push_relay", REGIONS[stack])]
+    ], "the api may invoke the push relay's alias and nothing else"
+    for fn in set(FUNCTIONS) - {"user_migration", "api"}:
         assert not any(a.startswith("lambda:") for a in actions_of(policy(synth, fn))), fn
     directory = policy(synth, "user_directory")
     assert "rds-db:connect" in actions_of(directory)

@@ -330,6 +330,7 @@ def test_push_credentials_are_secret_inputs():
                 account_id=account_id(provider),
                 region="eu-west-1",
                 environment="prod",
+                regions=["eu-west-1", "us-west-1"],
                 apns=APNS,
                 fcm=FCM,
             ),

@@ -722,9 +722,7 @@ def test_the_api_role_presigns_only_inside_the_uploads_prefix(api_world: dict) -
     request = UploadRequest(filename="scan.pdf", content_type="application/pdf", size=10)
 
     with api_enforced(api_world):
-        ticket = uploads.create_upload(
-            s3, bucket=BUCKET_NAME, caller=CALLER, request=request, max_bytes=100
-        )
+        ticket = uploads.create_upload(s3, bucket=BUCKET_NAME, caller=CALLER, request=request)
         with pytest.raises(ClientError) as outside:
             s3.generate_presigned_url(
                 "get_object", Params={"Bucket": BUCKET_NAME, "Key": "private/other/scan.pdf"}

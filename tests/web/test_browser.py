@@ -85,6 +85,26 @@ def test_created_user_appears_once_the_asynchronous_write_lands(local_backend, p
     expect(page.get_by_role("list", name="Users").get_by_text(name)).to_be_visible()
 
 
+def test_a_duplicate_address_shows_why_the_create_was_rejected(local_backend, page):
+    # GIVEN a user with this address in the demo account's list
+    sign_in(page, local_backend)
+    email = f"dup-{uuid.uuid4().hex[:8]}@example.com"
+    form = page.locator("#create-user-form")
+    form.get_by_label("Name").fill("First")
+    form.get_by_label("Email").fill(email)
+    form.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("status")).to_have_text("First was created.")
+    # WHEN the same address is submitted again
+    form.get_by_label("Name").fill("Second")
+    form.get_by_label("Email").fill(email)
+    form.get_by_role("button", name="Create user").click()
+    # THEN the page says why the (accepted, asynchronous) create was rejected, on the field
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("This address is already one of your users (email_taken)")
+    expect(form.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("list", name="Users").get_by_text("Second")).to_have_count(0)
+
+
 def test_api_validation_error_is_shown_with_its_field(local_backend, page):
     sign_in(page, local_backend)
     form = page.locator("#create-user-form")

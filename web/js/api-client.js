@@ -72,6 +72,10 @@ export function createClient({ baseUrl, getToken = () => null, fetchImpl = globa
     registerDevice({ body } = {}) {
       return call("POST", `/devices`, { body, secured: true });
     },
+    /** DELETE /devices/{id} — Unregister one of the caller's devices (its endpoint is deleted) */
+    unregisterDevice({ id } = {}) {
+      return call("DELETE", `/devices/${encodeURIComponent(id)}`, { secured: true });
+    },
     /** GET /health — Region, database role and reachability */
     health() {
       return call("GET", `/health`, { secured: false });
@@ -103,6 +107,10 @@ export function createClient({ baseUrl, getToken = () => null, fetchImpl = globa
     /** POST /users — Request a user creation (applied asynchronously) */
     createUser({ idempotencyKey, body } = {}) {
       return call("POST", `/users`, { headers: { "idempotency-key": idempotencyKey }, body, secured: true });
+    },
+    /** GET /users/requests/{id} — The outcome of a POST /users: pending, created or rejected (with the reason) */
+    getUserRequest({ id } = {}) {
+      return call("GET", `/users/requests/${encodeURIComponent(id)}`, { secured: true });
     },
     /** GET /users/{id} — One user */
     getUser({ id } = {}) {

@@ -90,18 +90,19 @@ async function loadUsers(reset) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitForUser(id) {
-  // The write is applied asynchronously (queue → subscriber): 404 means "not yet".
+// Why the API refused a create, in words for the person who asked (GET /users/requests/{id}).
+const REJECTIONS = {
+  email_taken: ["email_taken", "This address is already one of your users", ["email"]],
+  invalid: ["invalid", "The service could not store these values; check them and try again", []],
+};
+
+async function waitForOutcome(requestId) {
+  // The write is applied asynchronously (queue → subscriber): the request says when it is done.
   const deadline = Date.now() + POLL_TOTAL_MS;
   for (let delay = POLL_FIRST_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
-    try {
-      return await api.getUser({ id });
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      if (Date.now() + delay > deadline) {
-        throw new ApiError(404, "not_yet_visible", "The user was accepted but is not readable yet; refresh the list in a moment");
-      }
-    }
+    const request = await api.getUserRequest({ id: requestId });
+    if (request.status !== "pending") return request;
+    if (Date.now() + delay > deadline) return request;
     await sleep(delay);
   }
 }
@@ -112,7 +113,19 @@ async function createUser(form) {
   // One key per submission: a retried request (flaky network) creates the user once.
   const accepted = await api.createUser({ idempotencyKey: crypto.randomUUID(), body: { name, email } });
   say(`Creating ${name}…`);
-  const user = await waitForUser(accepted.user_id);
+  const request = await waitForOutcome(accepted.message_id);
+  if (request.status === "rejected") {
+    const [code, message, fields] = REJECTIONS[request.reason] || [request.reason, "The request was rejected", []];
+    // Not an HTTP error (the create was accepted): no status to show.
+    throw new ApiError(null, code, message, fields);
+  }
+  if (request.status === "pending") {
+    // Accepted and queued, not applied yet (e.g. while the database changes region).
+    form.reset();
+    say(`${name} is queued and will appear in your list once it is saved.`);
+    return;
+  }
+  const user = await api.getUser({ id: request.user_id });
   $("users").prepend(userItem(user));
   form.reset();
   say(`${user.name} was created.`);
