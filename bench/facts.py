@@ -20,7 +20,6 @@ from contract.functions import FUNCTIONS
 if TYPE_CHECKING:
     from local.synthesis import Resource, Synthesis
 
-SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 - Pulumi's secret marker
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head")
 FUNCTION = "aws:lambda/function:Function"
 PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
@@ -31,13 +30,9 @@ CONSISTENCY_PARAMETER = "apg_write_forward.consistency_mode"
 
 def unsecret(value: Any) -> Any:
     """The plain value of an input, secret markers removed at every level."""
-    if isinstance(value, dict):
-        if SECRET_SIGNATURE in value:
-            return unsecret(value.get("value"))
-        return {k: unsecret(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unsecret(v) for v in value]
-    return value
+    from local.synthesis import unwrap_secrets
+
+    return unwrap_secrets(value)
 
 
 @dataclass(frozen=True)
