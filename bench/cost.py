@@ -499,7 +499,7 @@ def route_cost(
     facts: StackFacts = model.facts
     profile = model.profiles[route]
     api = facts.functions["api"]
-    work = model._warm(profile)
+    work = model.warm(profile)
     lines = [
         Line(
             "CloudFront",

@@ -213,7 +213,7 @@ class Model:
     profiled_region: str = ""
     consistency: str | None = None
 
-    def _warm(self, profile: RouteProfile) -> Warm:
+    def warm(self, profile: RouteProfile) -> Warm:
         return warm_work(
             profile,
             self.facts,
@@ -223,7 +223,7 @@ class Model:
 
     def mean_api_ms(self) -> float:
         works = [
-            self._warm(p).mean_ms
+            self.warm(p).mean_ms
             for route, p in self.profiles.items()
             if route in self.facts.routes
         ]
@@ -275,7 +275,7 @@ class Model:
                 f"{route} is in the {facts.stack} API but not in bench/profile.json: add a "
                 "request for it to bench/warm.py prepare_requests and run `make bench`"
             )
-        work = self._warm(profile)
+        work = self.warm(profile)
         hops = [
             fig.VIEWER_RTT,
             fig.edge_to_origin(facts.region),

@@ -125,7 +125,11 @@ def test_bench_warm_section_runs_against_local_postgres_and_moto(tmp_path):
     # handlers make today: a changed statement or call fails here until `make bench` re-records.
     fresh = route_profile.routes_from(route_profile.load(recorded))
     committed = route_profile.routes_from(route_profile.load())
-    assert sorted(fresh) == sorted(committed), "routes profiled differ: run `make bench`"
+    rerun = (
+        "run `make bench` (timings too) or `python -m bench --only warm --requests 3` (round "
+        "trips and calls only) and commit bench/profile.json"
+    )
+    assert sorted(fresh) == sorted(committed), f"the routes profiled changed: {rerun}"
     stale = [route for route in fresh if fresh[route].shape() != committed[route].shape()]
-    assert not stale, f"bench/profile.json is stale for {stale}: run `make bench` and commit it"
+    assert not stale, f"bench/profile.json is stale for {stale}: {rerun}"
     assert all(p.handler_p50_ms is None for p in fresh.values()), "3 requests record no timings"
