@@ -223,9 +223,7 @@ class Model:
 
     def mean_api_ms(self) -> float:
         works = [
-            self.warm(p).mean_ms
-            for route, p in self.profiles.items()
-            if route in self.facts.routes
+            self.warm(p).mean_ms for route, p in self.profiles.items() if route in self.facts.routes
         ]
         return sum(works) / len(works) if works else 0.0
 
