@@ -224,6 +224,14 @@ class RegionalSettings:
     messaging: MessagingSettings = MessagingSettings()
     push: PushSettings = PushSettings()
     logic: LogicSettings = LogicSettings()
+    # Lambda SnapStart per app function (published versions restore from a snapshot of the
+    # initialized function). Exclusive with provisioned concurrency on the same function.
+    snap_start: Mapping[str, bool] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(FUNCTIONS, False))
+    )
+    # AZs that carry an ENI of each interface VPC endpoint (billed per endpoint per AZ-hour);
+    # None: every AZ of the VPC. Functions in the other AZs reach them across AZs.
+    vpc_endpoint_az_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +263,9 @@ class Settings:
     # Region switch plans (global stack): a human approves each execution before anything
     # moves (prod); off for an environment whose game days run unattended (dev).
     region_switch_approval: bool = True
+    # Monthly idle-cost budget of this stack in USD (bench/cost.py; a test holds the modelled
+    # idle cost to it). None: no budget set.
+    idle_cost_budget: float | None = None
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -423,6 +434,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         True,
         fix="pulumi config set regionSwitchApproval true (false only where nobody must approve)",
     )
+    idle_budget = _parse_idle_cost_budget(r)
 
     regional = None
     if role == "regional":
@@ -454,7 +466,24 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         code_signing_policy=code_signing,  # type: ignore[arg-type]
         deletion_protection=deletion_protection,
         region_switch_approval=approval,
+        idle_cost_budget=idle_budget,
     )
+
+
+def _parse_idle_cost_budget(r: _Reader) -> float | None:
+    value = r.raw("idleCostBudget")
+    if value is None:
+        return None
+    fix = "pulumi config set idleCostBudget <monthly USD, e.g. 450> (or remove the key)"
+    try:
+        budget = float(value)
+    except ValueError:
+        r.fail("idleCostBudget", f"{value!r} is not a number of US dollars", fix)
+        return None
+    if not 0 < budget <= 1_000_000:
+        r.fail("idleCostBudget", f"{budget:g} is outside 0 < budget <= 1000000 USD", fix)
+        return None
+    return budget
 
 
 def _parse_deletion_protection(r: _Reader, classification: str | None) -> bool:
@@ -620,6 +649,17 @@ def _parse_regional(
                 f"{count} exceeds reservedConcurrency.{fn} ({reserved.get(fn, 0)})",
                 f"lower provisionedConcurrency.{fn} or raise reservedConcurrency.{fn}",
             )
+    snap_start = _parse_snap_start(r, provisioned)
+    endpoint_azs = None
+    if r.raw("vpcEndpointAzCount") is not None:
+        endpoint_azs = r.integer("vpcEndpointAzCount", az_count, minimum=1, maximum=6)
+        if endpoint_azs > az_count:
+            r.fail(
+                "vpcEndpointAzCount",
+                f"{endpoint_azs} exceeds azCount ({az_count}): an endpoint has one ENI per AZ "
+                "of the VPC at most",
+                f"set vpcEndpointAzCount to 1..{az_count} (or remove it: every AZ)",
+            )
     messaging = _parse_messaging(r)
     push = _parse_push(r)
     logic = _parse_logic(r, environment)
@@ -637,7 +677,36 @@ def _parse_regional(
         messaging=messaging,
         push=push,
         logic=logic,
+        snap_start=MappingProxyType(snap_start),
+        vpc_endpoint_az_count=endpoint_azs,
     )
+
+
+def _parse_snap_start(r: _Reader, provisioned: Mapping[str, int]) -> dict[str, bool]:
+    """``snapStart: {api: true}``: Lambda SnapStart per app function. Lambda refuses SnapStart
+    and provisioned concurrency on the same version, so a function gets one or the other."""
+    fix = "set snapStart: {api: true, subscriber: false} with true or false per function"
+    raw = r.obj("snapStart", fix=fix) or {}
+    result = dict.fromkeys(FUNCTIONS, False)
+    if not isinstance(raw, dict):
+        r.fail("snapStart", "must be a map of function name to true or false", fix)
+        return result
+    for fn, value in raw.items():
+        key = f"snapStart.{fn}"
+        if fn not in FUNCTIONS:
+            r.fail(key, f"unknown function {fn!r}", f"use one of {', '.join(FUNCTIONS)}")
+        elif not isinstance(value, bool):
+            r.fail(key, f"{value!r} is not true or false", fix)
+        elif value and provisioned.get(fn, 0) > 0:
+            r.fail(
+                key,
+                f"SnapStart and provisionedConcurrency.{fn} ({provisioned[fn]}) cannot both be "
+                "on: Lambda refuses SnapStart on a version with provisioned concurrency",
+                f"set provisionedConcurrency.{fn}: 0 to use SnapStart, or snapStart.{fn}: false",
+            )
+        else:
+            result[fn] = value
+    return result
 
 
 def _parse_capacity(r: _Reader) -> Capacity:

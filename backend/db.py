@@ -153,9 +153,16 @@ class Database:
                 self._lock.release()
 
     # -- units of work ---------------------------------------------------------------------
-    def run(self, work: Callable[[psycopg.Connection], T], *, write: bool = False) -> T:
+    def run(
+        self, work: Callable[[psycopg.Connection], T], *, write: bool = False, atomic: bool = True
+    ) -> T:
         """Run `work(conn)` in one transaction; retried once on a dropped connection or, for
-        writes, on a read-only endpoint. `work` must be idempotent."""
+        writes, on a read-only endpoint. `work` must be idempotent.
+
+        ``atomic=False`` is for work that runs a single statement: it then runs as one
+        autocommit statement, one round trip instead of three (BEGIN, statement, COMMIT). From a
+        secondary region that is one forwarded round trip to the writer instead of two, the
+        COMMIT being the writer's (docs/performance.md, latency model)."""
         import psycopg
         import psycopg.errors
 
@@ -163,6 +170,8 @@ class Database:
             for attempt in (1, 2):
                 conn = self.connection()
                 try:
+                    if not atomic:
+                        return work(conn)
                     with conn.transaction():
                         return work(conn)
                 except psycopg.errors.ReadOnlySqlTransaction:
@@ -180,7 +189,9 @@ class Database:
 
     def role(self) -> str:
         """`forwarding` on a replica (secondary region, write forwarding), else `writer`."""
-        in_recovery = self.run(lambda c: c.execute("SELECT pg_is_in_recovery()").fetchone()[0])
+        in_recovery = self.run(
+            lambda c: c.execute("SELECT pg_is_in_recovery()").fetchone()[0], atomic=False
+        )
         return "forwarding" if in_recovery else "writer"
 
     def probe(self, timeout: float) -> tuple[bool, str | None]:

@@ -2,9 +2,11 @@
 
 Sections: cold init from the built artifact, warm latency in process and over loopback HTTP,
 throughput of ``GET /users`` and of the subscriber, database connections per warm
-invocations, artifact sizes against Lambda's limits, and program time (stack synthesis under
-mocks; ``--make-test`` also times the whole test suite). Counts are flags so the test suite
-can smoke-run the harness with tiny ones.
+invocations, the round trips and AWS calls of every route (recorded into bench/profile.json),
+artifact sizes against Lambda's limits, program time (stack synthesis under mocks;
+``--make-test`` also times the whole test suite), and the latency and cost models of the
+synthesized stacks (``python -m bench.model``). Counts are flags so the test suite can
+smoke-run the harness with tiny ones.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import cold, sizes, warm  # noqa: E402
+from bench import profile as route_profile  # noqa: E402
 from bench.stats import (  # noqa: E402
     fmt_bytes,
     fmt_ms,
@@ -43,6 +46,11 @@ TARGETS = {
     "synthesis_s": 20.0,
     "make_test_s": 300.0,
 }
+# Below this many requests per route the handler percentiles are noise: a short run records
+# round trips and AWS calls only and keeps the timings already in the profile.
+MIN_TIMED_REQUESTS = 200
+# The functions whose cold init the latency model uses (bench/latency.py).
+MODELLED_COLD = ("api", "authorizer", "subscriber", "user_directory", "user_migration")
 
 
 def say(text: str = "") -> None:
@@ -113,6 +121,12 @@ def section_cold(build: Path, runs: int, results: dict) -> None:
         k: {"init_p50": v[0].p50, "init_cpu_p50": v[2].p50, "process_p50": v[1].p50}
         for k, v in measured.items()
     }
+    if runs >= 15:
+        results["cold_init_ms"] = {
+            k: {"p50": round(v[0].p50, 1), "p95": round(v[0].p95, 1)}
+            for k, v in measured.items()
+            if k in MODELLED_COLD
+        }
     api, sub = measured.get("api"), measured.get("subscriber")
     if api:
         ok = (
@@ -135,6 +149,7 @@ def section_cold(build: Path, runs: int, results: dict) -> None:
 def section_warm(requests: int, batches: int, invocations: int, results: dict) -> None:
     say("\n== Warm (local PostgreSQL + moto, real handlers) ==")
     with warm.local_stack() as stack:
+        aws = route_profile.AwsCalls.install()
         messages, seconds = warm.run_subscriber(stack, batches)
         say(
             f"subscriber throughput: {messages} messages in batches of 10: "
@@ -145,9 +160,13 @@ def section_warm(requests: int, batches: int, invocations: int, results: dict) -
         gateway = warm.make_gateway(stack)
         routes = warm.prepare_requests(stack)
         in_process: dict[str, list[float]] = {}
+        own: dict[str, list[float]] = {}
         for request in routes:
             warm.time_in_process(gateway, request, min(requests, 20))  # warm-up
-            in_process[request.label] = warm.time_in_process(gateway, request, requests)
+            own[request.label] = []
+            in_process[request.label] = warm.time_in_process(
+                gateway, request, requests, aws=aws, own=own[request.label]
+            )
         over_http: dict[str, list[float]] = {}
         with warm.http_server(gateway) as http_client:
             for request in routes:
@@ -197,6 +216,49 @@ def section_warm(requests: int, batches: int, invocations: int, results: dict) -
             f"server-side prepared statements in that session: {counted.prepared_statements} "
             "(each would pin an RDS Proxy session; prepare_threshold=None)"
         )
+        profiles = warm.profile_routes(gateway, routes, aws)
+        if requests >= MIN_TIMED_REQUESTS:
+            for label, found in profiles.items():
+                spent = summarize(own[label])
+                found.handler_p50_ms, found.handler_p99_ms = (
+                    round(spent.p50, 3),
+                    round(spent.p99, 3),
+                )
+        subscriber = warm.profile_subscriber(stack, seconds * 1000 / messages)
+        if batches * 10 < MIN_TIMED_REQUESTS:
+            subscriber.handler_p50_ms = subscriber.handler_p99_ms = None
+        profiles[subscriber.route] = subscriber
+        results["profiles"] = profiles
+        results["profiled_region"] = stack.region.region
+        say_round_trips(profiles)
+        checks = warm.time_authorizer(max(requests, 3), stack.region.region)
+        check = summarize(checks)
+        say(
+            f"token authorizer cache miss, in process: p50 {fmt_ms(check.p50)}, p99 "
+            f"{fmt_ms(check.p99)} (RS256 check of a Cognito-shaped token, key list cached)"
+        )
+        if requests >= MIN_TIMED_REQUESTS:
+            results["authorizer_ms"] = {"p50": round(check.p50, 3), "p99": round(check.p99, 3)}
+
+
+def say_round_trips(profiles: dict[str, route_profile.RouteProfile]) -> None:
+    say("round trips per request (libpq protocol trace; AWS calls from botocore events):")
+    rows = [
+        [
+            label,
+            str(len(p.round_trips)),
+            str(p.forwarded_trips),
+            "; ".join(t.statements[0].split(" ")[0] for t in p.round_trips) or "-",
+            ", ".join(c.name for c in p.aws_calls) or "-",
+        ]
+        for label, p in profiles.items()
+    ]
+    say(
+        table(
+            ["route", "DB round trips", "forwarded from a secondary", "statements", "AWS calls"],
+            rows,
+        )
+    )
 
 
 def section_sizes(build: Path, results: dict) -> None:
@@ -262,6 +324,37 @@ def section_program(make_test: bool, results: dict) -> None:
     )
 
 
+def section_model() -> None:
+    say("\n== Latency and cost models of the synthesized stacks (python -m bench.model) ==")
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.model"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    say(out.stdout.rstrip())
+    if out.returncode != 0:
+        raise SystemExit(f"bench.model failed:\n{out.stderr[-3000:]}")
+
+
+def save_profile(path: Path, requests: int, results: dict) -> None:
+    profiles = results.get("profiles")
+    if profiles is None and "cold_init_ms" not in results:
+        return
+    if profiles is None:
+        profiles = route_profile.routes_from(route_profile.load(path))
+    meta = {"machine": f"{cold.machine_arch()}, Python {sys.version.split()[0]}"}
+    if "profiled_region" in results:
+        meta["region"] = results["profiled_region"]
+    if results.get("profiles") is not None and requests >= MIN_TIMED_REQUESTS:
+        meta |= {"recorded": time.strftime("%Y-%m-%d"), "requests_per_route": requests}
+    route_profile.save(
+        path,
+        profiles,
+        meta=meta,
+        cold_init_ms=results.get("cold_init_ms"),
+        authorizer_ms=results.get("authorizer_ms"),
+    )
+    say(f"(route profile written to {path})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=ROOT / "build", help="build directory")
@@ -271,9 +364,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--invocations", type=int, default=1000, help="for the connection count")
     parser.add_argument("--make-test", action="store_true", help="also time `make test`")
     parser.add_argument(
-        "--only", default="cold,warm,sizes,program", help="comma-separated sections to run"
+        "--only", default="cold,warm,sizes,program,model", help="comma-separated sections to run"
     )
     parser.add_argument("--json", type=Path, help="also write the headline figures here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=route_profile.PROFILE_FILE,
+        help="where the warm and cold sections record the route profile the models read",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     results: dict = {}
@@ -289,8 +388,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_sizes(args.build, results)
     if "program" in only:
         section_program(args.make_test, results)
+    save_profile(args.profile, args.requests, results)
+    if "model" in only:
+        section_model()
     say(f"\nbench finished in {time.perf_counter() - started:.0f} s")
     if args.json:
+        results.pop("profiles", None)
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
 

@@ -11,6 +11,9 @@ loopback to ``local.gateway.serve`` with ``http.client`` (keep-alive, one connec
 Lambda container serves one request at a time). Identity comes from a fixed set of claims, as
 API Gateway's Cognito authorizer would pass them: token checks happen before the function in
 the cloud and are not part of its latency.
+
+``profile_routes`` runs each route once more under libpq's protocol trace and botocore's call
+events (bench/profile.py): the round trips and AWS calls the latency and cost models use.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.profile import SUBSCRIBER_LABEL, AwsCalls, RouteProfile, traced
+from contract import environment as env_vars
 from local.backend import DB_NAME, deploy_time_invocation, prepare_database
 from local.cloud import LocalCloud, client
 from local.gateway import Gateway, LambdaContext, serve
@@ -210,6 +215,8 @@ def prepare_requests(stack: Stack) -> list[Request]:
     )
     from backend.uploads import upload_id
 
+    enable_push(stack)
+
     return [
         Request("GET /health", "GET", "/health"),
         Request("GET /users", "GET", "/users?limit=20"),
@@ -225,7 +232,27 @@ def prepare_requests(stack: Stack) -> list[Request]:
             201,
         ),
         Request("GET /uploads/{key}", "GET", f"/uploads/{upload_id(key)}"),
+        Request("POST /devices", "POST", "/devices", {"platform": "fcm", "token": "bench-t"}, 201),
+        Request(
+            "POST /notifications",
+            "POST",
+            "/notifications",
+            {"user_sub": BENCH_SUB, "title": "Hello", "body": "You have a new message"},
+        ),
     ]
+
+
+def enable_push(stack: Stack) -> None:
+    """An FCM platform application, as a stack with ``pushFcm`` configured has (dev has no
+    push credentials, so its api is deployed with none): the push routes run their real path."""
+    from handlers import common
+
+    sns = client("sns", stack.region.endpoint, stack.region.region)
+    arn = sns.create_platform_application(
+        Name="bench-fcm", Platform="GCM", Attributes={"PlatformCredential": "bench"}
+    )["PlatformApplicationArn"]
+    os.environ[env_vars.PUSH_PLATFORM_APPLICATIONS.name] = json.dumps({"fcm": arn})
+    common.api_settings.cache_clear()
 
 
 def make_gateway(stack: Stack) -> Gateway:
@@ -255,19 +282,58 @@ def in_process_call(gateway: Gateway, request: Request) -> Callable[[], dict[str
     return event  # type: ignore[return-value]
 
 
-def time_in_process(gateway: Gateway, request: Request, count: int) -> list[float]:
-    """Latencies in ms of ``count`` handler invocations; the first answer is checked."""
+def time_in_process(
+    gateway: Gateway,
+    request: Request,
+    count: int,
+    *,
+    aws: AwsCalls | None = None,
+    own: list[float] | None = None,
+) -> list[float]:
+    """Latencies in ms of ``count`` handler invocations; the first answer is checked. With
+    ``aws`` and ``own``, each invocation's time minus its AWS calls goes to ``own`` too."""
     make_event = in_process_call(gateway, request)
     samples: list[float] = []
     for index in range(count):
         event = make_event()
         context = LambdaContext()
+        in_aws = aws.elapsed_ms if aws is not None else 0.0
         started = time.perf_counter()
         result = gateway.handler(event, context)
         samples.append((time.perf_counter() - started) * 1000)
+        if aws is not None and own is not None:
+            own.append(max(samples[-1] - (aws.elapsed_ms - in_aws), 0.0))
         if index == 0 and result["statusCode"] != request.expect:
             raise RuntimeError(f"{request.label}: {result['statusCode']} {result.get('body')}")
     return samples
+
+
+def profile_routes(
+    gateway: Gateway, routes: list[Request], aws: AwsCalls
+) -> dict[str, RouteProfile]:
+    """Each route once more, warm, with its connection traced and its AWS calls recorded."""
+    from handlers import common
+
+    profiles: dict[str, RouteProfile] = {}
+    for request in routes:
+        make_event = in_process_call(gateway, request)
+        for _ in range(2):  # connection, clients, caches and lazy imports in place
+            gateway.handler(make_event(), LambdaContext())
+        connection = common.database().connection()
+        first_call = len(aws.calls)
+        with traced(connection) as trips:
+            result = gateway.handler(make_event(), LambdaContext())
+        if result["statusCode"] != request.expect:
+            raise RuntimeError(f"{request.label}: {result['statusCode']} {result.get('body')}")
+        if common.database().connection() is not connection:
+            raise RuntimeError(f"{request.label}: reconnected while traced; round trips unknown")
+        profiles[request.label] = RouteProfile(
+            route=request.label,
+            round_trips=list(trips),
+            aws_calls=aws.calls[first_call:],
+            response_bytes=len((result.get("body") or "").encode()),
+        )
+    return profiles
 
 
 class HttpClient:
@@ -349,4 +415,99 @@ def count_connections(gateway: Gateway, invocations: int) -> Connections:
     )
     return Connections(
         invocations, database.connects - before, len(pids), int(sessions), int(prepared)
+    )
+
+
+BENCH_CLIENT_ID = "bench-web-client"
+
+
+class _TrustedKey:
+    """The authorizer's view of the trusted pools with the pool's key already fetched, as in
+    a warm container (the key list is cached there; a miss costs the token check only)."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    def is_trusted(self, issuer: Any) -> bool:
+        return True
+
+    def key(self, issuer: Any, kid: str) -> Any:
+        return self._key
+
+    def is_app_client(self, issuer: Any, client_id: str) -> bool:
+        # Warm: the app client ids are cached like the keys.
+        return client_id == BENCH_CLIENT_ID
+
+
+def time_authorizer(count: int, region: str) -> list[float]:
+    """Latencies in ms of the token authorizer's cache-miss work (RS256 check, claims, the
+    policy) in this process, on a token signed like Cognito's."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from handlers.authorizer import main as authorizer
+    from handlers.authorizer.tokens import RsaKey
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = private.public_key().public_numbers()
+    key = RsaKey.from_jwk(
+        {
+            "kty": "RSA",
+            "kid": "k",
+            "n": b64(numbers.n.to_bytes(256, "big")),
+            "e": b64(b"\x01\x00\x01"),
+        }
+    )
+    now = int(time.time())
+    claims = {
+        "iss": f"https://cognito-idp.{region}.amazonaws.com/{region}_BenchPool",
+        "sub": BENCH_SUB,
+        "email": CLAIMS["email"],
+        "token_use": "id",
+        "aud": BENCH_CLIENT_ID,
+        "iat": now - 60,
+        "exp": now + 3600,
+    }
+    head = b64(json.dumps({"alg": "RS256", "kid": "k"}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = private.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {head}.{body}.{b64(signature)}",
+        "methodArn": f"arn:aws:execute-api:{region}:123456789012:bench/api/GET/me",
+    }
+    trusted = _TrustedKey(key)
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        authorizer.authorize(event, trusted, now)  # type: ignore[arg-type]
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def profile_subscriber(stack: Stack, per_message_ms: float) -> RouteProfile:
+    """One queued ``POST /users`` message through the real subscriber, its connection traced
+    (what the write costs downstream of the 202)."""
+    from handlers import common
+    from handlers.observability import metrics
+    from handlers.subscriber.main import handler
+
+    event = sqs_event([user_message(0)], stack.queue_arn, stack.region.region)
+    connection = common.database().connection()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        with traced(connection) as trips:
+            failures = handler(event, LambdaContext())["batchItemFailures"]
+        metrics.clear_metrics()
+    if failures or common.database().connection() is not connection:
+        raise RuntimeError("subscriber: the traced message failed or reconnected")
+    return RouteProfile(
+        route=SUBSCRIBER_LABEL,
+        round_trips=list(trips),
+        handler_p50_ms=round(per_message_ms, 3),
+        handler_p99_ms=round(per_message_ms, 3),
     )

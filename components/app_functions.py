@@ -71,6 +71,8 @@ class AppFunctionsArgs:
     log_level: str = "INFO"
     # Statements other tiers add to one function's role (e.g. the subscriber's queue).
     extra_statements: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    # Functions restored from a SnapStart snapshot (settings: exclusive with provisioned).
+    snap_start: Mapping[str, bool] = field(default_factory=dict)
 
 
 def api_statements(
@@ -279,6 +281,7 @@ class AppFunctions(pulumi.ComponentResource):
                     reserved_concurrency=args.reserved_concurrency[fn],
                     security=args.security,
                     provisioned_concurrency=args.provisioned_concurrency[fn],
+                    snap_start=args.snap_start.get(fn, False),
                     statements=_with_computed(statements, spec["computed"]),
                     layers=spec["layers"],
                     environment=spec["environment"],

@@ -76,6 +76,9 @@ class FunctionArgs:
     # Keyed by the handler schema's variables; the telemetry variables are added here.
     environment: Mapping[Variable, pulumi.Input[str]] = field(default_factory=dict)
     provisioned_concurrency: int = 0
+    # Lambda SnapStart on published versions (the ``live`` alias always points at one);
+    # Lambda refuses it together with provisioned concurrency.
+    snap_start: bool = False
     vpc: VpcPlacement | None = None
     async_invocation: AsyncInvocation | None = None
 
@@ -140,7 +143,8 @@ class Function(pulumi.ComponentResource):
     (trust: Lambda in this account) with one inline ``RolePolicy``, the code's upload and
     signing job (``CodeSigning.sign``), ``aws.lambda_.Function`` (python3.12 arm64, X-Ray
     Active, JSON logs, published, the signed code, the region's code signing config and
-    environment key), ``aws.lambda_.Alias`` ``live``,
+    environment key; SnapStart on published versions when asked), ``aws.lambda_.Alias``
+    ``live``,
     optionally ``ProvisionedConcurrencyConfig`` on the alias and
     ``FunctionEventInvokeConfig`` with an on-failure destination.
 
@@ -150,6 +154,12 @@ class Function(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mobile-backend:compute:Function", name, None, opts)
+        if args.snap_start and args.provisioned_concurrency > 0:
+            raise pulumi.RunError(
+                f"{args.function_name}: SnapStart and provisioned concurrency "
+                f"({args.provisioned_concurrency}) cannot both be on one version. Fix: drop one "
+                "(settings.py refuses the combination in stack config)"
+            )
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
         variables = function_environment(args)
@@ -218,6 +228,11 @@ class Function(pulumi.ComponentResource):
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             kms_key_arn=args.security.environment_key_arn,
             vpc_config=vpc_config,
+            # The snapshot is taken when a version is published; the alias below only ever
+            # points at a published version, so every invocation through it restores.
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if args.snap_start
+            else None,
             # The role's policy must exist before the first invocation can log.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )

@@ -41,6 +41,10 @@ class NetworkArgs:
     region: str
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    # AZs whose subnets carry an ENI of each interface endpoint (billed per endpoint per
+    # AZ-hour); None: every AZ. Private DNS resolves to the ENIs that exist, so functions in
+    # the other AZs still reach the service, across AZs.
+    endpoint_az_count: int | None = None
 
 
 class Network(pulumi.ComponentResource):
@@ -48,7 +52,8 @@ class Network(pulumi.ComponentResource):
     AZ with a shared route table, an S3 gateway endpoint, interface endpoints for
     ``INTERFACE_ENDPOINT_SERVICES`` behind a security group open to the VPC only on 443,
     the adopted default security group with every rule removed, and VPC flow logs (ALL
-    traffic) to a KMS-encrypted log group with explicit retention.
+    traffic) to a KMS-encrypted log group with explicit retention. Interface endpoints sit in
+    the first ``endpoint_az_count`` subnets (every subnet by default).
 
     Attributes: ``vpc_id``, ``private_subnet_ids``, ``availability_zones``,
     ``endpoint_security_group_id``, ``flow_log_group_name``.
@@ -147,6 +152,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=child,
         )
+        endpoint_subnets = subnets[: args.endpoint_az_count or len(subnets)]
         for service in INTERFACE_ENDPOINT_SERVICES:
             aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
@@ -154,7 +160,7 @@ class Network(pulumi.ComponentResource):
                 service_name=f"com.amazonaws.{args.region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=[s.id for s in subnets],
+                subnet_ids=[s.id for s in endpoint_subnets],
                 security_group_ids=[endpoint_sg.id],
                 tags={"Name": f"{name}-{service}"},
                 opts=child,

@@ -176,6 +176,23 @@ class Synthesis:
         return json.dumps(self.outputs, indent=2) + "\n"
 
 
+# How the engine marks a secret value on the wire: an input computed from a secret arrives
+# as ``{SECRET_SIGNATURE: <signature>, "value": ...}``.
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """A recorded input with every secret marker removed, at any depth (for reading what the
+    program declared; the values are mock values)."""
+    if isinstance(value, dict):
+        if SECRET_SIGNATURE in value:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
 def provider_tags(provider: Resource) -> dict[str, str]:
     default_tags = provider.inputs.get("defaultTags") or {}
     if isinstance(default_tags, str):

@@ -112,6 +112,7 @@ def build_logic_tier(
             layer_arn=layer_arn,
             reserved_concurrency=regional.reserved_concurrency,
             provisioned_concurrency=regional.provisioned_concurrency,
+            snap_start=regional.snap_start,
             db_environment=db_environment,
             db_statements=db_statements,
             events_topic_arn=events_topic_arn,

@@ -78,6 +78,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         NetworkArgs(
             cidr=regional.cidr,
             az_count=regional.az_count,
+            endpoint_az_count=regional.vpc_endpoint_az_count,
             account_id=account,
             region=region,
             logs_key_arn=keys.arns["logs"],

@@ -18,6 +18,7 @@ from typing import Any
 
 from backend.user_ids import user_id
 from contract.environment import LOG_LEVEL, AuthorizerSettings
+from handlers import snapstart
 from handlers.authorizer.pools import TrustedPools
 from handlers.authorizer.tokens import InvalidToken, verify
 
@@ -111,3 +112,14 @@ def authorize(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return authorize(event, pools(), time.time(), settings().token_use)
+
+
+def reset() -> None:
+    """Forget the trusted pools (their boto3 clients hold the snapshot's credentials)."""
+    global _pools, _settings
+    _pools = None
+    _settings = None
+
+
+# SnapStart: boto3 (imported on the first cache miss otherwise) goes into the snapshot.
+snapstart.install(reset=reset, preload_modules=("boto3",))

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from backend import users
 from backend.db import DatabaseUnavailableError
 from contract import telemetry
-from handlers import common
+from handlers import common, snapstart
 from handlers.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -127,6 +127,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event=event, record_handler=record_handler, processor=processor, context=context
     )
 
+
+# SnapStart: psycopg goes into the snapshot; a restored environment drops the connection
+# (handlers/snapstart.py).
+snapstart.install(reset=common.reset, preload_modules=("psycopg",))
 
 gc.freeze()
 if _gc_was_enabled:

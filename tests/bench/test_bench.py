@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import cold, sizes
+from bench import profile as route_profile
 from bench.__main__ import main
 from bench.stats import fmt_bytes, fmt_ms, fmt_rate, ratio, summarize, table
 
@@ -93,10 +94,12 @@ def test_bench_sizes_section_runs_on_a_build_tree(tmp_path, capsys):
     assert "arm64 layer" in out and "(target <= 8 MB): meets target" in out
 
 
-def test_bench_warm_section_runs_against_local_postgres_and_moto():
+def test_bench_warm_section_runs_against_local_postgres_and_moto(tmp_path):
     # A child process: moto's backends, Powertools' metric set and the handler singletons are
     # process-wide, and the bench must not share them with the rest of the suite.
+    recorded = tmp_path / "profile.json"
     argv = ["--only", "warm", "--requests", "3", "--batches", "1", "--invocations", "5"]
+    argv += ["--profile", str(recorded)]
     result = subprocess.run(
         [sys.executable, "-m", "bench", *argv],
         cwd=ROOT,
@@ -114,5 +117,19 @@ def test_bench_warm_section_runs_against_local_postgres_and_moto():
         "GET /users throughput through HTTP",
         "database connections over 5 warm invocations: 0 opened, 1 distinct server backend(s)",
         "server-side prepared statements in that session: 0",
+        "round trips per request (libpq protocol trace",
+        "token authorizer cache miss, in process",
     ):
         assert expected in result.stdout, f"missing {expected!r} in:\n{result.stdout}"
+    # The round trips and AWS calls the models read (bench/profile.json) are the ones the
+    # handlers make today: a changed statement or call fails here until `make bench` re-records.
+    fresh = route_profile.routes_from(route_profile.load(recorded))
+    committed = route_profile.routes_from(route_profile.load())
+    rerun = (
+        "run `make bench` (timings too) or `python -m bench --only warm --requests 3` (round "
+        "trips and calls only) and commit bench/profile.json"
+    )
+    assert sorted(fresh) == sorted(committed), f"the routes profiled changed: {rerun}"
+    stale = [route for route in fresh if fresh[route].shape() != committed[route].shape()]
+    assert not stale, f"bench/profile.json is stale for {stale}: {rerun}"
+    assert all(p.handler_p50_ms is None for p in fresh.values()), "3 requests record no timings"

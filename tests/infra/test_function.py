@@ -23,7 +23,7 @@ AUTHORIZER_ENV = {
 }
 
 
-def build(vpc: bool, provisioned: int, async_: bool, environment=None):
+def build(vpc: bool, provisioned: int, async_: bool, environment=None, snap_start=False):
     def program(settings):
         provider = aws_provider(settings, "eu-west-1")
         fn = Function(
@@ -47,6 +47,7 @@ def build(vpc: bool, provisioned: int, async_: bool, environment=None):
                 ],
                 environment=AUTHORIZER_ENV if environment is None else environment,
                 provisioned_concurrency=provisioned,
+                snap_start=snap_start,
                 vpc=VpcPlacement(["subnet-a", "subnet-b"], ["sg-1"]) if vpc else None,
                 async_invocation=AsyncInvocation("arn:aws:sqs:eu-west-1:123456789012:dlq")
                 if async_
@@ -127,6 +128,23 @@ def test_alias_carries_provisioned_concurrency(full, minimal):
         minimal.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
         == []
     )
+
+
+def test_snap_start_applies_to_the_published_version_the_alias_serves(full):
+    snapped = build(vpc=False, provisioned=0, async_=False, snap_start=True)
+    fn = snapped.one("aws:lambda/function:Function")
+    assert fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+    assert fn.inputs["publish"] is True
+    # The alias serves the version publishing just created (the mocks answer version "1"),
+    # never $LATEST, which SnapStart does not cover.
+    alias = snapped.one("aws:lambda/alias:Alias")
+    assert alias.inputs["functionVersion"] == "1"
+    assert "snapStart" not in full.one("aws:lambda/function:Function").inputs
+
+
+def test_snap_start_with_provisioned_concurrency_fails_synthesis():
+    with pytest.raises(Exception, match="SnapStart and provisioned concurrency"):
+        build(vpc=False, provisioned=1, async_=False, snap_start=True)
 
 
 def test_async_invocations_retry_then_go_to_the_failure_destination(full, minimal):

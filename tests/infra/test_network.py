@@ -159,3 +159,15 @@ def test_subnet_cidr_arithmetic():
 def endpoint_sg(synth):
     # Other tiers add their own security groups; the network's is the endpoints'.
     return synth.one("aws:ec2/securityGroup:SecurityGroup", lambda r: r.name == "network-endpoints")
+
+
+def test_dev_interface_endpoints_sit_in_the_configured_azs_only(dev_synths):
+    # vpcEndpointAzCount: 1 in the dev stack files (endpoints bill per AZ-hour): every interface
+    # endpoint keeps one ENI, in the first private subnet; the subnets themselves stay.
+    for stack in ("dev-eu", "dev-us"):
+        synth = dev_synths[stack]
+        first = f"{synth.of_type('aws:ec2/subnet:Subnet')[0].name}-id"
+        assert len(synth.of_type("aws:ec2/subnet:Subnet")) == 2, stack
+        for endpoint in synth.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+            if endpoint.inputs["vpcEndpointType"] == "Interface":
+                assert endpoint.inputs["subnetIds"] == [first], f"{stack}: {endpoint.name}"

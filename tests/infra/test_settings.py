@@ -163,6 +163,19 @@ BAD_CONFIG = [
         "provisionedConcurrency.apii",
         "unknown function",
     ),
+    (
+        "prod-eu",
+        {"snapStart": {"api": True}},
+        "snapStart.api",
+        "provisionedConcurrency.api (2) cannot both be on",
+    ),
+    ("prod-eu", {"snapStart": {"apii": True}}, "snapStart.apii", "unknown function"),
+    ("prod-eu", {"snapStart": {"subscriber": "yes"}}, "snapStart.subscriber", "true or false"),
+    ("prod-eu", {"snapStart": ["api"]}, "snapStart", "map of function name"),
+    ("prod-us", {"vpcEndpointAzCount": "3"}, "vpcEndpointAzCount", "exceeds azCount (2)"),
+    ("prod-eu", {"vpcEndpointAzCount": "0"}, "vpcEndpointAzCount", "outside 1..6"),
+    ("prod-eu", {"idleCostBudget": "cheap"}, "idleCostBudget", "not a number"),
+    ("prod-global", {"idleCostBudget": "-5"}, "idleCostBudget", "outside 0 < budget"),
     ("prod-eu", {"globalStack": None}, "globalStack", "required"),
     ("prod-eu", {"globalStack": "prod-global"}, "globalStack", "<org>/<project>/<stack>"),
     ("prod-eu", {"azCount": "1"}, "azCount", "outside 2..6"),
@@ -432,3 +445,37 @@ def test_code_signing_is_enforced_in_prod_and_warns_elsewhere_by_default():
 def test_anonymous_ip_list_is_off_unless_switched_on():
     assert parse_stack("prod-global").edge.anonymous_ip_list is False
     assert parse_stack("prod-global", edgeAnonymousIpList="true").edge.anonymous_ip_list is True
+
+
+def test_snap_start_is_per_function_and_off_by_default():
+    shipped = parse_stack("prod-eu").regional
+    assert set(shipped.snap_start) == set(shipped.provisioned_concurrency)
+    assert not any(shipped.snap_start.values())
+    # SnapStart replaces provisioned concurrency on the function that drops it, nowhere else.
+    switched = parse_stack(
+        "prod-eu",
+        provisionedConcurrency={"api": 0, "subscriber": 0, "authorizer": 1},
+        snapStart={"api": True, "subscriber": False},
+    ).regional
+    assert switched.snap_start["api"] is True
+    assert switched.snap_start["subscriber"] is False
+    assert switched.snap_start["authorizer"] is False
+    assert switched.provisioned_concurrency["authorizer"] == 1
+
+
+def test_snap_start_conflict_names_both_keys_and_both_fixes():
+    problem = problems_of("prod-us", snapStart={"authorizer": True})[f"{NS}:snapStart.authorizer"]
+    assert "provisionedConcurrency.authorizer (1)" in problem
+    assert "provisionedConcurrency.authorizer: 0" in problem and "snapStart.authorizer: false" in (
+        problem
+    )
+
+
+def test_endpoint_azs_default_to_every_az_and_idle_budget_to_none():
+    prod = parse_stack("prod-eu")
+    assert prod.regional.vpc_endpoint_az_count is None
+    assert prod.idle_cost_budget is None
+    trimmed = parse_stack("prod-eu", vpcEndpointAzCount="1", idleCostBudget="450.5")
+    assert trimmed.regional.vpc_endpoint_az_count == 1
+    assert trimmed.idle_cost_budget == 450.5
+    assert parse_stack("prod-global", idleCostBudget="120").idle_cost_budget == 120.0
