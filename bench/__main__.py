@@ -158,7 +158,7 @@ def section_warm(requests: int, batches: int, invocations: int, results: dict) -
         )
         results["subscriber_msgs_per_s"] = messages / seconds
         gateway = warm.make_gateway(stack)
-        routes = warm.prepare_requests(stack)
+        routes = warm.prepare_requests(stack, gateway)
         in_process: dict[str, list[float]] = {}
         own: dict[str, list[float]] = {}
         for request in routes:

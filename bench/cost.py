@@ -95,6 +95,7 @@ NO_IDLE_CHARGE: dict[str, str] = {
     "aws:ec2/vpc:Vpc": "free (no NAT gateway, no public IPv4 address)",
     "aws:iam/role:Role": "free",
     "aws:iam/rolePolicy:RolePolicy": "free",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "free (attaching a managed policy)",
     "aws:kms/alias:Alias": "free",
     "aws:kms/keyPolicy:KeyPolicy": "configuration",
     "aws:lambda/alias:Alias": "free",
@@ -136,6 +137,10 @@ NO_IDLE_CHARGE: dict[str, str] = {
     "aws:secretsmanager/secretRotation:SecretRotation": "rotation Lambda invocations (usage)",
     "aws:secretsmanager/secretVersion:SecretVersion": "the secret is priced",
     "aws:signer/signingProfile:SigningProfile": "free for Lambda code signing",
+    "aws:signer/signingJob:SigningJob": "no charge for Signer or Lambda code signing "
+    "(https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html, read "
+    "2026-12-05: 'There is no additional charge for using AWS Signer or code signing for AWS "
+    "Lambda')",
     "aws:sns/platformApplication:PlatformApplication": "free",
     "aws:sns/topic:Topic": "per publish (route costs)",
     "aws:sns/topicPolicy:TopicPolicy": "configuration",
@@ -380,6 +385,18 @@ def _health_check(resource: Resource, index: _Index) -> list[Line]:
     ]
 
 
+def _region_switch_plan(resource: Resource, index: _Index) -> list[Line]:
+    name = resource.inputs.get("name") or resource.name
+    return [
+        Line(
+            "ARC Region switch",
+            f"plan {name}",
+            price("arc_region_switch_plan_month"),
+            "arc_region_switch_plan_month",
+        )
+    ]
+
+
 IDLE_RULES: dict[str, Rule] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     "aws:rds/clusterInstance:ClusterInstance": _instance,
@@ -395,6 +412,7 @@ IDLE_RULES: dict[str, Rule] = {
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:route53/zone:Zone": _zone,
     "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:arcregionswitch/plan:Plan": _region_switch_plan,
 }
 
 

@@ -201,6 +201,16 @@ PRICES: dict[str, Price] = {
         "per million I/O requests (Aurora Standard)",
         "https://aws.amazon.com/rds/aurora/pricing/",
     ),
+    "arc_region_switch_plan_month": Price(
+        70.00,
+        "per ARC Region switch plan per month",
+        "https://aws.amazon.com/application-recovery-controller/pricing/",
+        "https://aws.amazon.com/blogs/aws/introducing-amazon-application-recovery-controller-"
+        "region-switch-a-multi-region-application-recovery-service/ (2025-08-01: $70 per plan "
+        "per month), as summarized in aws-yz/aws-yz.github.io _posts/2025-08-01-aws-blog-"
+        "introducing-amazon-application-recovery-controller.md (the pricing page itself was not "
+        "stored)",
+    ),
     "aurora_replicated_write_io_million": Price(
         0.20,
         "per million write I/Os replicated to each secondary region (Global Database)",

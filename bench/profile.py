@@ -38,6 +38,9 @@ _WRITE = re.compile(
     r"^\s*(INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b",
     re.IGNORECASE,
 )
+# A statement with a WITH clause is a write when any part of it modifies data (its main
+# statement, or a data-modifying CTE): `WITH previous AS (SELECT ...) INSERT ...`.
+_WITH_WRITE = re.compile(r"^\s*WITH\b.*\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE | re.DOTALL)
 # A trace line: direction, length, message type, then the message's fields.
 _TRACE = re.compile(r"^(?P<direction>[FB])\t\d+\t(?P<message>\w+)(?:\t ?(?P<fields>.*))?$")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -101,13 +104,14 @@ def _normalize(sql: str) -> str:
 
 
 def is_write(sql: str) -> bool:
-    return bool(_WRITE.search(sql))
+    return bool(_WRITE.search(sql) or _WITH_WRITE.search(sql))
 
 
 def parse_trace(text: str) -> list[RoundTrip]:
     """Round trips in a libpq protocol trace (``PGconn.trace``, SUPPRESS_TIMESTAMPS)."""
     trips: list[RoundTrip] = []
     pending: list[str] = []
+    writes = False  # a pending statement writes (judged on the full text, not the shortened)
     forwarding = False  # the open transaction has forwarded a statement
     for line in text.splitlines():
         match = _TRACE.match(line.strip("\n"))
@@ -118,16 +122,17 @@ def parse_trace(text: str) -> list[RoundTrip]:
             quoted = _QUOTED.findall(match["fields"] or "")
             # Query carries the SQL; Parse carries the statement name, then the SQL.
             sql = quoted[0] if message == "Query" else (quoted[1] if len(quoted) > 1 else "")
+            writes = writes or is_write(sql)
             pending.append(_normalize(sql))
         elif direction == "B" and message == "ReadyForQuery":
             if not pending:
                 continue
-            forwarded = forwarding or any(is_write(sql) for sql in pending)
+            forwarded = forwarding or writes
             trips.append(RoundTrip(tuple(pending), forwarded))
             status = (match["fields"] or "").strip()
             # 'I': idle, outside any transaction: an autocommit statement or a finished one.
             forwarding = forwarded and status != "I"
-            pending = []
+            pending, writes = [], False
     return trips
 
 

@@ -116,6 +116,12 @@ class Request:
     path: str
     body: dict[str, Any] | None = None
     expect: int = 200
+    # For a request that consumes what it names (DELETE): a new path per invocation, made
+    # untimed before it; ``path`` is then an example of its shape.
+    fresh: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    def target(self) -> str:
+        return self.fresh() if self.fresh is not None else self.path
 
     def encoded(self) -> bytes:
         return b"" if self.body is None else json.dumps(self.body).encode()
@@ -192,8 +198,9 @@ def run_subscriber(stack: Stack, batches: int, batch_size: int = 10) -> tuple[in
     return batches * batch_size, elapsed
 
 
-def prepare_requests(stack: Stack) -> list[Request]:
-    """The routes measured, with ids that exist (a user and an upload the caller owns)."""
+def prepare_requests(stack: Stack, gateway: Gateway) -> list[Request]:
+    """The routes measured, with ids that exist (a user, an upload, a user-creation request
+    and, one per DELETE, a device the caller owns)."""
     from handlers import common
 
     user_id = common.database().run(
@@ -203,6 +210,16 @@ def prepare_requests(stack: Stack) -> list[Request]:
     )
     if user_id is None:
         raise RuntimeError("no user owned by the bench caller: run the subscriber first")
+    # The id POST /users answered with is the message's id; the subscriber's decision on it is
+    # what GET /users/requests/{id} reads (the bench's user.create messages are those).
+    request_id = common.database().run(
+        lambda c: c.execute(
+            "SELECT id FROM user_requests WHERE owner_sub = %s ORDER BY requested_at LIMIT 1",
+            (BENCH_SUB,),
+        ).fetchone()
+    )
+    if request_id is None:
+        raise RuntimeError("no user-creation request by the bench caller: run the subscriber")
     # The subscriber just bulk-inserted: settle autovacuum/analyze now, before the timings,
     # so the latencies are the steady state's and not a vacuum's (as superuser: it owns them).
     import psycopg
@@ -234,12 +251,39 @@ def prepare_requests(stack: Stack) -> list[Request]:
         Request("GET /uploads/{key}", "GET", f"/uploads/{upload_id(key)}"),
         Request("POST /devices", "POST", "/devices", {"platform": "fcm", "token": "bench-t"}, 201),
         Request(
+            "DELETE /devices/{id}",
+            "DELETE",
+            f"/devices/{uuid.uuid4()}",
+            expect=204,
+            fresh=lambda: f"/devices/{register_device(gateway)}",
+        ),
+        Request("GET /users/requests/{id}", "GET", f"/users/requests/{request_id[0]}"),
+        Request(
             "POST /notifications",
             "POST",
             "/notifications",
             {"user_sub": BENCH_SUB, "title": "Hello", "body": "You have a new message"},
         ),
     ]
+
+
+def register_device(gateway: Gateway) -> str:
+    """A new device of the bench caller's, registered through POST /devices (its own token,
+    so a real SNS endpoint of its own): the id one DELETE /devices/{id} unregisters."""
+    register = in_process_call(
+        gateway,
+        Request(
+            "POST /devices",
+            "POST",
+            "/devices",
+            {"platform": "fcm", "token": f"bench-{uuid.uuid4().hex}"},
+            201,
+        ),
+    )
+    result = gateway.handler(register(), LambdaContext())
+    if result["statusCode"] != 201:
+        raise RuntimeError(f"registering a device: {result['statusCode']} {result.get('body')}")
+    return str(json.loads(result["body"])["id"])
 
 
 def enable_push(stack: Stack) -> None:
@@ -271,12 +315,15 @@ def in_process_call(gateway: Gateway, request: Request) -> Callable[[], dict[str
     found = gateway.route(request.path.split("?")[0])
     if found is None:
         raise RuntimeError(f"{request.label}: not in the OpenAPI document")
-    route, params = found
     body, headers = request.encoded(), request.headers()
 
     def event() -> dict[str, Any]:
+        path = request.target()
+        found = gateway.route(path.split("?")[0])
+        assert found is not None, path
+        route, params = found
         return gateway.event(
-            request.method, request.path, headers, body, route, params, dict(CLAIMS), "127.0.0.1"
+            request.method, path, headers, body, route, params, dict(CLAIMS), "127.0.0.1"
         )
 
     return event  # type: ignore[return-value]
@@ -319,10 +366,11 @@ def profile_routes(
         make_event = in_process_call(gateway, request)
         for _ in range(2):  # connection, clients, caches and lazy imports in place
             gateway.handler(make_event(), LambdaContext())
+        event = make_event()
         connection = common.database().connection()
         first_call = len(aws.calls)
         with traced(connection) as trips:
-            result = gateway.handler(make_event(), LambdaContext())
+            result = gateway.handler(event, LambdaContext())
         if result["statusCode"] != request.expect:
             raise RuntimeError(f"{request.label}: {result['statusCode']} {result.get('body')}")
         if common.database().connection() is not connection:
@@ -342,10 +390,12 @@ class HttpClient:
     def __init__(self, host: str, port: int) -> None:
         self.connection = http.client.HTTPConnection(host, port, timeout=10)
 
-    def send(self, request: Request) -> tuple[int, bytes]:
+    def send(self, request: Request, path: str | None = None) -> tuple[int, bytes]:
         body = request.encoded()
         headers = {k: v for k, v in request.headers().items() if k != "host"}
-        self.connection.request(request.method, request.path, body=body or None, headers=headers)
+        self.connection.request(
+            request.method, path or request.path, body=body or None, headers=headers
+        )
         response = self.connection.getresponse()
         return response.status, response.read()
 
@@ -369,8 +419,9 @@ def http_server(gateway: Gateway) -> Iterator[HttpClient]:
 def time_http(http_client: HttpClient, request: Request, count: int) -> list[float]:
     samples: list[float] = []
     for index in range(count):
+        path = request.target()
         started = time.perf_counter()
-        status, body = http_client.send(request)
+        status, body = http_client.send(request, path)
         samples.append((time.perf_counter() - started) * 1000)
         if index == 0 and status != request.expect:
             raise RuntimeError(f"{request.label} over HTTP: {status} {body[:300]!r}")

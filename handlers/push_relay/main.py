@@ -15,6 +15,7 @@ from typing import Any
 
 from backend.push_relay import InvalidRelayRequest, check_request
 from contract.environment import LOG_LEVEL, PushRelaySettings
+from handlers import snapstart
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.environ.get(LOG_LEVEL.name, "INFO"))
@@ -60,3 +61,13 @@ def relay(event: Any, regions: tuple[str, ...]) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return relay(event, settings().regions)
+
+
+def reset() -> None:
+    """Forget the SNS clients (they hold credentials): a restored environment makes its own."""
+    _clients.clear()
+
+
+# SnapStart: boto3 and botocore's Config (imported on the first call otherwise) go into the
+# snapshot; a restored environment drops its clients (handlers/snapstart.py).
+snapstart.install(reset=reset, preload_modules=("boto3", "botocore.config"))
