@@ -45,6 +45,19 @@ _TRANSFER_MECHANISM = re.compile(
     re.IGNORECASE,
 )
 ROLES = ("global", "regional")
+# CodeDeploy's predefined Lambda deployment configurations (the first is the default): all at
+# once (dev), or a canary / linear shift that the function's alarms can stop and roll back.
+RELEASE_CONFIGS = (
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+)
 # Lambda code signing: what a function does with code no allowed publisher signed.
 CODE_SIGNING_POLICIES = ("Enforce", "Warn")
 # The environment whose functions must refuse unsigned code (R-SEC-3).
@@ -224,6 +237,9 @@ class RegionalSettings:
     messaging: MessagingSettings = MessagingSettings()
     push: PushSettings = PushSettings()
     logic: LogicSettings = LogicSettings()
+    # How a new version of an app function takes the ``live`` alias (R-OPS-1): one of
+    # RELEASE_CONFIGS, CodeDeploy's predefined Lambda deployment configurations.
+    release_config: str = "CodeDeployDefault.LambdaAllAtOnce"
 
 
 @dataclass(frozen=True)
@@ -255,6 +271,9 @@ class Settings:
     # Region switch plans (global stack): a human approves each execution before anything
     # moves (prod); off for an environment whose game days run unattended (dev).
     region_switch_approval: bool = True
+    # Compute Optimizer (global stack, R-OPS-4): the account's enrollment, opt-in per
+    # environment (it analyses every Lambda function of the account, so one switch decides).
+    compute_optimizer: bool = False
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -428,6 +447,11 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     if role == "regional":
         known_deploy_region = deploy_region if deploy_region in known_regions else None
         regional = _parse_regional(r, known_deploy_region, primary, regions, environment)
+    compute_optimizer = r.boolean(
+        "computeOptimizer",
+        False,
+        fix="pulumi config set computeOptimizer true (false: no enrollment, docs/performance.md)",
+    )
 
     if r.problems:
         raise StackConfigError(r.problems)
@@ -454,6 +478,7 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         code_signing_policy=code_signing,  # type: ignore[arg-type]
         deletion_protection=deletion_protection,
         region_switch_approval=approval,
+        compute_optimizer=compute_optimizer,
     )
 
 
@@ -623,6 +648,13 @@ def _parse_regional(
     messaging = _parse_messaging(r)
     push = _parse_push(r)
     logic = _parse_logic(r, environment)
+    release_config = r.text("releaseConfig", required=False, fix="", default=RELEASE_CONFIGS[0])
+    if release_config not in RELEASE_CONFIGS:
+        r.fail(
+            "releaseConfig",
+            f"{release_config!r} is not a CodeDeploy Lambda deployment configuration",
+            f"use one of {', '.join(RELEASE_CONFIGS)} (docs/logic.md: releases)",
+        )
     if region is None or region not in by_name or global_stack is None:
         return None
     return RegionalSettings(
@@ -637,6 +669,7 @@ def _parse_regional(
         messaging=messaging,
         push=push,
         logic=logic,
+        release_config=release_config or RELEASE_CONFIGS[0],
     )
 
 

@@ -221,3 +221,15 @@ def region_switch_plan_name(environment: str, regions: tuple[str, str]) -> str:
 DR_PROBE_WRITER_ALIAS = "verify-writer"
 DR_PROBE_SMOKE_ALIAS = "smoke"
 DR_PROBE_ALIASES = (DR_PROBE_WRITER_ALIAS, DR_PROBE_SMOKE_ALIAS)
+
+
+# Operations (R-OPS-1, R-OPS-3) ----------------------------------------------------------------
+def codedeploy_application_name(environment: str) -> str:
+    """The region's CodeDeploy application; its deployment groups are named after the
+    functions they release."""
+    return f"{prefix(environment)}-releases"
+
+
+def query_folder(environment: str) -> str:
+    """Logs Insights shows a saved query named ``a/b/c`` in folder ``a/b``."""
+    return f"{PROJECT}/{environment}"

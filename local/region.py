@@ -75,6 +75,12 @@ NOT_MODELLED: dict[str, str] = {
     "aws:cloudwatch/eventTarget:EventTarget": "no EventBridge rules locally",
     "aws:cloudwatch/logGroup:LogGroup": "function logs go to <workdir>/backend.log",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "no alarms locally",
+    "aws:cloudwatch/queryDefinition:QueryDefinition": "no Logs Insights locally: function "
+    "logs go to <workdir>/backend.log",
+    "aws:codedeploy/application:Application": "no releases locally: each function runs the "
+    "repository's code in place, so there is no version to shift to",
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": "no releases locally (no versions, no "
+    "alarms to roll back on)",
     "aws:cognito/identityPool:IdentityPool": "no local client uses federated identities",
     "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment": "no identity pool",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "one loopback network, no VPC",

@@ -287,7 +287,23 @@ BAD_CONFIG = [
         "outside 1..3650",
     ),
     ("prod-global", {"regionSwitchApproval": "maybe"}, "regionSwitchApproval", "true or false"),
+    ("prod-global", {"computeOptimizer": "yes"}, "computeOptimizer", "true or false"),
+    (
+        "prod-eu",
+        {"releaseConfig": "CodeDeployDefault.AllAtOnce"},
+        "releaseConfig",
+        "not a CodeDeploy Lambda deployment configuration",
+    ),
 ]
+
+
+def test_release_and_compute_optimizer_settings_follow_the_environment():
+    # Prod releases are canaries and the prod account is enrolled; dev ships at once, unenrolled.
+    assert "Canary" in parse_stack("prod-eu").regional.release_config
+    assert parse_stack("dev-eu").regional.release_config == "CodeDeployDefault.LambdaAllAtOnce"
+    assert parse_stack("prod-global").compute_optimizer is True
+    assert parse_stack("dev-global").compute_optimizer is False
+    assert parse_stack("prod-global", computeOptimizer=None).compute_optimizer is False
 
 
 def test_region_switch_approval_is_on_unless_an_environment_turns_it_off():
