@@ -233,3 +233,17 @@ def codedeploy_application_name(environment: str) -> str:
 def query_folder(environment: str) -> str:
     """Logs Insights shows a saved query named ``a/b/c`` in folder ``a/b``."""
     return f"{PROJECT}/{environment}"
+
+
+# App keys (R-OPS-2): one API key and usage plan per app client. A key identifies an app
+# (its throttle and quota), never a user, and ships inside the app: it is not a secret.
+APP_KEY_CLIENTS = ("ios", "android", "web")
+API_KEY_HEADER = "x-api-key"
+
+
+def usage_plan_name(environment: str, app: str) -> str:
+    return f"{prefix(environment)}-{app}"
+
+
+def api_key_name(environment: str, app: str) -> str:
+    return f"{prefix(environment)}-{app}"

@@ -295,6 +295,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,
             contract.REGIONS: list(settings.region_names),
+            contract.APP_KEYS: dict(settings.app_keys),
         }
     )
 

@@ -378,6 +378,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
             web_client_id=logic_tier.identity.client_ids[names.WEB_CLIENT],
+            # Not a secret (it identifies the app): unsecret so config.json is a plain object.
+            api_key=pulumi.Output.unsecret(
+                global_stack.require(contract.APP_KEYS).apply(lambda keys: keys["web"])
+            ),
         ),
         opts=opts,
     )

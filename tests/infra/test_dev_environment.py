@@ -149,6 +149,9 @@ BASE = {
     "mobile-backend:regions": json.dumps({"eu-west-1": {"cidr": "10.10.0.0/16"}}),
     "mobile-backend:primaryRegion": "eu-west-1",
     "mobile-backend:alarmEmail": "ops@example.com",
+    "mobile-backend:appKeys": json.dumps(
+        {app: f"{app}-key-of-twenty-chars" for app in names.APP_KEY_CLIENTS}
+    ),
     "aws:region": "us-east-1",
 }
 

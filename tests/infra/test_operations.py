@@ -171,3 +171,73 @@ def test_compute_optimizer_enrollment_follows_its_switch(synths):
     assert not synths["dev-global"].of_type(ENROLLMENT)
     for stack in REGIONAL:
         assert not synths[stack].of_type(ENROLLMENT), f"{stack}: enrollment is account-wide"
+
+
+APP_KEY = "aws:apigateway/apiKey:ApiKey"
+USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"
+PLAN_KEY = "aws:apigateway/usagePlanKey:UsagePlanKey"
+REST_API = "aws:apigateway/restApi:RestApi"
+STAGE = "aws:apigateway/stage:Stage"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def _plain(value):
+    # The provider marks an ApiKey's value secret: the recorded input is the secret envelope.
+    return value["value"] if isinstance(value, dict) else value
+
+
+@pytest.mark.parametrize("stack", REGIONAL)
+def test_each_app_has_a_key_and_a_usage_plan_on_the_stage_that_requires_it(synths, stack):
+    synth = synths[stack]
+    env = "prod" if stack.startswith("prod") else "dev"
+    global_keys = synths[f"{env}-global"].outputs["appKeys"]
+    plans_config = json.loads(load_stack_config(stack)["mobile-backend:appUsagePlans"])
+    (rest_api,) = synth.of_type(REST_API)
+    (stage,) = synth.of_type(STAGE)
+    keys = {k.inputs["name"]: k for k in synth.of_type(APP_KEY)}
+    plans = {p.inputs["name"]: p for p in synth.of_type(USAGE_PLAN)}
+    bindings = {(b.inputs["keyId"], b.inputs["usagePlanId"]) for b in synth.of_type(PLAN_KEY)}
+    assert len(bindings) == len(names.APP_KEY_CLIENTS)
+    for app in names.APP_KEY_CLIENTS:
+        key = keys[names.api_key_name(env, app)]
+        plan = plans[names.usage_plan_name(env, app)]
+        where = f"{stack}: {app}"
+        # The same value in every region: the global stack's, never generated per region.
+        assert _plain(key.inputs["value"]) == global_keys[app], where
+        assert key.inputs["enabled"] is True, where
+        assert plan.inputs["apiStages"] == [
+            {"apiId": rest_api.mock_id, "stage": stage.inputs["stageName"]}
+        ], where
+        limits = plans_config[app]
+        assert plan.inputs["throttleSettings"] == {
+            "rateLimit": limits["rateLimit"],
+            "burstLimit": limits["burstLimit"],
+        }, where
+        assert plan.inputs["quotaSettings"] == {"limit": limits["dailyQuota"], "period": "DAY"}
+        assert (key.mock_id, plan.mock_id) in bindings, f"{where}: key not bound to its plan"
+    # The API requires the key (from the header) on every operation that requires a token.
+    body = json.loads(rest_api.inputs["body"])
+    assert body["x-amazon-apigateway-api-key-source"] == "HEADER"
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            requirements = operation.get("security")
+            if requirements:
+                assert all("app_key" in r for r in requirements), f"{stack}: {method} {path}"
+
+
+def test_the_app_keys_differ_between_environments_and_apps(synths):
+    prod, dev = synths["prod-global"].outputs["appKeys"], synths["dev-global"].outputs["appKeys"]
+    assert set(prod) == set(dev) == set(names.APP_KEY_CLIENTS)
+    assert len({*prod.values(), *dev.values()}) == 2 * len(names.APP_KEY_CLIENTS)
+
+
+def test_cloudfront_forwards_the_app_key_to_the_api(synths):
+    # The managed AllViewerExceptHostHeader policy forwards every viewer header but Host.
+    from components.edge import MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER
+
+    for env in ("prod", "dev"):
+        (distribution,) = synths[f"{env}-global"].of_type(DISTRIBUTION)
+        (api,) = [
+            b for b in distribution.inputs["orderedCacheBehaviors"] if b["pathPattern"] == "/api/*"
+        ]
+        assert api["originRequestPolicyId"] == MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER, env
