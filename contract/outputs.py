@@ -120,3 +120,6 @@ REGIONAL_WEB_ACL_ARN = "apiWebAclArn"
 REGIONAL_USER_POOL_ID = "userPoolId"
 REGIONAL_USER_POOL_CLIENT_IDS = "userPoolClientIds"
 REGIONAL_IDENTITY_POOL_ID = "identityPoolId"
+# The web app's API key (R-OPS-2), what the deploy workflow's smoke tests send as x-api-key.
+# It identifies an app and ships inside it: not a secret.
+REGIONAL_WEB_APP_KEY = "webAppKey"

@@ -371,6 +371,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
 
     # The web app signs in against this region's pool: its config.json goes into this
     # region's web bucket (the pool does not exist when the global stack uploads the app).
+    # Not a secret (it identifies the app): unsecret so config.json is a plain object.
+    web_app_key = pulumi.Output.unsecret(
+        global_stack.require(contract.APP_KEYS).apply(lambda keys: keys[names.WEB_CLIENT])
+    )
     WebConfig(
         "web-config",
         WebConfigArgs(
@@ -378,10 +382,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
             web_client_id=logic_tier.identity.client_ids[names.WEB_CLIENT],
-            # Not a secret (it identifies the app): unsecret so config.json is a plain object.
-            api_key=pulumi.Output.unsecret(
-                global_stack.require(contract.APP_KEYS).apply(lambda keys: keys["web"])
-            ),
+            api_key=web_app_key,
         ),
         opts=opts,
     )
@@ -405,4 +406,5 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_PUSH_PLATFORM_APPLICATIONS: push.env_json,
         contract.REGIONAL_HEALTH_ALARM_TOPIC_ARN: global_alarm_topic,
         contract.REGIONAL_DASHBOARD_NAME: slo_alarms.dashboard_name,
+        contract.REGIONAL_WEB_APP_KEY: web_app_key,
     }

@@ -198,6 +198,8 @@ def test_each_app_has_a_key_and_a_usage_plan_on_the_stage_that_requires_it(synth
     plans = {p.inputs["name"]: p for p in synth.of_type(USAGE_PLAN)}
     bindings = {(b.inputs["keyId"], b.inputs["usagePlanId"]) for b in synth.of_type(PLAN_KEY)}
     assert len(bindings) == len(names.APP_KEY_CLIENTS)
+    # What the deploy workflow's smoke tests send (plain: an app key is not a secret).
+    assert synth.outputs["webAppKey"] == global_keys["web"], stack
     for app in names.APP_KEY_CLIENTS:
         key = keys[names.api_key_name(env, app)]
         plan = plans[names.usage_plan_name(env, app)]
