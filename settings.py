@@ -698,17 +698,25 @@ def _parse_regional(
     )
 
 
+def _per_app(r: _Reader, name: str, fix: str) -> dict[str, Any] | None:
+    """An object keyed by exactly the app clients (ios, android, web); None if absent or not
+    that (the latter reported)."""
+    raw = r.obj(name, fix=fix)
+    if raw is not None and (not isinstance(raw, dict) or set(raw) != set(names.APP_KEY_CLIENTS)):
+        r.fail(name, f"must name exactly {', '.join(names.APP_KEY_CLIENTS)}", fix)
+        return None
+    return raw
+
+
 def _parse_app_keys(r: _Reader) -> dict[str, str]:
     fix = (
         "set appKeys: {ios: <key>, android: <key>, web: <key>} (20-128 letters, digits, '-' "
         "or '_'; e.g. `openssl rand -hex 20`), different per environment"
     )
-    raw = r.obj("appKeys", fix=fix)
+    raw = _per_app(r, "appKeys", fix)
     if raw is None:
-        r.fail("appKeys", "no API key value per app client", fix)
-        return {}
-    if not isinstance(raw, dict) or set(raw) != set(names.APP_KEY_CLIENTS):
-        r.fail("appKeys", f"must name exactly {', '.join(names.APP_KEY_CLIENTS)}", fix)
+        if r.raw("appKeys") is None:
+            r.fail("appKeys", "no API key value per app client", fix)
         return {}
     keys = {app: str(value) for app, value in raw.items()}
     for app, value in keys.items():
@@ -724,11 +732,8 @@ def _parse_usage_plans(r: _Reader) -> dict[str, UsagePlanSettings]:
         "set appUsagePlans: {ios: {rateLimit: 50, burstLimit: 100, dailyQuota: 1000000}, "
         "android: {...}, web: {...}} (rate > 0, 1 <= burst, 1 <= quota)"
     )
-    raw = r.obj("appUsagePlans", fix=fix)
+    raw = _per_app(r, "appUsagePlans", fix)
     if raw is None:
-        return {app: UsagePlanSettings() for app in names.APP_KEY_CLIENTS}
-    if not isinstance(raw, dict) or set(raw) != set(names.APP_KEY_CLIENTS):
-        r.fail("appUsagePlans", f"must name exactly {', '.join(names.APP_KEY_CLIENTS)}", fix)
         return {app: UsagePlanSettings() for app in names.APP_KEY_CLIENTS}
     plans = {}
     for app, plan in raw.items():

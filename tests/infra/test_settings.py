@@ -288,6 +288,32 @@ BAD_CONFIG = [
     ),
     ("prod-global", {"regionSwitchApproval": "maybe"}, "regionSwitchApproval", "true or false"),
     ("prod-global", {"computeOptimizer": "yes"}, "computeOptimizer", "true or false"),
+    ("prod-global", {"appKeys": None}, "appKeys", "no API key value per app client"),
+    ("prod-global", {"appKeys": {"ios": "x" * 20}}, "appKeys", "must name exactly ios"),
+    (
+        "prod-global",
+        {"appKeys": {"ios": "short", "android": "a" * 20, "web": "w" * 20}},
+        "appKeys.ios",
+        "not a valid API Gateway key value",
+    ),
+    (
+        "prod-global",
+        {"appKeys": {"ios": "s" * 20, "android": "s" * 20, "web": "w" * 20}},
+        "appKeys",
+        "two apps share a key",
+    ),
+    (
+        "prod-eu",
+        {
+            "appUsagePlans": {
+                "ios": {"rateLimit": 0, "burstLimit": 1, "dailyQuota": 1},
+                "android": {"rateLimit": 1, "burstLimit": 1, "dailyQuota": 1},
+                "web": {"rateLimit": 1, "burstLimit": 1, "dailyQuota": 1},
+            }
+        },
+        "appUsagePlans.ios",
+        "below its minimum",
+    ),
     (
         "prod-eu",
         {"releaseConfig": "CodeDeployDefault.AllAtOnce"},
