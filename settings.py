@@ -45,6 +45,21 @@ _TRANSFER_MECHANISM = re.compile(
     re.IGNORECASE,
 )
 ROLES = ("global", "regional")
+# What API Gateway accepts as an API key value (at least 20 characters).
+_APP_KEY = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
+# CodeDeploy's predefined Lambda deployment configurations (the first is the default): all at
+# once (dev), or a canary / linear shift that the function's alarms can stop and roll back.
+RELEASE_CONFIGS = (
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+)
 # Lambda code signing: what a function does with code no allowed publisher signed.
 CODE_SIGNING_POLICIES = ("Enforce", "Warn")
 # The environment whose functions must refuse unsigned code (R-SEC-3).
@@ -212,6 +227,16 @@ class EdgeSettings:
 
 
 @dataclass(frozen=True)
+class UsagePlanSettings:
+    """One app's API Gateway usage plan (R-OPS-2): steady rate and burst per second, and a
+    daily request quota for the whole app (all its users together)."""
+
+    rate_limit: float = 50
+    burst_limit: int = 100
+    daily_quota: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class RegionalSettings:
     region: str
     global_stack: str
@@ -232,6 +257,15 @@ class RegionalSettings:
     # AZs that carry an ENI of each interface VPC endpoint (billed per endpoint per AZ-hour);
     # None: every AZ of the VPC. Functions in the other AZs reach them across AZs.
     vpc_endpoint_az_count: int | None = None
+    # How a new version of an app function takes the ``live`` alias (R-OPS-1): one of
+    # RELEASE_CONFIGS, CodeDeploy's predefined Lambda deployment configurations.
+    release_config: str = "CodeDeployDefault.LambdaAllAtOnce"
+    # App client (ios, android, web) → its usage plan.
+    usage_plans: Mapping[str, UsagePlanSettings] = field(
+        default_factory=lambda: MappingProxyType(
+            {app: UsagePlanSettings() for app in names.APP_KEY_CLIENTS}
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -266,6 +300,12 @@ class Settings:
     # Monthly idle-cost budget of this stack in USD (bench/cost.py; a test holds the modelled
     # idle cost to it). None: no budget set.
     idle_cost_budget: float | None = None
+    # Compute Optimizer (global stack, R-OPS-4): the account's enrollment, opt-in per
+    # environment (it analyses every Lambda function of the account, so one switch decides).
+    compute_optimizer: bool = False
+    # App client → its API key value (global stack, R-OPS-2): one value for every region, so
+    # an app keeps working whichever region latency routing sends it to. Not a secret.
+    app_keys: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -440,6 +480,12 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
     if role == "regional":
         known_deploy_region = deploy_region if deploy_region in known_regions else None
         regional = _parse_regional(r, known_deploy_region, primary, regions, environment)
+    app_keys = _parse_app_keys(r) if role == "global" else {}
+    compute_optimizer = r.boolean(
+        "computeOptimizer",
+        False,
+        fix="pulumi config set computeOptimizer true (false: no enrollment, docs/performance.md)",
+    )
 
     if r.problems:
         raise StackConfigError(r.problems)
@@ -467,6 +513,8 @@ def parse(source: ConfigSource, *, project: str, stack: str) -> Settings:
         deletion_protection=deletion_protection,
         region_switch_approval=approval,
         idle_cost_budget=idle_budget,
+        compute_optimizer=compute_optimizer,
+        app_keys=MappingProxyType(app_keys),
     )
 
 
@@ -663,6 +711,14 @@ def _parse_regional(
     messaging = _parse_messaging(r)
     push = _parse_push(r)
     logic = _parse_logic(r, environment)
+    release_config = r.text("releaseConfig", required=False, fix="", default=RELEASE_CONFIGS[0])
+    usage_plans = _parse_usage_plans(r)
+    if release_config not in RELEASE_CONFIGS:
+        r.fail(
+            "releaseConfig",
+            f"{release_config!r} is not a CodeDeploy Lambda deployment configuration",
+            f"use one of {', '.join(RELEASE_CONFIGS)} (docs/logic.md: releases)",
+        )
     if region is None or region not in by_name or global_stack is None:
         return None
     return RegionalSettings(
@@ -679,6 +735,8 @@ def _parse_regional(
         logic=logic,
         snap_start=MappingProxyType(snap_start),
         vpc_endpoint_az_count=endpoint_azs,
+        release_config=release_config or RELEASE_CONFIGS[0],
+        usage_plans=MappingProxyType(usage_plans),
     )
 
 
@@ -707,6 +765,64 @@ def _parse_snap_start(r: _Reader, provisioned: Mapping[str, int]) -> dict[str, b
         else:
             result[fn] = value
     return result
+
+
+def _per_app(r: _Reader, name: str, fix: str) -> dict[str, Any] | None:
+    """An object keyed by exactly the app clients (ios, android, web); None if absent or not
+    that (the latter reported)."""
+    raw = r.obj(name, fix=fix)
+    if raw is not None and (not isinstance(raw, dict) or set(raw) != set(names.APP_KEY_CLIENTS)):
+        r.fail(name, f"must name exactly {', '.join(names.APP_KEY_CLIENTS)}", fix)
+        return None
+    return raw
+
+
+def _parse_app_keys(r: _Reader) -> dict[str, str]:
+    fix = (
+        "set appKeys: {ios: <key>, android: <key>, web: <key>} (20-128 letters, digits, '-' "
+        "or '_'; e.g. `openssl rand -hex 20`), different per environment"
+    )
+    raw = _per_app(r, "appKeys", fix)
+    if raw is None:
+        if r.raw("appKeys") is None:
+            r.fail("appKeys", "no API key value per app client", fix)
+        return {}
+    keys = {app: str(value) for app, value in raw.items()}
+    for app, value in keys.items():
+        if not _APP_KEY.match(value):
+            r.fail(f"appKeys.{app}", f"{value!r} is not a valid API Gateway key value", fix)
+    if len(set(keys.values())) != len(keys):
+        r.fail("appKeys", "two apps share a key: a key identifies one app", fix)
+    return keys
+
+
+def _parse_usage_plans(r: _Reader) -> dict[str, UsagePlanSettings]:
+    fix = (
+        "set appUsagePlans: {ios: {rateLimit: 50, burstLimit: 100, dailyQuota: 1000000}, "
+        "android: {...}, web: {...}} (rate > 0, 1 <= burst, 1 <= quota)"
+    )
+    raw = _per_app(r, "appUsagePlans", fix)
+    if raw is None:
+        return {app: UsagePlanSettings() for app in names.APP_KEY_CLIENTS}
+    plans = {}
+    for app, plan in raw.items():
+        try:
+            parsed = UsagePlanSettings(
+                rate_limit=float(plan["rateLimit"]),
+                burst_limit=int(plan["burstLimit"]),
+                daily_quota=int(plan["dailyQuota"]),
+            )
+        except (TypeError, KeyError, ValueError):
+            r.fail(
+                f"appUsagePlans.{app}",
+                f"{plan!r} is not {{rateLimit, burstLimit, dailyQuota}}",
+                fix,
+            )
+            continue
+        if parsed.rate_limit <= 0 or parsed.burst_limit < 1 or parsed.daily_quota < 1:
+            r.fail(f"appUsagePlans.{app}", f"{plan!r} has a limit below its minimum", fix)
+        plans[app] = parsed
+    return plans
 
 
 def _parse_capacity(r: _Reader) -> Capacity:

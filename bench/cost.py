@@ -64,6 +64,15 @@ NO_IDLE_CHARGE: dict[str, str] = {
     "aws:acm/certificate:Certificate": "public certificates are free",
     "aws:acm/certificateValidation:CertificateValidation": "a workflow, not a resource",
     "aws:apigateway/account:Account": "account setting",
+    "aws:apigateway/apiKey:ApiKey": "API keys are free; requests are billed per route",
+    "aws:apigateway/usagePlan:UsagePlan": "usage plans are free (throttle and quota only)",
+    "aws:apigateway/usagePlanKey:UsagePlanKey": "configuration",
+    "aws:codedeploy/application:Application": "CodeDeploy to Lambda has no charge",
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": "CodeDeploy to Lambda has no charge",
+    "aws:cloudwatch/queryDefinition:QueryDefinition": "saved queries are free; a run is billed "
+    "per GB scanned (usage)",
+    "aws:computeoptimizer/enrollmentStatus:EnrollmentStatus": "Compute Optimizer's default "
+    "recommendations are free (enhanced infrastructure metrics are not enabled)",
     "aws:apigateway/basePathMapping:BasePathMapping": "configuration",
     "aws:apigateway/deployment:Deployment": "configuration",
     "aws:apigateway/domainName:DomainName": "regional custom domains are free",

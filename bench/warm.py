@@ -36,6 +36,7 @@ from typing import Any
 
 from bench.profile import SUBSCRIBER_LABEL, AwsCalls, RouteProfile, traced
 from contract import environment as env_vars
+from contract.names import API_KEY_HEADER
 from local.backend import DB_NAME, deploy_time_invocation, prepare_database
 from local.cloud import LocalCloud, client
 from local.gateway import Gateway, LambdaContext, serve
@@ -46,6 +47,8 @@ from local.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_SUB = "0b6f2f9e-5c1d-4d0e-9a4e-6c0f1b2a3c4d"
+# The app key the bench's gateway accepts: an identifier, not a secret (R-OPS-2).
+BENCH_API_KEY = "bench-app-key-00000000"
 CLAIMS = {"sub": BENCH_SUB, "email": "bench@example.com"}
 
 
@@ -127,7 +130,12 @@ class Request:
         return b"" if self.body is None else json.dumps(self.body).encode()
 
     def headers(self) -> dict[str, str]:
-        headers = {"host": "bench.local", "user-agent": "bench", "accept": "application/json"}
+        headers = {
+            "host": "bench.local",
+            "user-agent": "bench",
+            "accept": "application/json",
+            API_KEY_HEADER: BENCH_API_KEY,
+        }
         if self.body is not None:
             headers["content-type"] = "application/json"
         return headers
@@ -302,11 +310,13 @@ def enable_push(stack: Stack) -> None:
 def make_gateway(stack: Stack) -> Gateway:
     from handlers.api.main import handler
 
-    # What the token authorizer puts in requestContext.authorizer for a verified caller.
+    # What the token authorizer puts in requestContext.authorizer for a verified caller, and
+    # the one app key the bench's requests carry (the document requires one, R-OPS-2).
     return Gateway(
         stack.document,
         handler,
         lambda headers, method, path: {"principalId": BENCH_SUB, **CLAIMS},
+        api_keys=[BENCH_API_KEY],
     )
 
 

@@ -286,6 +286,8 @@ class AppFunctions(pulumi.ComponentResource):
                     layers=spec["layers"],
                     environment=spec["environment"],
                     vpc=spec["vpc"],
+                    # Every app function is released through CodeDeploy (components.releases).
+                    released_by_codedeploy=True,
                 ),
                 opts=child,
             )

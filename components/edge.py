@@ -699,7 +699,8 @@ class Edge(pulumi.ComponentResource):
                     "cached_methods": ["GET", "HEAD"],
                     "cache_policy_id": api_cache.id,
                     # Everything the viewer sent except Host: API Gateway's custom domain
-                    # must see api.<domain>, not the apex.
+                    # must see api.<domain>, not the apex. That includes x-api-key, the
+                    # app's key the usage plans check (R-OPS-2).
                     "origin_request_policy_id": MANAGED_ALL_VIEWER_EXCEPT_HOST_HEADER,
                     "response_headers_policy_id": security_headers.id,
                     "compress": True,

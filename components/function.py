@@ -81,6 +81,9 @@ class FunctionArgs:
     snap_start: bool = False
     vpc: VpcPlacement | None = None
     async_invocation: AsyncInvocation | None = None
+    # R-OPS-1: CodeDeploy moves the ``live`` alias (components.releases); ``pulumi up`` only
+    # publishes the new version, or it would shift all traffic at once behind the canary.
+    released_by_codedeploy: bool = False
 
 
 def _logging_statements(log_group_arn: str) -> list[dict[str, Any]]:
@@ -241,7 +244,12 @@ class Function(pulumi.ComponentResource):
             name=ALIAS,
             function_name=function.name,
             function_version=function.version,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=["functionVersion", "routingConfig"]
+                if args.released_by_codedeploy
+                else None,
+            ),
         )
         if args.provisioned_concurrency > 0:
             aws.lambda_.ProvisionedConcurrencyConfig(

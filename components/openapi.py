@@ -3,10 +3,11 @@
 The document generated from the handler's routes stays the single source of truth; this module
 only adds what API Gateway needs to serve it: an ``aws_proxy`` integration on every operation,
 the token authorizer on the security scheme, explicit per-operation security (``GET /health``
-keeps its ``security: []``), request validators, and JSON gateway error responses. API Gateway
-REST imports OpenAPI 3.0 only, so a 3.1 document is converted first (the parts that matter
-for request validation models: ``type`` lists and ``null`` alternatives, ``const``,
-numeric exclusive bounds, schema ``examples``).
+keeps its ``security: []``; every other operation needs the token and the app's API key),
+request validators, and JSON gateway error responses. API Gateway REST imports OpenAPI 3.0
+only, so a 3.1 document is converted first (the parts that matter for request validation
+models: ``type`` lists and ``null`` alternatives, ``const``, numeric exclusive bounds, schema
+``examples``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from contract import names
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 VALIDATOR = "body-and-params"
+# The security scheme of the per-app API key (components.app_keys).
+APP_KEY_SCHEME = "app_key"
 # API Gateway's hard integration timeout for REST APIs is 29 s.
 INTEGRATION_TIMEOUT_MS = 29_000
 AUTHORIZER_RESULT_TTL_SECONDS = 300
@@ -84,9 +89,18 @@ def for_api_gateway(
             "identityValidationExpression": JWT_PATTERN,
         },
     }
+    # R-OPS-2: every secured operation also needs an app key (x-api-key, checked against the
+    # usage plans); both in one requirement object means both are required. The public
+    # health check stays keyless: Route 53 health checks cannot send headers.
+    out["components"]["securitySchemes"][APP_KEY_SCHEME] = {
+        "type": "apiKey",
+        "name": names.API_KEY_HEADER,
+        "in": "header",
+    }
+    out["x-amazon-apigateway-api-key-source"] = "HEADER"
     for _method, _path, operation in operations(out):
         if not is_public(operation):
-            operation["security"] = [{scheme: []}]
+            operation["security"] = [{scheme: [], APP_KEY_SCHEME: []}]
         operation["x-amazon-apigateway-integration"] = {
             "type": "aws_proxy",
             # Lambda proxy integrations are always invoked with POST.

@@ -1,4 +1,5 @@
-"""The web app's ``config.json`` for one serving region: its user pool and web client.
+"""The web app's ``config.json`` for one serving region: its user pool, web client and the web
+app's API key.
 
 The global stack uploads the web app's files to every region's web bucket before any user pool
 exists; the pools are created later by the regional stacks. So each regional stack writes the
@@ -26,6 +27,8 @@ class WebConfigArgs:
     bucket: pulumi.Input[str]
     user_pool_id: pulumi.Input[str]
     web_client_id: pulumi.Input[str]
+    # The web app's API key (R-OPS-2): identifies the app, not a user; not a secret.
+    api_key: pulumi.Input[str]
 
 
 class WebConfig(pulumi.ComponentResource):
@@ -37,8 +40,8 @@ class WebConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebConfigArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mobile-backend:edge:WebConfig", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        content = pulumi.Output.all(args.user_pool_id, args.web_client_id).apply(
-            lambda ids: json.dumps(web_config(args.region, ids[0], ids[1]), sort_keys=True)
+        content = pulumi.Output.all(args.user_pool_id, args.web_client_id, args.api_key).apply(
+            lambda v: json.dumps(web_config(args.region, v[0], v[1], v[2]), sort_keys=True)
         )
         obj = aws.s3.BucketObjectv2(
             f"{name}-object",

@@ -19,10 +19,15 @@ API_BASE = "/api"
 
 
 def web_config(
-    region: str, user_pool_id: str, client_id: str, cognito_endpoint: str | None = None
+    region: str,
+    user_pool_id: str,
+    client_id: str,
+    api_key: str,
+    cognito_endpoint: str | None = None,
 ) -> dict[str, str]:
-    """The web app's ``config.json``: the region's pool and web client, where to sign in and
-    where the API is (same origin, under CloudFront's ``/api/*`` behaviour). The local
+    """The web app's ``config.json``: the region's pool and web client, where to sign in,
+    where the API is (same origin, under CloudFront's ``/api/*`` behaviour) and the web app's
+    API key (sent as ``x-api-key``; it identifies the app, it is not a secret). The local
     backend serves the same keys with the emulator as ``cognito_endpoint``."""
     endpoint = cognito_endpoint or f"https://cognito-idp.{region}.amazonaws.com/"
     return {
@@ -31,6 +36,7 @@ def web_config(
         "clientId": client_id,
         "cognitoEndpoint": endpoint.rstrip("/") + "/",
         "apiBase": API_BASE,
+        "apiKey": api_key,
     }
 
 

@@ -221,3 +221,29 @@ def region_switch_plan_name(environment: str, regions: tuple[str, str]) -> str:
 DR_PROBE_WRITER_ALIAS = "verify-writer"
 DR_PROBE_SMOKE_ALIAS = "smoke"
 DR_PROBE_ALIASES = (DR_PROBE_WRITER_ALIAS, DR_PROBE_SMOKE_ALIAS)
+
+
+# Operations (R-OPS-1, R-OPS-3) ----------------------------------------------------------------
+def codedeploy_application_name(environment: str) -> str:
+    """The region's CodeDeploy application; its deployment groups are named after the
+    functions they release."""
+    return f"{prefix(environment)}-releases"
+
+
+def query_folder(environment: str) -> str:
+    """Logs Insights shows a saved query named ``a/b/c`` in folder ``a/b``."""
+    return f"{PROJECT}/{environment}"
+
+
+# App keys (R-OPS-2): one API key and usage plan per app client. A key identifies an app
+# (its throttle and quota), never a user, and ships inside the app: it is not a secret.
+APP_KEY_CLIENTS = ("ios", "android", "web")
+API_KEY_HEADER = "x-api-key"
+
+
+def usage_plan_name(environment: str, app: str) -> str:
+    return f"{prefix(environment)}-{app}"
+
+
+def api_key_name(environment: str, app: str) -> str:
+    return f"{prefix(environment)}-{app}"

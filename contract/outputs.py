@@ -55,6 +55,11 @@ GLOBAL_ALARM_TOPIC_ARN = "globalAlarmTopicArn"
 REGION_SWITCH_PLANS = "regionSwitchPlans"
 REGION_SWITCH_HEALTH_CHECK_IDS = "regionSwitchHealthCheckIds"
 
+# App client (ios, android, web) → its API key value, the same in every region (R-OPS-2): each
+# regional stack creates the keys with these values and the web app's config.json carries
+# the web one. Key values identify apps and ship inside them: not secrets.
+APP_KEYS = "appKeys"
+
 GLOBAL_OUTPUTS: frozenset[str] = frozenset(
     {DOMAIN, PRIMARY_REGION, REGIONS, REPLICATED_SECRETS_KEY_ARNS}
     | {DB_GLOBAL_CLUSTER_ID, DB_ENGINE_VERSION, DB_SECRET_ARNS, DB_APP_SECRET_ARNS}
@@ -70,6 +75,7 @@ GLOBAL_OUTPUTS: frozenset[str] = frozenset(
         GLOBAL_ALARM_TOPIC_ARN,
     }
     | {REGION_SWITCH_PLANS, REGION_SWITCH_HEALTH_CHECK_IDS}
+    | {APP_KEYS}
 )
 
 # Global outputs read by `.github/workflows/deploy.yml` (``steps.up.outputs.<name>`` of the
@@ -114,3 +120,6 @@ REGIONAL_WEB_ACL_ARN = "apiWebAclArn"
 REGIONAL_USER_POOL_ID = "userPoolId"
 REGIONAL_USER_POOL_CLIENT_IDS = "userPoolClientIds"
 REGIONAL_IDENTITY_POOL_ID = "identityPoolId"
+# The web app's API key (R-OPS-2), what the deploy workflow's smoke tests send as x-api-key.
+# It identifies an app and ships inside it: not a secret.
+REGIONAL_WEB_APP_KEY = "webAppKey"

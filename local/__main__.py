@@ -48,13 +48,15 @@ mobile-backend is running locally: the {running.environment} stack's {running.re
   details        {details}   logs: {_shown(workdir / "backend.log")}
 
 Demo user: {running.demo_email} / {running.demo_password}
-Get an ID token:
+Get an ID token (and the web app's key: every route but /health needs an app key):
   TOKEN=$(.venv/bin/python -m local.token{workdir_flag})
+  KEY={running.api_keys.get("web", "")}
 Then:
-  curl -H "Authorization: $TOKEN" {api}/me
-  curl -X POST -H "Authorization: $TOKEN" -H 'Content-Type: application/json' \\
+  curl -H "Authorization: $TOKEN" -H "x-api-key: $KEY" {api}/me
+  curl -X POST -H "Authorization: $TOKEN" -H "x-api-key: $KEY" \\
+       -H 'Content-Type: application/json' \\
        -d '{{"name": "Ada Lovelace", "email": "ada@example.com"}}' {api}/users
-  curl -H "Authorization: $TOKEN" "{api}/users?limit=10"
+  curl -H "Authorization: $TOKEN" -H "x-api-key: $KEY" "{api}/users?limit=10"
 End-to-end check:  .venv/bin/python scripts/smoke.py {api} --local {shlex.quote(details)}
 
 Ctrl-C stops everything.

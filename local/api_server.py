@@ -77,6 +77,7 @@ def main() -> None:
         stage=region.stage_name,
         base_path=os.environ.get("LOCAL_BASE_PATH", ""),
         cors_origin=is_loopback_origin,
+        api_keys=region.api_keys.values(),
     )
     api_socket = socket.socket(fileno=int(os.environ["LOCAL_API_FD"]))
     web_socket = socket.socket(fileno=int(os.environ["LOCAL_WEB_FD"]))
@@ -88,6 +89,7 @@ def main() -> None:
         stage=region.stage_name,
         base_path=API_PREFIX,
         keep_base_path=True,
+        api_keys=region.api_keys.values(),
     )
     # The page talks to Cognito and presigned S3 URLs on the emulator's origin.
     origin = WebOrigin(ROOT / "web", same_origin_api, region.web_config, region.web_headers)

@@ -69,6 +69,8 @@ class Running:
     assets_bucket: str | None
     workdir: str
     child_pids: list[int] = field(default_factory=list)
+    # App client → its API key (R-OPS-2): the local gateway refuses a request without one.
+    api_keys: dict[str, str] = field(default_factory=dict)
     demo_email: str = DEMO_EMAIL
     demo_password: str = DEMO_PASSWORD
 
@@ -324,6 +326,7 @@ class LocalBackend:
             assets_bucket=assets[0] if assets else None,
             workdir=str(self.workdir),
             child_pids=[c.pid for c in supervisor.children.values() if c.pid is not None],
+            api_keys=dict(region.api_keys),
         )
 
     def advance_queue_clock(self, seconds: float) -> None:

@@ -5,7 +5,8 @@ not in the document is a 404 and a method not declared for it a 405 (as API Gate
 "Missing Authentication Token"/method errors would stop it) before the handler ever runs.
 Protected routes go through an authorizer callable that returns what API Gateway would put in
 ``requestContext.authorizer`` (``local.auth`` runs the deployed token authorizer's own code)
-or raises ``Unauthorized``. Each request becomes
+or raises ``Unauthorized``; an operation that requires the app's API key (R-OPS-2) is then
+refused with 403 unless ``x-api-key`` holds one of the stage's keys. Each request becomes
 a REST proxy event (payload format 1.0) for the real Lambda handler; one request runs at a
 time, as in one Lambda container. ``keep_base_path`` routes under a prefix but leaves it in the
 event (CloudFront's ``/api/*`` through the custom domain mapping); ``cors_origin`` (dev only)
@@ -21,11 +22,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
+
+from contract.names import API_KEY_HEADER
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (headers, method, path) → the value API Gateway puts in ``requestContext.authorizer``.
@@ -54,6 +57,8 @@ class Route:
     methods: frozenset[str]
     secured: frozenset[str]
     pattern: re.Pattern[str]
+    # Methods whose security requirement includes a plain API key scheme (R-OPS-2).
+    key_required: frozenset[str] = frozenset()
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)
@@ -77,16 +82,35 @@ def _compile(template: str) -> re.Pattern[str]:
 def routes_from_openapi(document: Mapping[str, Any]) -> list[Route]:
     """Routes in the order API Gateway prefers them: literal paths before templated ones."""
     default_security = bool(document.get("security"))
+    # API Gateway's own API keys: an apiKey scheme that is not a custom (Lambda) authorizer,
+    # read from the header when the document says so (x-amazon-apigateway-api-key-source).
+    key_schemes = {
+        name
+        for name, scheme in (document.get("components", {}).get("securitySchemes") or {}).items()
+        if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authtype" not in scheme
+    }
+    if document.get("x-amazon-apigateway-api-key-source", "HEADER") != "HEADER":
+        key_schemes = set()
     routes = []
     for template, item in document.get("paths", {}).items():
         methods = {m for m in item if m in METHODS}
-        secured = set()
+        secured, key_required = set(), set()
         for method in methods:
             operation = item[method]
             security = operation.get("security")
             if (security is None and default_security) or security:
                 secured.add(method)
-        routes.append(Route(template, frozenset(methods), frozenset(secured), _compile(template)))
+            if any(key_schemes & set(requirement) for requirement in security or ()):
+                key_required.add(method)
+        routes.append(
+            Route(
+                template,
+                frozenset(methods),
+                frozenset(secured),
+                _compile(template),
+                frozenset(key_required),
+            )
+        )
     return sorted(routes, key=lambda r: (r.template.count("{"), -len(r.template)))
 
 
@@ -109,6 +133,7 @@ class Gateway:
         keep_base_path: bool = False,
         cors_origin: Callable[[str], bool] | None = None,
         lock: threading.Lock | None = None,
+        api_keys: Collection[str] = (),
     ):
         self.routes = routes_from_openapi(document)
         self.handler = handler
@@ -122,6 +147,8 @@ class Gateway:
         self.cors_origin = cors_origin
         # Gateways sharing one handler share its lock: one Lambda container, one request.
         self._one_at_a_time = lock or threading.Lock()
+        # The enabled keys bound to a usage plan of this stage: anything else is refused.
+        self.api_keys = frozenset(api_keys)
 
     def route(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -187,7 +214,7 @@ class Gateway:
             status, response_headers, response_body = 204, {}, b""
             response_headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
             response_headers["Access-Control-Allow-Headers"] = (
-                "Authorization, Content-Type, Idempotency-Key"
+                f"Authorization, Content-Type, Idempotency-Key, {API_KEY_HEADER}"
             )
             response_headers["Access-Control-Max-Age"] = "300"
         else:
@@ -231,6 +258,13 @@ class Gateway:
                 return _json_response(401, "Unauthorized", str(refusal) or "Unauthorized")
             except Forbidden as refusal:
                 return _json_response(403, "AccessDenied", str(refusal))
+        # After the authorizer, as API Gateway does: a missing or unknown app key is a 403
+        # (gateway response INVALID_API_KEY) without invoking the integration. Throttles and
+        # quotas of the usage plans are not modelled locally.
+        if lowered in route.key_required:
+            key = next((v for k, v in headers.items() if k.lower() == API_KEY_HEADER), None)
+            if key is None or key not in self.api_keys:
+                return _json_response(403, "INVALID_API_KEY", "Forbidden")
         event = self.event(method, raw_path, headers, body, route, params, authorized, source_ip)
         try:
             with self._one_at_a_time:

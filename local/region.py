@@ -70,11 +70,19 @@ NOT_MODELLED: dict[str, str] = {
     "aws:apigateway/deployment:Deployment": "the local gateway serves the synthesized body",
     "aws:apigateway/domainName:DomainName": "no custom domain locally",
     "aws:apigateway/methodSettings:MethodSettings": "no throttling, caching or execution logs",
+    "aws:apigateway/usagePlan:UsagePlan": "its keys are required locally, its throttle and "
+    "quota are not enforced",
     "aws:cloudwatch/dashboard:Dashboard": "no CloudWatch locally",
     "aws:cloudwatch/eventRule:EventRule": "no EventBridge rules locally",
     "aws:cloudwatch/eventTarget:EventTarget": "no EventBridge rules locally",
     "aws:cloudwatch/logGroup:LogGroup": "function logs go to <workdir>/backend.log",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "no alarms locally",
+    "aws:cloudwatch/queryDefinition:QueryDefinition": "no Logs Insights locally: function "
+    "logs go to <workdir>/backend.log",
+    "aws:codedeploy/application:Application": "no releases locally: each function runs the "
+    "repository's code in place, so there is no version to shift to",
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": "no releases locally (no versions, no "
+    "alarms to roll back on)",
     "aws:cognito/identityPool:IdentityPool": "no local client uses federated identities",
     "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment": "no identity pool",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "one loopback network, no VPC",
@@ -274,6 +282,8 @@ class LocalRegion:
     # the function's policy names (keys themselves are not created).
     encryption_keys: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # App client → API key value, for the keys bound to a usage plan of the stage (R-OPS-2).
+    api_keys: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready (functions included: each child process reads its own entry)."""
@@ -737,6 +747,9 @@ APPLY_STEPS: list[tuple[str, Step]] = [
     ("aws:lambda/invocation:Invocation", _skip),
     ("aws:apigateway/restApi:RestApi", _skip),
     ("aws:apigateway/stage:Stage", _skip),
+    # Read by ``_Wiring.api_keys``: the local gateway refuses a request without one of them.
+    ("aws:apigateway/apiKey:ApiKey", _skip),
+    ("aws:apigateway/usagePlanKey:UsagePlanKey", _skip),
 ]
 MODELLED = frozenset(typ for typ, _ in APPLY_STEPS)
 
@@ -892,6 +905,18 @@ class _Wiring:
                 uri = self._uri_function(settings["authorizerUri"])
                 authorizer = self.function(uri, f"{rest_api} authorizerUri")
         return api, body, authorizer, settings
+
+    def api_keys(self, environment: str) -> dict[str, str]:
+        """App client → value of each enabled API key bound to a usage plan (R-OPS-2)."""
+        apps = {names.api_key_name(environment, app): app for app in names.APP_KEY_CLIENTS}
+        bound = {
+            b.inputs["keyId"] for b in self.of_type("aws:apigateway/usagePlanKey:UsagePlanKey")
+        }
+        found = {}
+        for key in self.of_type("aws:apigateway/apiKey:ApiKey"):
+            if key.mock_id in bound and key.inputs.get("enabled", True):
+                found[apps[key.inputs["name"]]] = _secret_value(key.inputs["value"])
+        return found
 
     def event_sources(self) -> list[tuple[Resource, EventSource]]:
         found = []
@@ -1075,6 +1100,7 @@ def build_region(
         topics=builder.topics,
         encryption_keys=builder.encryption_keys,
         skipped=builder.skipped,
+        api_keys=wiring.api_keys(graph.environment),
     )
 
 

@@ -5,7 +5,8 @@
     python scripts/smoke.py https://example.com/api --cognito-region eu-west-1 \
         --client-id ... --username ... --password ...   (USER_PASSWORD_AUTH app client)
     (--client-id/--username/--password default to $SMOKE_CLIENT_ID/$SMOKE_USERNAME/
-    $SMOKE_PASSWORD; --origin-verify-secret NAME calls a regional API directly, past its WAF)
+    $SMOKE_PASSWORD; --origin-verify-secret NAME calls a regional API directly, past its WAF;
+    --api-key, default $SMOKE_API_KEY or the web key of --local's local.json, goes as x-api-key)
 
 Checks, in order: health, sign-in, create a user and wait until it is readable exactly once,
 preferences round trip, presigned upload and download. Exit status 0 only if all pass. Only
@@ -25,6 +26,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# contract.names.API_KEY_HEADER: this script runs on its own (deploy jobs install only boto3).
+API_KEY_HEADER = "x-api-key"
 
 
 class SmokeFailure(AssertionError):
@@ -182,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         "--origin-verify-secret",
         help="Secrets Manager name of the origin-verify value, sent as X-Origin-Verify",
     )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("SMOKE_API_KEY"),
+        help="an app's API key, sent as x-api-key (the global stack's appKeys; --local: web's)",
+    )
     parser.add_argument("--wait", type=float, default=30, help="seconds to wait for async writes")
     args = parser.parse_args(argv)
 
@@ -204,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --token, --local, or --cognito-region/--client-id/--username/--password")
 
     headers = {}
+    # R-OPS-2: every secured route needs an app key; it identifies the app, not the caller.
+    api_key = args.api_key
+    if api_key is None and args.local:
+        api_key = json.loads(args.local.read_text()).get("api_keys", {}).get("web")
+    if api_key:
+        headers[API_KEY_HEADER] = api_key
     if args.origin_verify_secret:
         headers["X-Origin-Verify"] = origin_verify_value(
             args.origin_verify_secret, args.cognito_region

@@ -8,6 +8,7 @@ import pulumi
 from components.alarms import Alarms, AlarmsArgs, CloudFrontTarget, FunctionTarget, WafTarget
 from components.alerts import AlarmTopic, AlarmTopicArgs, RotationFailureAlert
 from components.audit import AuditTrail, AuditTrailArgs
+from components.compute_optimizer import ComputeOptimizer
 from components.data_rules import dev_account_key_statement
 from components.database import GlobalDatabase, GlobalDatabaseArgs
 from components.edge import API_ORIGIN_ID, Edge, EdgeArgs
@@ -267,6 +268,12 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
         opts=in_region(edge),
     )
 
+    # R-OPS-4: Compute Optimizer's opt-in is one per account (its recommendations cover
+    # every region), so the global stack owns it; docs/performance.md says how its Lambda
+    # memory recommendations feed back into config.
+    if settings.compute_optimizer:
+        ComputeOptimizer("compute-optimizer", opts=in_region(edge))
+
     return contract.global_exports(
         {
             contract.REGION_SWITCH_PLANS: region_switch.plans,
@@ -288,6 +295,7 @@ def build_global(settings: Settings) -> dict[str, pulumi.Input]:
             contract.DOMAIN: settings.domain,
             contract.PRIMARY_REGION: settings.primary_region,
             contract.REGIONS: list(settings.region_names),
+            contract.APP_KEYS: dict(settings.app_keys),
         }
     )
 

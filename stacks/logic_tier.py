@@ -20,6 +20,7 @@ import pulumi
 from components.api import STAGE, Api, ApiArgs
 from components.api_domain import ApiDomain, ApiDomainArgs
 from components.app_functions import AppFunctions, AppFunctionsArgs
+from components.app_keys import AppKeys, AppKeysArgs, UsageLimits
 from components.code_signing import FunctionSecurity
 from components.function import ALIAS
 from components.identity import Identity, IdentityArgs
@@ -43,6 +44,7 @@ class LogicTier:
     api: Api
     waf: RegionalWaf
     domain: ApiDomain
+    app_keys: AppKeys
 
     def outputs(self) -> dict[str, pulumi.Input]:
         return {
@@ -168,6 +170,22 @@ def build_logic_tier(
         ),
         opts=opts,
     )
+    # R-OPS-2: one key and usage plan per app client on the stage, keys valued by the global
+    # stack so every region accepts the same app.
+    app_keys = AppKeys(
+        "app-keys",
+        AppKeysArgs(
+            environment=env,
+            rest_api_id=api.rest_api_id,
+            stage_name=api.stage_name,
+            key_values=global_stack.require(contract.APP_KEYS),
+            limits={
+                app: UsageLimits(plan.rate_limit, plan.burst_limit, plan.daily_quota)
+                for app, plan in regional.usage_plans.items()
+            },
+        ),
+        opts=opts,
+    )
     waf = RegionalWaf(
         "api-waf",
         RegionalWafArgs(
@@ -203,4 +221,11 @@ def build_logic_tier(
         ),
         opts=opts,
     )
-    return LogicTier(functions=functions, identity=identity, api=api, waf=waf, domain=domain)
+    return LogicTier(
+        functions=functions,
+        identity=identity,
+        api=api,
+        waf=waf,
+        domain=domain,
+        app_keys=app_keys,
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pulumi
 
 from components.alarms import (
+    API_5XX_KEY,
+    LATENCY_SLO_MS,
     Alarms,
     AlarmsArgs,
     ApiTarget,
@@ -26,6 +28,8 @@ from components.log_group import LogStorage
 from components.messaging import Messaging, MessagingArgs, PushPlatforms, PushPlatformsArgs
 from components.network import Network, NetworkArgs
 from components.region_switch import RegionSwitchProbe, RegionSwitchProbeArgs
+from components.releases import Releases, ReleasesArgs, ReleaseTarget
+from components.saved_queries import SavedQueries, SavedQueriesArgs
 from components.web_config import WebConfig, WebConfigArgs
 from contract import names
 from contract.functions import spec as function_spec
@@ -300,6 +304,47 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         opts=opts,
     )
 
+    # R-OPS-1: CodeDeploy shifts each app function's live alias in the configured steps and
+    # rolls back when the function's error alarm fires; the two functions every request
+    # passes through (the authorizer, the api) also roll back on the API's latency and 5xx
+    # alarms, which are their latency.
+    api_alarm_keys = [*(f"api-latency-{pct}" for pct in LATENCY_SLO_MS), API_5XX_KEY]
+    Releases(
+        "releases",
+        ReleasesArgs(
+            environment=env,
+            account_id=account,
+            deployment_config_name=regional.release_config,
+            targets={
+                fn: ReleaseTarget(
+                    function_name=names.function_name(env, fn),
+                    function_arn=function.function.arn,
+                    alarm_names=[
+                        slo_alarms.alarm_names[f"{function_spec(fn).service}-errors"],
+                        *(
+                            slo_alarms.alarm_names[key]
+                            for key in (api_alarm_keys if fn in ("api", "authorizer") else ())
+                        ),
+                    ],
+                )
+                for fn, function in functions.functions.items()
+            },
+        ),
+        opts=opts,
+    )
+    # R-OPS-3: the incident questions, saved next to the logs they read.
+    SavedQueries(
+        "saved-queries",
+        SavedQueriesArgs(
+            environment=env,
+            access_log_group_name=logic_tier.api.access_log_group_name,
+            api_log_group_name=functions.api.log_group_name,
+            subscriber_log_group_name=functions.subscriber.log_group_name,
+            max_receive_count=regional.messaging.dlq_max_receive_count,
+        ),
+        opts=opts,
+    )
+
     # A failed DB secret rotation is an event, not a metric: Secrets Manager reports it in
     # the secrets' home region, where the rotation function runs (R-OBS-5).
     if function_spec("db_rotation").name in database.functions:
@@ -327,6 +372,10 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
 
     # The web app signs in against this region's pool: its config.json goes into this
     # region's web bucket (the pool does not exist when the global stack uploads the app).
+    # Not a secret (it identifies the app): unsecret so config.json is a plain object.
+    web_app_key = pulumi.Output.unsecret(
+        global_stack.require(contract.APP_KEYS).apply(lambda keys: keys[names.WEB_CLIENT])
+    )
     WebConfig(
         "web-config",
         WebConfigArgs(
@@ -334,6 +383,7 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
             bucket=global_stack.require_for_region(contract.WEB_BUCKETS, region),
             user_pool_id=logic_tier.identity.user_pool_id,
             web_client_id=logic_tier.identity.client_ids[names.WEB_CLIENT],
+            api_key=web_app_key,
         ),
         opts=opts,
     )
@@ -357,4 +407,5 @@ def build_regional(settings: Settings) -> dict[str, pulumi.Input]:
         contract.REGIONAL_PUSH_PLATFORM_APPLICATIONS: push.env_json,
         contract.REGIONAL_HEALTH_ALARM_TOPIC_ARN: global_alarm_topic,
         contract.REGIONAL_DASHBOARD_NAME: slo_alarms.dashboard_name,
+        contract.REGIONAL_WEB_APP_KEY: web_app_key,
     }

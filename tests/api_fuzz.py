@@ -50,11 +50,16 @@ def contract_schema(*, coverage: bool = True) -> Any:
     return schema
 
 
-def fuzz_as(schema: Any, users: Mapping[str, str]) -> None:
+def fuzz_as(schema: Any, users: Mapping[str, str], *, api_key: str | None = None) -> None:
     """Requests are made as the first of ``users`` (name → Authorization value); each other
-    user replays every read of the first one's objects and must not get them."""
+    user replays every read of the first one's objects and must not get them. ``api_key``
+    (a gateway in front, R-OPS-2) goes with every user's requests as the app's key."""
+    key = [{"name": "x-api-key", "value": api_key}] if api_key else []
     entries = [
-        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": authorization}]}
+        {
+            "name": name,
+            "fixedHeaders": [{"name": "Authorization", "value": authorization}, *key],
+        }
         for name, authorization in users.items()
     ]
     names = list(users)

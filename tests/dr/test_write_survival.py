@@ -35,10 +35,15 @@ USERS = 5
 DEADLINE_S = 20.0
 
 
-def call(method: str, url: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+def call(
+    method: str, url: str, token: str | None = None, body: Any = None, *, key: str | None = None
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"} if body is not None else {}
     if token:
         headers["Authorization"] = token
+    if key:
+        # The app's key (R-OPS-2): the local gateway refuses a secured request without one.
+        headers["x-api-key"] = key
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     try:
@@ -92,6 +97,7 @@ def test_posts_during_a_database_outage_are_applied_exactly_once_afterwards(back
     assert local.pg is not None and local.region is not None
     source = local.region.event_sources[0]
     api, token = running.api_url, sign_in(DemoUser.from_details(running.describe()))
+    key = running.api_keys["web"]
     sqs = client("sqs", running.endpoint, running.region)
     log = local.workdir / "backend.log"
 
@@ -112,7 +118,7 @@ def test_posts_during_a_database_outage_are_applied_exactly_once_afterwards(back
     accepted = []
     for email in emails:
         request = {"name": "During Outage", "email": email}
-        status, body = call("POST", f"{api}/users", token, request)
+        status, body = call("POST", f"{api}/users", token, request, key=key)
         assert status == 202, f"POST /users during the outage → {status} {body}"
         accepted.append(body["user_id"])
 
@@ -134,7 +140,8 @@ def test_posts_during_a_database_outage_are_applied_exactly_once_afterwards(back
     )
     assert messages_in(sqs, running.queue_url) == USERS
     assert messages_in(sqs, running.dlq_url) == 0
-    assert call("GET", f"{api}/users/{accepted[0]}", token)[0] == 503, "the database is down"
+    down = call("GET", f"{api}/users/{accepted[0]}", token, key=key)
+    assert down[0] == 503, "the database is down"
 
     # WHEN PostgreSQL returns on the same port and data directory (a writer exists again) and
     # the records come back once more
@@ -153,5 +160,5 @@ def test_posts_during_a_database_outage_are_applied_exactly_once_afterwards(back
         (email, 1, user_id) for email, user_id in zip(emails, accepted, strict=True)
     )
     for user_id in accepted:
-        status, user = call("GET", f"{api}/users/{user_id}", token)
+        status, user = call("GET", f"{api}/users/{user_id}", token, key=key)
         assert status == 200 and user["id"] == user_id, f"GET /users/{user_id} → {status} {user}"

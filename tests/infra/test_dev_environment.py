@@ -20,6 +20,10 @@ PAIRS = (("dev-global", "prod-global"), ("dev-eu", "prod-eu"), ("dev-us", "prod-
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 CLUSTER = "aws:rds/cluster:Cluster"
+COMPUTE_OPTIMIZER = (
+    "mobile-backend:operations:ComputeOptimizer",
+    "aws:computeoptimizer/enrollmentStatus:EnrollmentStatus",
+)
 # Types whose count follows sizing config (AZs, provisioned concurrency), not the program.
 SIZED = {
     "aws:ec2/subnet:Subnet",
@@ -36,9 +40,12 @@ OPTIONAL_VARIABLES = {"LEGACY_AUTH_URL"}
 
 def _follows_config(resource) -> bool:
     """Resources whose existence is configuration: provisioned-concurrency spillover alarms,
-    and the region switch plan's approval role (regionSwitchApproval, off in dev)."""
-    return resource.inputs.get("metricName") == SPILLOVER or resource.name.endswith(
-        ("-approval", "-approval-policy")
+    the region switch plan's approval role (regionSwitchApproval, off in dev) and the Compute
+    Optimizer enrollment (computeOptimizer, off in dev)."""
+    return (
+        resource.inputs.get("metricName") == SPILLOVER
+        or resource.name.endswith(("-approval", "-approval-policy"))
+        or resource.type in COMPUTE_OPTIMIZER
     )
 
 
@@ -142,6 +149,9 @@ BASE = {
     "mobile-backend:regions": json.dumps({"eu-west-1": {"cidr": "10.10.0.0/16"}}),
     "mobile-backend:primaryRegion": "eu-west-1",
     "mobile-backend:alarmEmail": "ops@example.com",
+    "mobile-backend:appKeys": json.dumps(
+        {app: f"{app}-key-of-twenty-chars" for app in names.APP_KEY_CLIENTS}
+    ),
     "aws:region": "us-east-1",
 }
 

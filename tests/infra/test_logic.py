@@ -303,7 +303,9 @@ def test_rest_api_is_regional_and_built_from_the_openapi_document(regional):
     assert {(m, p) for m, p, _ in ops} == {(m, p) for m, p, _ in openapi.operations(committed)}
     for method, path, operation in ops:
         assert operation["x-amazon-apigateway-integration"]["uri"] == api_uri, f"{method} {path}"
-        expected = [] if (method, path) == ("GET", "/health") else [{"CognitoUserPool": []}]
+        # The token and the app's key together (R-OPS-2).
+        secured = [{"CognitoUserPool": [], "app_key": []}]
+        expected = [] if (method, path) == ("GET", "/health") else secured
         assert operation["security"] == expected, f"{stack}: {method} {path}"
     scheme = doc["components"]["securitySchemes"]["CognitoUserPool"]
     assert scheme["x-amazon-apigateway-authorizer"]["authorizerUri"] == api_uri.replace(

@@ -64,7 +64,17 @@ def test_only_get_health_is_public_and_everything_else_needs_the_authorizer(gate
         if (method, path) == ("GET", "/health"):
             assert operation["security"] == [], "GET /health must stay reachable without a token"
         else:
-            assert operation["security"] == [{scheme: []}], f"{method} {path} is not protected"
+            # One requirement object: the token AND the app's key (R-OPS-2).
+            assert operation["security"] == [{scheme: [], openapi.APP_KEY_SCHEME: []}], (
+                f"{method} {path} is not protected"
+            )
+    # API Gateway reads the key from x-api-key (not from the authorizer's usageIdentifierKey).
+    assert gateway_doc["x-amazon-apigateway-api-key-source"] == "HEADER"
+    assert gateway_doc["components"]["securitySchemes"][openapi.APP_KEY_SCHEME] == {
+        "type": "apiKey",
+        "name": "x-api-key",
+        "in": "header",
+    }
     definition = gateway_doc["components"]["securitySchemes"][scheme]
     assert definition["x-amazon-apigateway-authtype"] == "custom"
     authorizer = definition["x-amazon-apigateway-authorizer"]

@@ -300,7 +300,49 @@ BAD_CONFIG = [
         "outside 1..3650",
     ),
     ("prod-global", {"regionSwitchApproval": "maybe"}, "regionSwitchApproval", "true or false"),
+    ("prod-global", {"computeOptimizer": "yes"}, "computeOptimizer", "true or false"),
+    ("prod-global", {"appKeys": None}, "appKeys", "no API key value per app client"),
+    ("prod-global", {"appKeys": {"ios": "x" * 20}}, "appKeys", "must name exactly ios"),
+    (
+        "prod-global",
+        {"appKeys": {"ios": "short", "android": "a" * 20, "web": "w" * 20}},
+        "appKeys.ios",
+        "not a valid API Gateway key value",
+    ),
+    (
+        "prod-global",
+        {"appKeys": {"ios": "s" * 20, "android": "s" * 20, "web": "w" * 20}},
+        "appKeys",
+        "two apps share a key",
+    ),
+    (
+        "prod-eu",
+        {
+            "appUsagePlans": {
+                "ios": {"rateLimit": 0, "burstLimit": 1, "dailyQuota": 1},
+                "android": {"rateLimit": 1, "burstLimit": 1, "dailyQuota": 1},
+                "web": {"rateLimit": 1, "burstLimit": 1, "dailyQuota": 1},
+            }
+        },
+        "appUsagePlans.ios",
+        "below its minimum",
+    ),
+    (
+        "prod-eu",
+        {"releaseConfig": "CodeDeployDefault.AllAtOnce"},
+        "releaseConfig",
+        "not a CodeDeploy Lambda deployment configuration",
+    ),
 ]
+
+
+def test_release_and_compute_optimizer_settings_follow_the_environment():
+    # Prod releases are canaries and the prod account is enrolled; dev ships at once, unenrolled.
+    assert "Canary" in parse_stack("prod-eu").regional.release_config
+    assert parse_stack("dev-eu").regional.release_config == "CodeDeployDefault.LambdaAllAtOnce"
+    assert parse_stack("prod-global").compute_optimizer is True
+    assert parse_stack("dev-global").compute_optimizer is False
+    assert parse_stack("prod-global", computeOptimizer=None).compute_optimizer is False
 
 
 def test_region_switch_approval_is_on_unless_an_environment_turns_it_off():

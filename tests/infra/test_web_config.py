@@ -11,6 +11,12 @@ from stacks import contract
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 POOL = "aws:cognito/userPool:UserPool"
 CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+API_KEY = "aws:apigateway/apiKey:ApiKey"
+
+
+def _plain(value):
+    # The provider marks an ApiKey's value secret: the recorded input is the secret envelope.
+    return value["value"] if isinstance(value, dict) else value
 
 
 def test_config_json_names_the_regions_pool_in_the_regions_web_bucket(
@@ -22,6 +28,7 @@ def test_config_json_names_the_regions_pool_in_the_regions_web_bucket(
         config = synth.one(OBJECT, lambda r: r.inputs.get("key") == "config.json")
         pool = synth.one(POOL)
         web_client = synth.one(CLIENT, lambda r: r.inputs.get("name") == "web")
+        web_key = synth.one(API_KEY, lambda r: r.inputs.get("name").endswith("-web"))
         assert config.inputs["bucket"] == web_buckets[region], f"{stack}: {config} bucket"
         assert synth.region_of(config) == region, f"{stack}: {config} written from another region"
         assert config.inputs["contentType"] == "application/json"
@@ -32,6 +39,8 @@ def test_config_json_names_the_regions_pool_in_the_regions_web_bucket(
             "clientId": web_client.mock_id,
             "cognitoEndpoint": f"https://cognito-idp.{region}.amazonaws.com/",
             "apiBase": "/api",
+            # The web app's key, the same value the region's web ApiKey has (R-OPS-2).
+            "apiKey": _plain(web_key.inputs["value"]),
         }, f"{stack}: {config} content"
 
 
@@ -42,8 +51,8 @@ def test_the_web_files_never_ship_a_config_json(global_synth):
 
 
 def test_local_and_deployed_configs_have_the_same_keys():
-    deployed = web_config("eu-west-1", "eu-west-1_abc", "client")
-    local = web_config("eu-west-1", "eu-west-1_abc", "client", "http://127.0.0.1:5000")
+    deployed = web_config("eu-west-1", "eu-west-1_abc", "client", "k" * 20)
+    local = web_config("eu-west-1", "eu-west-1_abc", "client", "k" * 20, "http://127.0.0.1:5000")
     assert deployed.keys() == local.keys()
     assert local["cognitoEndpoint"] == "http://127.0.0.1:5000/"
 

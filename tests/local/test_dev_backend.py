@@ -68,7 +68,12 @@ def test_the_region_is_the_dev_stacks(dev_backend):
 def test_smoke_script_passes_against_the_local_backend(dev_backend):
     _, details, _ = dev_backend
     user = DemoUser.from_details(details)
-    done = smoke.run(details["api_url"], lambda: sign_in(user), wait_seconds=30)
+    done = smoke.run(
+        details["api_url"],
+        lambda: sign_in(user),
+        wait_seconds=30,
+        api_headers={names.API_KEY_HEADER: details["api_keys"]["web"]},
+    )
     assert [line.split(":")[0] for line in done] == [
         "health",
         "sign-in",
@@ -94,8 +99,15 @@ def test_the_banners_commands_work_as_printed(dev_backend):
         [sys.executable, *token_command[1:]], cwd=ROOT, capture_output=True, text=True
     )
     assert token.returncode == 0, token.stderr
+    # The banner's KEY= line is the web app's key from local.json.
+    key_line = next(line for line in dev.output.splitlines() if line.strip().startswith("KEY="))
+    assert key_line.strip() == f"KEY={details['api_keys']['web']}"
     me = urllib.request.Request(  # noqa: S310 - loopback
-        f"{details['api_url']}/me", headers={"Authorization": token.stdout.strip()}
+        f"{details['api_url']}/me",
+        headers={
+            "Authorization": token.stdout.strip(),
+            names.API_KEY_HEADER: key_line.split("=")[1],
+        },
     )
     with urllib.request.urlopen(me, timeout=10) as response:  # noqa: S310
         assert json.load(response)["email"] == details["demo_email"]
@@ -163,7 +175,12 @@ def test_a_killed_subscriber_is_restarted_and_health_says_so(dev_backend):
     assert "subscriber=running (restarts: 1)" in processes
     # The restarted worker drains the queue: a write lands.
     user = DemoUser.from_details(details)
-    done = smoke.run(details["api_url"], lambda: sign_in(user), wait_seconds=30)
+    done = smoke.run(
+        details["api_url"],
+        lambda: sign_in(user),
+        wait_seconds=30,
+        api_headers={names.API_KEY_HEADER: details["api_keys"]["web"]},
+    )
     assert done[2].startswith("users: created asynchronously")
 
 
@@ -197,12 +214,16 @@ def test_the_queue_clock_of_a_running_backend_can_be_advanced(dev_backend):
 SECOND_USER = ("second-user@example.com", "Second-Passw0rd!")
 
 
-def _call(api_url: str, method: str, path: str, token: str, body: object = None):
+def _call(details: dict, method: str, path: str, token: str, body: object = None):
     request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{api_url}{path}",
+        f"{details['api_url']}{path}",
         method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": token, "Content-Type": "application/json"},
+        headers={
+            "Authorization": token,
+            "Content-Type": "application/json",
+            names.API_KEY_HEADER: details["api_keys"]["web"],
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -254,14 +275,14 @@ def test_tokens_of_any_other_client_of_the_pool_are_refused(dev_backend, two_use
         AuthParameters={"USERNAME": details["demo_email"], "PASSWORD": details["demo_password"]},
     )["AuthenticationResult"]["IdToken"]
     for token in (other_token, migration_token):
-        assert _call(details["api_url"], "GET", "/me", token)[0] == 401
+        assert _call(details, "GET", "/me", token)[0] == 401
     # The web client's token for the same user still works.
-    assert _call(details["api_url"], "GET", "/me", two_users["demo"])[0] == 200
+    assert _call(details, "GET", "/me", two_users["demo"])[0] == 200
 
 
 def test_a_create_the_database_would_refuse_is_400_and_a_duplicate_says_why(dev_backend, two_users):
     _, details, _ = dev_backend
-    api = details["api_url"]
+    api = details
     demo, second = two_users["demo"], two_users["second"]
     # A NUL in the name: PostgreSQL refuses it, so the API does, before anything is queued.
     status, body = _call(api, "POST", "/users", demo, {"name": "A\u0000B", "email": "nul@ex.com"})
@@ -291,8 +312,8 @@ schema = contract_schema(coverage=False)
 
 
 @pytest.fixture(scope="module")
-def fuzzing_users(two_users):
-    fuzz_as(schema, two_users)
+def fuzzing_users(two_users, dev_backend):
+    fuzz_as(schema, two_users, api_key=dev_backend[1]["api_keys"]["web"])
 
 
 @schema.parametrize()

@@ -317,3 +317,37 @@ def test_health_is_degraded_while_a_local_process_is_down(tmp_path):
     )
     # Other routes are the function's answer, untouched.
     assert answer({"resource": "/me"}, None)["statusCode"] == 200
+
+
+# R-OPS-2: the synthesized body requires the app key next to the token on secured operations.
+KEYED_DOCUMENT = {
+    "openapi": "3.0.3",
+    "x-amazon-apigateway-api-key-source": "HEADER",
+    "components": {
+        "securitySchemes": {
+            "cognito": {"type": "apiKey", "x-amazon-apigateway-authtype": "custom"},
+            "app_key": {"type": "apiKey", "name": "x-api-key", "in": "header"},
+        }
+    },
+    "paths": {
+        "/health": {"get": {"security": []}},
+        "/users": {"get": {"security": [{"cognito": [], "app_key": []}]}},
+    },
+}
+
+
+def test_a_secured_request_needs_a_valid_app_key_after_its_token():
+    keyed = Gateway(KEYED_DOCUMENT, echo_handler, allow_all, api_keys=["web-key-of-twenty-chars"])
+    token = {"authorization": "good"}
+    # No key, or one no usage plan knows: 403 before the integration, as API Gateway does.
+    for headers in (token, {**token, "x-api-key": "someone-elses-key-0000"}):
+        status, _, body = call(keyed, "GET", "/users", headers)
+        assert (status, body["error"]["code"]) == (403, "INVALID_API_KEY"), headers
+    # The token is checked first: no token is a 401 whatever the key.
+    assert call(keyed, "GET", "/users", {"x-api-key": "web-key-of-twenty-chars"})[0] == 401
+    status, _, body = call(
+        keyed, "GET", "/users", {**token, "x-api-key": "web-key-of-twenty-chars"}
+    )
+    assert status == 200 and body["event"]["headers"]["x-api-key"] == "web-key-of-twenty-chars"
+    # The public health check needs neither (Route 53 cannot send headers).
+    assert call(keyed, "GET", "/health")[0] == 200

@@ -341,6 +341,14 @@ def test_the_web_app_gets_the_edges_synthesized_headers(graph, region):
     assert region.web_headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=()"
 
 
+def test_the_local_gateway_gets_the_app_keys_bound_to_the_stages_usage_plans(graph, region):
+    # R-OPS-2: exactly the global stack's appKeys, which the web app's config.json carries too.
+    assert region.api_keys == graph.global_stack.outputs["appKeys"]
+    assert region.web_config["apiKey"] == region.api_keys["web"]
+    body = region.api_document
+    assert body["x-amazon-apigateway-api-key-source"] == "HEADER"
+
+
 def test_a_secondary_region_is_refused_with_the_reason_and_nothing_left_running(
     tmp_path, monkeypatch
 ):

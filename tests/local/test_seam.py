@@ -91,16 +91,18 @@ def routes(running: Running) -> dict[str, tuple[int, Any]]:
     token = sign_in(DemoUser.from_details(running.describe()))
     api = running.api_url
     upload = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
+    key = {"x-api-key": running.api_keys["web"]}
     return {
         "GET /health": http("GET", f"{api}/health"),
-        "GET /me": http("GET", f"{api}/me", token=token),
+        "GET /me": http("GET", f"{api}/me", token=token, headers=key),
         "POST /users": http(
             "POST",
             f"{api}/users",
             token=token,
             body={"name": "Ada Seam", "email": "ada@example.com"},
+            headers=key,
         ),
-        "POST /uploads": http("POST", f"{api}/uploads", token=token, body=upload),
+        "POST /uploads": http("POST", f"{api}/uploads", token=token, body=upload, headers=key),
     }
 
 

@@ -159,6 +159,8 @@ def test_users_are_listed_page_by_page(local_backend, page):
     # Enough users for two pages, created through the API as another client would.
     api = local_backend["api_url"]
     token = sign_in_token(local_backend)
+    # Another client: its own calls carry an app key, as every app's do (R-OPS-2).
+    app_key = {"x-api-key": local_backend["api_keys"]["web"]}
     tag = uuid.uuid4().hex[:6]
     ids = []
     for index in range(PAGE_SIZE + 2):
@@ -167,11 +169,12 @@ def test_users_are_listed_page_by_page(local_backend, page):
             f"{api}/users",
             token=token,
             body={"name": f"Pager {tag} {index}", "email": f"pager-{tag}-{index}@example.com"},
+            headers=app_key,
         )
         assert status == 202, accepted
         ids.append(accepted["user_id"])
     deadline = time.monotonic() + 30
-    while smoke.http("GET", f"{api}/users/{ids[-1]}", token=token)[0] != 200:
+    while smoke.http("GET", f"{api}/users/{ids[-1]}", token=token, headers=app_key)[0] != 200:
         assert time.monotonic() < deadline, "seeded users never landed"
         time.sleep(0.2)
 

@@ -32,7 +32,7 @@ def refuse(headers, method, path):
 @pytest.fixture
 def origin():
     api = Gateway(DOCUMENT, echo, refuse, base_path="/api", keep_base_path=True)
-    config = web_config("eu-west-1", "eu-west-1_x", "client", "http://127.0.0.1:5000")
+    config = web_config("eu-west-1", "eu-west-1_x", "client", "k" * 20, "http://127.0.0.1:5000")
     return WebOrigin(ROOT / "web", api, config, HEADERS)
 
 
@@ -81,6 +81,7 @@ def test_config_json_is_generated_and_never_cached(origin):
         "clientId": "client",
         "cognitoEndpoint": "http://127.0.0.1:5000/",
         "apiBase": "/api",
+        "apiKey": "k" * 20,
     }
 
 

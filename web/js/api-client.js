@@ -23,9 +23,15 @@ function withQuery(path, query) {
 
 /**
  * A client bound to `baseUrl` (e.g. "/api"); `getToken()` returns the Cognito ID token sent
- * as `Authorization` on secured operations.
+ * as `Authorization` on secured operations, with `apiKey` (the app's key from config.json:
+ * it identifies the app, not the user, and is not a secret) as `x-api-key`.
  */
-export function createClient({ baseUrl, getToken = () => null, fetchImpl = globalThis.fetch }) {
+export function createClient({
+  baseUrl,
+  apiKey = null,
+  getToken = () => null,
+  fetchImpl = globalThis.fetch,
+}) {
   const base = baseUrl.replace(/\/+$/, "");
 
   async function call(method, path, { query = {}, headers = {}, body, secured = true } = {}) {
@@ -36,6 +42,7 @@ export function createClient({ baseUrl, getToken = () => null, fetchImpl = globa
     if (secured) {
       const token = getToken();
       if (token) sent.Authorization = token;
+      if (apiKey) sent["x-api-key"] = apiKey;
     }
     const init = { method, headers: sent };
     if (body !== undefined) {

@@ -223,7 +223,11 @@ async function main() {
     showError({ code: "config_unavailable", message: `The app configuration could not be loaded (${failure.message})` });
     return;
   }
-  api = createClient({ baseUrl: config.apiBase, getToken: () => session && session.idToken });
+  api = createClient({
+    baseUrl: config.apiBase,
+    apiKey: config.apiKey,
+    getToken: () => session && session.idToken,
+  });
 
   // Either a session, or the challenge whose form is shown next.
   async function proceed(result, form) {
