@@ -31,6 +31,9 @@ from contract.functions import APP_FUNCTIONS, DATABASE_FUNCTIONS
 from contract.functions import spec as function_spec
 
 POSTGRES_PORT = names.DB_PORT
+# Whether CodeDeploy (components/releases.py), not `pulumi up`, moves each app function's
+# ``live`` alias. False: no pipeline step runs the release yet.
+RELEASES_OWN_THE_LIVE_ALIAS = False
 
 
 @dataclass(frozen=True)
@@ -286,8 +289,10 @@ class AppFunctions(pulumi.ComponentResource):
                     layers=spec["layers"],
                     environment=spec["environment"],
                     vpc=spec["vpc"],
-                    # Every app function is released through CodeDeploy (components.releases).
-                    released_by_codedeploy=True,
+                    # Off until the deploy workflow runs the release step (docs/logic.md
+                    # "Releases"): while CodeDeploy owns the alias, `pulumi up` alone would
+                    # publish new code that nobody releases.
+                    released_by_codedeploy=RELEASES_OWN_THE_LIVE_ALIAS,
                 ),
                 opts=child,
             )
