@@ -31,9 +31,9 @@ from contract.functions import APP_FUNCTIONS, DATABASE_FUNCTIONS
 from contract.functions import spec as function_spec
 
 POSTGRES_PORT = names.DB_PORT
-# Whether CodeDeploy (components/releases.py), not `pulumi up`, moves each app function's
-# ``live`` alias. False: no pipeline step runs the release yet.
-RELEASES_OWN_THE_LIVE_ALIAS = False
+# CodeDeploy (components/releases.py), not `pulumi up`, moves each app function's ``live``
+# alias: the deploy workflow runs scripts/release.py after each regional pulumi up.
+RELEASES_OWN_THE_LIVE_ALIAS = True
 
 
 @dataclass(frozen=True)
@@ -289,9 +289,7 @@ class AppFunctions(pulumi.ComponentResource):
                     layers=spec["layers"],
                     environment=spec["environment"],
                     vpc=spec["vpc"],
-                    # Off until the deploy workflow runs the release step (docs/logic.md
-                    # "Releases"): while CodeDeploy owns the alias, `pulumi up` alone would
-                    # publish new code that nobody releases.
+                    # The deploy workflow releases after each pulumi up (scripts/release.py).
                     released_by_codedeploy=RELEASES_OWN_THE_LIVE_ALIAS,
                 ),
                 opts=child,

@@ -247,3 +247,8 @@ def usage_plan_name(environment: str, app: str) -> str:
 
 def api_key_name(environment: str, app: str) -> str:
     return f"{prefix(environment)}-{app}"
+
+
+# The alias every app function is invoked through (API Gateway, the event source mapping,
+# Cognito); provisioned concurrency and releases act on it.
+LIVE_ALIAS = "live"
