@@ -31,7 +31,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from contract import telemetry
+from contract import names, telemetry
 
 RUNBOOK = "docs/observability.md"
 
@@ -86,7 +86,7 @@ class FunctionTarget:
     function_name: str
     reserved_concurrency: int
     provisioned_concurrency: int = 0
-    alias: str = "live"
+    alias: str = names.LIVE_ALIAS
     # Invoked now and then (a deploy, a rotation step): one failed invocation is an incident,
     # and a rate over 3 of 5 minutes would never see it.
     rare: bool = False

@@ -31,13 +31,13 @@ from components.code_signing import CodeSigning, FunctionSecurity
 from components.log_group import LogStorage, encrypted_log_group
 from components.policy_documents import assume_role_policy, document
 from contract import environment as env_schema
-from contract import telemetry
+from contract import names, telemetry
 from contract.environment import SettingsError, Variable
 from contract.functions import FunctionSpec
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
-ALIAS = "live"
+ALIAS = names.LIVE_ALIAS
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from contract import names
 
-ALIAS = "live"
+ALIAS = names.LIVE_ALIAS
 
 
 def function_names(client: Any, environment: str) -> list[str]:

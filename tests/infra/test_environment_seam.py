@@ -88,6 +88,9 @@ def test_each_deployed_environment_parses_with_the_handlers_own_settings_code(
             assert env.SCHEMAS[function].problems(variables) == [], f"{stack} {function}"
             checked.setdefault(stack, set()).add(function)
     common.reset()
+    from handlers.authorizer import main as authorizer
+
+    authorizer._settings = None  # parsed from this test's environments: forget them
     # dr_probe: every region, whatever its role (the Region switch plans' custom steps).
     app = {
         "api",
